@@ -1,0 +1,22 @@
+"""The error hierarchy: every error a user can cause, with a message that says what to do."""
+
+from __future__ import annotations
+
+
+class GovsimError(Exception):
+    """Base of all errors the CLI reports as one line and exit status 2."""
+
+
+class ScenarioError(GovsimError):
+    """A scenario, context or design file (or an override) is missing or invalid.
+
+    Args:
+        source: the file (or ``--set``) the bad value came from.
+        field: dotted path of the field, or empty for the whole file.
+        problem: what is wrong and what is allowed.
+    """
+
+    def __init__(self, source: str, field: str, problem: str) -> None:
+        self.source, self.field, self.problem = source, field, problem
+        where = f"{source}: {field}: " if field else f"{source}: "
+        super().__init__(where + problem)

@@ -1,0 +1,178 @@
+"""Service requests (approvals) and the one window (便民服务一窗口; 000: 8 → 3 days).
+
+A request needs approvals from ``k`` departments (``steps_probabilities``), drawn from
+the ``requests`` stream only (common random numbers across scenarios).
+
+*Without one window* the resident takes the file to each department's desk in turn:
+each visit is a trip; the desk works ``step_hours``; with ``incomplete_probability`` the
+materials are incomplete and the resident must come back (another trip); otherwise the
+department signs after an exponential ``processing_days`` and the resident makes the
+next trip after an exponential ``trip_interval_days``.
+
+*With one window* the resident makes one trip to the town's counter (``window_hours``);
+with ``precheck`` the counter finds every missing item at once (at most one more trip),
+without it each desk's finding costs another trip. Behind the counter the file goes to
+the desks at once (``parallel``) or one after another, by hand-off, with no trips.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.queues import serve
+from sim.rng import stream
+
+if TYPE_CHECKING:
+    from sim.model import GovModel
+
+AT_DESK, AT_WINDOW, BACK, DONE = range(4)
+_FIELDS = {"submitted": np.nan, "completed": np.nan, "trips": 0, "steps": 0, "pos": 0,
+           "stage": DONE, "next_t": np.inf, "town": 0, "prechecked": 0}
+
+
+class OneWindow:
+    """Takes service requests and moves them through desks (and the window)."""
+
+    def __init__(self, model: GovModel) -> None:
+        self.model = model
+        self.demand = stream(model.seed, "requests")
+        self.rng = stream(model.seed, "one_window")
+        self.n = 0
+        self.cols = {k: np.full(64, v, dtype=float) for k, v in _FIELDS.items()}
+        self.domains = np.full((64, len(model.params.domains)), -1, dtype=np.int64)
+        self.active = np.empty(0, dtype=np.int64)
+
+    def step(self, day: int) -> None:
+        """Take today's requests and move every request due today."""
+        self._new_requests(day)
+        for _ in range(10_000):
+            if self._advance(day) == 0:
+                break
+        st = self.cols["stage"][self.active]
+        self.active = self.active[st != DONE]
+
+    def _new_requests(self, day: int) -> None:
+        p, m = self.model.params, self.model
+        sr, cal = p.service_requests, p.calendar.office
+        n = int(self.demand.poisson(sr.rate_per_1000_per_day * p.population.residents / 1000.0))
+        t = day + (cal.start_hour + self.demand.random(n) * cal.hours_per_day) / 24.0
+        steps = 1 + np.searchsorted(np.cumsum(sr.steps_probabilities), self.demand.random(n) * sum(sr.steps_probabilities), side="right")
+        steps = steps.clip(1, len(sr.steps_probabilities))
+        perm = np.argsort(self.demand.random((n, len(p.domains))), axis=1)
+        town = m.places.town_of_grid[m.places.grid_of(self.demand.integers(0, p.population.residents, n))]
+        if n == 0 or day % 7 >= cal.days_per_week:
+            return
+        ids = self._add(n)
+        c = self.cols
+        c["submitted"][ids], c["steps"][ids], c["town"][ids], c["next_t"][ids] = t, steps, town, t
+        c["trips"][ids] = 1
+        c["stage"][ids] = AT_WINDOW if p.one_window.enabled else AT_DESK
+        self.domains[ids] = perm
+
+    def _add(self, n: int) -> np.ndarray:
+        if self.n + n > self.cols["stage"].size:
+            cap = 2 * (self.n + n)
+            for k, v in _FIELDS.items():
+                new = np.full(cap, v, dtype=float)
+                new[: self.n] = self.cols[k][: self.n]
+                self.cols[k] = new
+            dom = np.full((cap, self.domains.shape[1]), -1, dtype=np.int64)
+            dom[: self.n] = self.domains[: self.n]
+            self.domains = dom
+        ids = np.arange(self.n, self.n + n)
+        self.n += n
+        self.active = np.concatenate([self.active, ids])
+        return ids
+
+    def _serve(self, unit: np.ndarray, arrival: np.ndarray, hours: np.ndarray) -> np.ndarray:
+        U = self.model.units
+        order = np.argsort(arrival, kind="stable")
+        finish = np.empty(arrival.size)
+        start, finish[order] = serve(U.free_at, U.first, U.staff, U.calendar, U.calendars,
+                                     unit[order].astype(np.int64), arrival[order], hours[order])
+        self.model.record_busy(U.kind[unit[order]], start, hours[order])
+        return finish
+
+    def _advance(self, day: int) -> int:
+        c, a = self.cols, self.active
+        due = a[(c["stage"][a] != DONE) & (c["next_t"][a] < day + 1.0)]
+        if due.size == 0:
+            return 0
+        for stage, act in ((AT_DESK, self._at_desk), (AT_WINDOW, self._at_window), (BACK, self._back)):
+            sel = due[c["stage"][due] == stage]
+            if sel.size:
+                act(sel)
+        return int(due.size)
+
+    def _desk_of(self, ids: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        town = self.cols["town"][ids].astype(np.int64)
+        return self.model.units.desk[self.domains[ids, pos.astype(np.int64)], town]
+
+    def _at_desk(self, ids: np.ndarray) -> None:
+        """A resident at a department's desk (no window)."""
+        c, sr = self.cols, self.model.params.service_requests
+        fin = self._serve(self._desk_of(ids, c["pos"][ids]), c["next_t"][ids], np.full(ids.size, sr.step_hours))
+        incomplete = self.rng.random(ids.size) < sr.incomplete_probability
+        ready = fin + self.rng.exponential(sr.processing_days, ids.size)
+        last = c["pos"][ids] + 1 >= c["steps"][ids]
+        trip = self.rng.exponential(sr.trip_interval_days, ids.size)
+        c["pos"][ids] += (~incomplete).astype(float)
+        c["trips"][ids] += (incomplete | ~last).astype(float)
+        done = ~incomplete & last
+        c["next_t"][ids] = np.where(incomplete, fin + trip, ready + trip)
+        self._finish(ids[done], ready[done])
+
+    def _at_window(self, ids: np.ndarray) -> None:
+        """A resident at the one window: intake, precheck, then the file goes behind."""
+        c, p = self.cols, self.model.params
+        unit = self.model.units.window[c["town"][ids].astype(np.int64)]
+        fin = self._serve(unit, c["next_t"][ids], np.full(ids.size, p.one_window.window_hours))
+        missing = (self.rng.random(ids.size) < p.service_requests.incomplete_probability) & (c["prechecked"][ids] == 0)
+        missing &= p.one_window.precheck
+        c["prechecked"][ids] = 1
+        trip = self.rng.exponential(p.service_requests.trip_interval_days, ids.size)
+        c["trips"][ids] += missing
+        c["next_t"][ids] = np.where(missing, fin + trip, fin)
+        c["stage"][ids[~missing]] = BACK
+
+    def _back(self, ids: np.ndarray) -> None:
+        """Behind the counter: desks work the file in parallel or in turn; no trips."""
+        c, p = self.cols, self.model.params
+        sr, ow = p.service_requests, p.one_window
+        if ow.parallel:
+            k = c["steps"][ids].astype(np.int64)
+            case = np.repeat(np.arange(ids.size), k)
+            pos = np.concatenate([np.arange(n) for n in k])
+            fin = self._serve(self._desk_of(ids[case], pos), c["next_t"][ids][case], np.full(case.size, sr.step_hours))
+            fin += self.rng.exponential(sr.processing_days, case.size)
+            fin += self._rework(ids[case])
+            ready = np.full(ids.size, -np.inf)
+            np.maximum.at(ready, case, fin)
+            self._finish(ids, ready)
+            return
+        fin = self._serve(self._desk_of(ids, c["pos"][ids]), c["next_t"][ids], np.full(ids.size, sr.step_hours))
+        ready = fin + self.rng.exponential(sr.processing_days, ids.size) + self._rework(ids)
+        c["pos"][ids] += 1
+        last = c["pos"][ids] >= c["steps"][ids]
+        c["next_t"][ids] = ready
+        self._finish(ids[last], ready[last])
+
+    def _rework(self, ids: np.ndarray) -> np.ndarray:
+        """Without a precheck a desk may find the file incomplete: the resident comes again
+        (a trip, counted on the request) and the step waits for him; returns the delays."""
+        p = self.model.params
+        if p.one_window.precheck:
+            return np.zeros(ids.size)
+        again = self.rng.random(ids.size) < p.service_requests.incomplete_probability
+        np.add.at(self.cols["trips"], ids, again)
+        return again * self.rng.exponential(p.service_requests.trip_interval_days, ids.size)
+
+    def _finish(self, ids: np.ndarray, at: np.ndarray) -> None:
+        self.cols["completed"][ids], self.cols["stage"][ids] = at, DONE
+
+    def table(self) -> dict[str, np.ndarray]:
+        """The requests as columns (one row per request)."""
+        return {k: v[: self.n].copy() for k, v in self.cols.items() if k not in ("stage", "next_t", "pos", "prechecked")}
+
