@@ -39,8 +39,6 @@ def case_table(model: GovModel) -> pd.DataFrame:
     grid = col("grid")
     units = model.units.units
     resolver = np.array([f"{KINDS[u.kind]}:{u.index}" for u in units] + [""], dtype=object)
-    tier = np.array([*LEVELS, ""], dtype=object)
-    ch = np.array([*CHANNELS, ""], dtype=object)
     on_site = col("on_site").astype(float)
     on_site[(col("tier") != 2) | ~resolved] = np.nan
     return pd.DataFrame({
@@ -49,12 +47,12 @@ def case_table(model: GovModel) -> pd.DataFrame:
         "town": model.places.town_of_grid[grid],
         "village": model.places.village_of_grid[grid],
         "grid": grid,
-        "channel": pd.Categorical(ch[np.where(np.isnan(times["discovered"]), -1, col("channel"))],
-                                  categories=list(CHANNELS)),
+        "channel": pd.Categorical.from_codes(
+            np.where(np.isnan(times["discovered"]), -1, col("channel")), categories=list(CHANNELS)),
         "occurred_at": times["occurred"], "discovered_at": times["discovered"],
         "dispatched_at": times["dispatched"], "handling_started_at": times["started"],
         "resolved_at": times["resolved"], "closed_at": times["closed"],
-        "tier": pd.Categorical(tier[np.where(resolved, col("tier"), -1)], categories=list(LEVELS)),
+        "tier": pd.Categorical.from_codes(np.where(resolved, col("tier"), -1), categories=list(LEVELS)),
         "resolver": resolver[np.where(resolved, col("resolver"), -1)],
         "escalations": col("escalations").astype(np.int32),
         "bounces": col("bounces").astype(np.int32),

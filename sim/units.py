@@ -78,6 +78,8 @@ def _domain_load(params: Params, tier: int) -> dict[str, float]:
 
 def _split(total: float, weights: list[float]) -> list[int]:
     """Split ``round(total)`` staff in proportion to ``weights`` (largest remainder), >= 1 each."""
+    if not weights:
+        return []
     w = np.asarray(weights, dtype=float)
     w = np.ones_like(w) if w.sum() <= 0 else w
     n = max(round(total), len(w))

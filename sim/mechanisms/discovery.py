@@ -81,21 +81,26 @@ class Discovery:
         t_self = L.self_report_at[lat]
         if not p.grid.separation:  # what the worker passed over stays unreported by him
             t_patrol[L.ignored[lat] & (level_at(m, lat, t_patrol) == 0)] = np.inf
+            self._pass_over(lat, t_patrol, np.minimum(np.minimum(t_vol, t_insp), t_self))
         times = np.stack([t_patrol, t_vol, t_insp, t_self])
         first = times.argmin(axis=0)
         t = times[first, np.arange(lat.size)]
         found = t < end
-        if not p.grid.separation:
-            by_patrol = found & (first == 0)
-            small = by_patrol & (level_at(m, lat, np.where(by_patrol, t, occ)) == 0)
-            passed = small & (self.rng.random(lat.size) >= p.grid.unseparated_report_probability)
-            L.ignored[lat[passed]] = True
-            found &= ~passed
         ids, t, first = lat[found], t[found], first[found]
         chan = np.choose(first, [PATROL, VOLUNTEER, INSPECTION, 0]).astype(np.int8)
         chan = np.where(first == 3, L.self_channel[ids], chan)
         L.discovered[ids], L.channel[ids] = t, chan
         L.stage[ids], L.next_t[ids], L.at_layer[ids] = DISPATCH, t, self.intake[chan]
+
+    def _pass_over(self, lat: np.ndarray, t_patrol: np.ndarray, t_other: np.ndarray) -> None:
+        """An unseparated worker who finds a grid-level issue first may pass over it: it
+        is then not his report (``t_patrol`` set to inf in place) and he ignores it."""
+        m, L = self.model, self.model.ledger
+        first = np.isfinite(t_patrol) & (t_patrol < t_other)
+        small = first & (level_at(m, lat, np.where(first, t_patrol, 0.0)) == 0)
+        passed = small & (self.rng.random(lat.size) >= m.params.grid.unseparated_report_probability)
+        L.ignored[lat[passed]] = True
+        t_patrol[passed] = np.inf
 
     def _window_draw(self, day: int, occ: np.ndarray, start_hour: float, hours: float,
                      hazard: np.ndarray) -> np.ndarray:

@@ -77,7 +77,7 @@ class Dispatch:
             if lost.any():
                 gone = ids[lost]
                 L.stage[gone], L.drop_reason[gone] = DROPPED, LOST
-                L.closed[gone] = t[lost] + delay[lost]
+                L.closed[gone] = t[lost]
                 m.population.feedback(gone, dropped=True)
                 ids, t, target, delay = ids[~lost], t[~lost], target[~lost], delay[~lost]
         unit, outcome = self._misroute(target)

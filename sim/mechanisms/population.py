@@ -36,7 +36,7 @@ class Population:
         n = model.params.population.residents
         init = stream(model.seed, "population")
         a, b = p.willingness_mean * p.willingness_concentration, (1 - p.willingness_mean) * p.willingness_concentration
-        self.willingness = init.beta(a, b, n).astype(np.float32)
+        self.willingness = (init.beta(a, b, n) if b > 0 else np.ones(n)).astype(np.float32)
         self.satisfaction = np.full(n, p.satisfaction_initial, dtype=np.float32)
         self.rng = stream(model.seed, "occurrence")
         shares = p.channel_shares
@@ -51,7 +51,7 @@ class Population:
         counts = rng.poisson(cat.rate * n_res / 1000.0)
         n = int(counts.sum())
         c = np.repeat(np.arange(len(counts), dtype=np.int16), counts)
-        t = day + rng.random(n)
+        t = np.minimum(day + rng.random(n), np.nextafter(day + 1.0, day))  # stay inside the day
         resident = rng.integers(0, n_res, n)
         u_level, u_self, u_chan = rng.random(n), rng.random(n), rng.random(n)
         e_grow, e_self = rng.exponential(1.0, (n, 2)), rng.exponential(1.0, n)

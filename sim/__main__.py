@@ -1,0 +1,5 @@
+"""``python -m sim`` runs the govsim command line."""
+
+from sim.cli import app
+
+app()

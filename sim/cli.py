@@ -1,0 +1,142 @@
+"""The ``govsim`` command line: run, compare, validate, scenarios."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sim.errors import GovsimError
+from sim.scenarios import builtin_contexts, builtin_scenarios, load_scenario, parse_override, validate_file
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="govsim: simulate grassroots-governance reforms (patrol–handling separation and more).")
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="override a parameter: section.field=value")]
+ContextOpt = Annotated[str | None, typer.Option(help="context name or file (replaces the scenario's)")]
+SeedOpt = Annotated[int, typer.Option(help="root seed")]
+DaysOpt = Annotated[int, typer.Option(min=1, help="days to simulate")]
+
+
+def friendly(fn: F) -> F:
+    """Turn a GovsimError into one line on stderr and exit status 2."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except GovsimError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+    return wrapper  # type: ignore[return-value]
+
+
+def _overrides(items: list[str] | None) -> dict[str, Any]:
+    return dict(parse_override(s) for s in items or [])
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal)
+
+
+def _write(df: pd.DataFrame, folder: Path, name: str, csv: bool) -> None:
+    df.to_parquet(folder / f"{name}.parquet", index=False)
+    if csv:
+        df.to_csv(folder / f"{name}.csv", index=False)
+
+
+@app.command()
+@friendly
+def run(scenario: str, context: ContextOpt = None, seed: SeedOpt = 0, days: DaysOpt = 365,
+        set_: SetOpt = None, out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
+        csv: Annotated[bool, typer.Option(help="also write CSV")] = False) -> None:
+    """Run one scenario and write its case ledger, daily table and summary."""
+    from sim.runner import run as run_model
+
+    params = load_scenario(scenario, context=context, overrides=_overrides(set_))
+    with _progress() as bar:
+        task = bar.add_task(f"{params.name} ({params.context})", total=days)
+        res = run_model(params, seed=seed, days=days, progress=lambda d: bar.update(task, completed=d))
+    folder = out_dir or Path("results") / f"run-{params.name}-{params.context}-seed{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, df in (("cases", res.cases), ("daily", res.daily), ("requests", res.requests),
+                     ("summary", res.summary.to_frame().T.assign(scenario=params.name, seed=seed))):
+        _write(df, folder, name, csv)
+    (folder / "params.json").write_text(params.model_dump_json(indent=2))
+    table = Table("KPI", params.name, title=f"{params.name} on {params.context}, seed {seed}, {days} days")
+    for k, v in res.summary.items():
+        table.add_row(str(k), f"{v:,.4g}")
+    out.print(table)
+    out.print(f"tables written to {folder}/")
+
+
+@app.command()
+@friendly
+def compare(scenarios: Annotated[list[str], typer.Argument(help="two or more scenarios")],
+            reps: Annotated[int, typer.Option(min=1, help="replications per scenario")] = 5,
+            seed: SeedOpt = 0, days: DaysOpt = 365, context: ContextOpt = None, set_: SetOpt = None,
+            workers: Annotated[int, typer.Option(min=1, help="parallel processes")] = 1,
+            out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None) -> None:
+    """Compare scenarios: each KPI as mean and 95% interval across replications."""
+    from sim.compare import kpi_table, replicate
+    from sim.plots import tier_shares_figure
+
+    if reps < 2:
+        err.print("[yellow]warning:[/yellow] with one replication there is no interval; use --reps 2 or more")
+    with _progress() as bar:
+        task = bar.add_task("runs", total=reps * len(scenarios))
+        summaries, daily = replicate(scenarios, reps=reps, seed=seed, days=days, context=context,
+                                     overrides=_overrides(set_), workers=workers,
+                                     progress=lambda: bar.advance(task))
+    kpis = kpi_table(summaries)
+    names = list(dict.fromkeys(summaries["scenario"]))
+    table = Table("KPI", *names, title=f"{' vs '.join(names)}: mean [95% interval], {reps} replications, {days} days")
+    for k, grp in kpis.groupby("kpi", sort=False):
+        cells = [_cell(r) for _, r in grp.iterrows()]
+        table.add_row(str(k), *cells)
+    out.print(table)
+    folder = out_dir or Path("results") / f"compare-{'-'.join(names)}"
+    folder.mkdir(parents=True, exist_ok=True)
+    _write(summaries, folder, "summaries", False)
+    _write(daily, folder, "daily", False)
+    _write(kpis, folder, "kpis", True)
+    fig = tier_shares_figure(summaries)
+    fig.savefig(folder / "tier_shares.png", dpi=120)
+    out.print(f"tables and figure written to {folder}/")
+
+
+def _cell(row: pd.Series) -> str:
+    if pd.isna(row["mean"]):
+        return "–"
+    if pd.isna(row["lo"]):
+        return f"{row['mean']:,.4g}"
+    return f"{row['mean']:,.4g} [{row['lo']:,.4g}, {row['hi']:,.4g}]"
+
+
+@app.command()
+@friendly
+def validate(file: Path) -> None:
+    """Check a scenario or context file without running it."""
+    out.print(f"ok: {file} is a valid {validate_file(file)}", highlight=False)
+
+
+@app.command()
+@friendly
+def scenarios() -> None:
+    """List the built-in scenarios and contexts."""
+    table = Table("scenario", "context", "description", title="built-in scenarios")
+    for name in builtin_scenarios():
+        p = load_scenario(name)
+        table.add_row(name, p.context, p.description)
+    out.print(table)
+    out.print("contexts: " + ", ".join(builtin_contexts()))
