@@ -24,8 +24,10 @@ def main(scenarios: list[str]) -> None:
         wall = time.perf_counter() - t0
         n = len(res.cases)
         peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-        print(f"{name:10s} residents={params.population.residents:,} cases={n:,} "
-              f"wall={wall:.1f}s peak_rss={peak_gb:.2f}GB cases_per_s={n / wall:,.0f}")
+        print(
+            f"{name:10s} residents={params.population.residents:,} cases={n:,} "
+            f"wall={wall:.1f}s peak_rss={peak_gb:.2f}GB cases_per_s={n / wall:,.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,9 @@ class Unit(mesa.Agent):
     max_level: ClassVar[int] = -1
     calendar: ClassVar[str] = "office"
 
-    def __init__(self, model: mesa.Model, layer: int, town: int, domains: tuple[str, ...],
-                 staff: int) -> None:
+    def __init__(
+        self, model: mesa.Model, layer: int, town: int, domains: tuple[str, ...], staff: int
+    ) -> None:
         super().__init__(model)
         self.layer, self.town, self.domains, self.staff = layer, town, domains, staff
         self.index = -1  # position in the unit table, set by UnitTable
@@ -51,8 +52,9 @@ class GridTeam(Unit):
 
     kind, max_level, calendar = GRID_KIND, 0, "grid"
 
-    def __init__(self, model: mesa.Model, grid: int, town: int, patrollers: int,
-                 leaders: int, separation: bool) -> None:
+    def __init__(
+        self, model: mesa.Model, grid: int, town: int, patrollers: int, leaders: int, separation: bool
+    ) -> None:
         super().__init__(model, 0, town, (), leaders if separation else patrollers + leaders)
         self.grid, self.patrollers, self.leaders, self.separation = grid, patrollers, leaders, separation
 
@@ -69,8 +71,15 @@ class EnforcementSquad(Unit):
 
     kind, max_level, calendar = ENF_KIND, 2, "enforcement"
 
-    def __init__(self, model: mesa.Model, layer: int, town: int, domains: tuple[str, ...],
-                 staff: int, towns: tuple[int, ...]) -> None:
+    def __init__(
+        self,
+        model: mesa.Model,
+        layer: int,
+        town: int,
+        domains: tuple[str, ...],
+        staff: int,
+        towns: tuple[int, ...],
+    ) -> None:
         super().__init__(model, layer, town, domains, staff)
         self.towns = towns
 

@@ -40,12 +40,17 @@ def build_catalogue(p: Params) -> Catalogue:
         return np.array([getattr(c, attr) for c in cats], dtype=float)
 
     return Catalogue(
-        names=p.category_names, rate=col("rate_per_1000_per_day"), domains=dom,
+        names=p.category_names,
+        rate=col("rate_per_1000_per_day"),
+        domains=dom,
         initial_cum=np.cumsum(np.array([c.initial_level for c in cats]), axis=1),
         max_level=np.array([LEVELS.index(c.max_level) for c in cats], dtype=np.int8),
-        growth_days=col("growth_days"), detectability=col("detectability"),
-        self_report=col("self_report_probability"), self_delay=col("self_report_delay_days"),
+        growth_days=col("growth_days"),
+        detectability=col("detectability"),
+        self_report=col("self_report_probability"),
+        self_delay=col("self_report_delay_days"),
         service_hours=np.array([c.service_hours for c in cats], dtype=float),
-        on_site=col("on_site_probability"), freshness=col("freshness_days"),
+        on_site=col("on_site_probability"),
+        freshness=col("freshness_days"),
         deadline=col("deadline_days"),
     )

@@ -16,8 +16,12 @@ from rich.table import Table
 from sim.errors import GovsimError
 from sim.scenarios import builtin_contexts, builtin_scenarios, load_scenario, parse_override, validate_file
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="govsim: simulate grassroots-governance reforms (patrol–handling separation and more).")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="govsim: simulate grassroots-governance reforms (patrol–handling separation and more).",
+)
 out = Console()
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,6 +34,7 @@ DaysOpt = Annotated[int, typer.Option(min=1, help="days to simulate")]
 
 def friendly(fn: F) -> F:
     """Turn a GovsimError into one line on stderr and exit status 2."""
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -37,6 +42,7 @@ def friendly(fn: F) -> F:
         except GovsimError as exc:
             err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+
     return wrapper  # type: ignore[return-value]
 
 
@@ -45,8 +51,15 @@ def _overrides(items: list[str] | None) -> dict[str, Any]:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
 
 
 def _write(df: pd.DataFrame, folder: Path, name: str, csv: bool) -> None:
@@ -57,9 +70,15 @@ def _write(df: pd.DataFrame, folder: Path, name: str, csv: bool) -> None:
 
 @app.command()
 @friendly
-def run(scenario: str, context: ContextOpt = None, seed: SeedOpt = 0, days: DaysOpt = 365,
-        set_: SetOpt = None, out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
-        csv: Annotated[bool, typer.Option(help="also write CSV")] = False) -> None:
+def run(
+    scenario: str,
+    context: ContextOpt = None,
+    seed: SeedOpt = 0,
+    days: DaysOpt = 365,
+    set_: SetOpt = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
+    csv: Annotated[bool, typer.Option(help="also write CSV")] = False,
+) -> None:
     """Run one scenario and write its case ledger, daily table and summary."""
     from sim.runner import run as run_model
 
@@ -69,8 +88,12 @@ def run(scenario: str, context: ContextOpt = None, seed: SeedOpt = 0, days: Days
         res = run_model(params, seed=seed, days=days, progress=lambda d: bar.update(task, completed=d))
     folder = out_dir or Path("results") / f"run-{params.name}-{params.context}-seed{seed}"
     folder.mkdir(parents=True, exist_ok=True)
-    for name, df in (("cases", res.cases), ("daily", res.daily), ("requests", res.requests),
-                     ("summary", res.summary.to_frame().T.assign(scenario=params.name, seed=seed))):
+    for name, df in (
+        ("cases", res.cases),
+        ("daily", res.daily),
+        ("requests", res.requests),
+        ("summary", res.summary.to_frame().T.assign(scenario=params.name, seed=seed)),
+    ):
         _write(df, folder, name, csv)
     (folder / "params.json").write_text(params.model_dump_json(indent=2))
     table = Table("KPI", params.name, title=f"{params.name} on {params.context}, seed {seed}, {days} days")
@@ -82,11 +105,16 @@ def run(scenario: str, context: ContextOpt = None, seed: SeedOpt = 0, days: Days
 
 @app.command()
 @friendly
-def compare(scenarios: Annotated[list[str], typer.Argument(help="two or more scenarios")],
-            reps: Annotated[int, typer.Option(min=1, help="replications per scenario")] = 5,
-            seed: SeedOpt = 0, days: DaysOpt = 365, context: ContextOpt = None, set_: SetOpt = None,
-            workers: Annotated[int, typer.Option(min=1, help="parallel processes")] = 1,
-            out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None) -> None:
+def compare(
+    scenarios: Annotated[list[str], typer.Argument(help="two or more scenarios")],
+    reps: Annotated[int, typer.Option(min=1, help="replications per scenario")] = 5,
+    seed: SeedOpt = 0,
+    days: DaysOpt = 365,
+    context: ContextOpt = None,
+    set_: SetOpt = None,
+    workers: Annotated[int, typer.Option(min=1, help="parallel processes")] = 1,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
+) -> None:
     """Compare scenarios: each KPI as mean and 95% interval across replications."""
     from sim.compare import kpi_table, replicate
     from sim.plots import tier_shares_figure
@@ -95,12 +123,21 @@ def compare(scenarios: Annotated[list[str], typer.Argument(help="two or more sce
         err.print("[yellow]warning:[/yellow] with one replication there is no interval; use --reps 2 or more")
     with _progress() as bar:
         task = bar.add_task("runs", total=reps * len(scenarios))
-        summaries, daily = replicate(scenarios, reps=reps, seed=seed, days=days, context=context,
-                                     overrides=_overrides(set_), workers=workers,
-                                     progress=lambda: bar.advance(task))
+        summaries, daily = replicate(
+            scenarios,
+            reps=reps,
+            seed=seed,
+            days=days,
+            context=context,
+            overrides=_overrides(set_),
+            workers=workers,
+            progress=lambda: bar.advance(task),
+        )
     kpis = kpi_table(summaries)
     names = list(dict.fromkeys(summaries["scenario"]))
-    table = Table("KPI", *names, title=f"{' vs '.join(names)}: mean [95% interval], {reps} replications, {days} days")
+    table = Table(
+        "KPI", *names, title=f"{' vs '.join(names)}: mean [95% interval], {reps} replications, {days} days"
+    )
     for k, grp in kpis.groupby("kpi", sort=False):
         cells = [_cell(r) for _, r in grp.iterrows()]
         table.add_row(str(k), *cells)

@@ -22,14 +22,30 @@ from sim.runner import run
 from sim.scenarios import load_scenario
 
 KPI_ORDER = (
-    "tier_share_grid", "tier_share_department", "tier_share_enforcement",
-    "delay_total_mean_days", "delay_total_median_days", "delay_total_p90_days",
-    "delay_discovery_mean_days", "delay_dispatch_mean_days", "delay_handling_mean_days",
-    "on_site_disposal_rate", "patrol_reported_share", "raised_from_below_share",
-    "completion_within_deadline_rate", "escalations_per_case", "bounces_per_case",
-    "approval_days_mean", "approval_trips_mean", "approval_completion_rate",
-    "cases_created", "cases_closed", "cases_open", "cases_dropped",
-    "staff_hours", "satisfaction_mean",
+    "tier_share_grid",
+    "tier_share_department",
+    "tier_share_enforcement",
+    "delay_total_mean_days",
+    "delay_total_median_days",
+    "delay_total_p90_days",
+    "delay_discovery_mean_days",
+    "delay_dispatch_mean_days",
+    "delay_handling_mean_days",
+    "on_site_disposal_rate",
+    "patrol_reported_share",
+    "raised_from_below_share",
+    "completion_within_deadline_rate",
+    "escalations_per_case",
+    "bounces_per_case",
+    "approval_days_mean",
+    "approval_trips_mean",
+    "approval_completion_rate",
+    "cases_created",
+    "cases_closed",
+    "cases_open",
+    "cases_dropped",
+    "staff_hours",
+    "satisfaction_mean",
 )
 
 
@@ -40,10 +56,16 @@ def _one(args: tuple[Params, int, int, int]) -> tuple[pd.Series, pd.DataFrame]:
     return res.summary.rename(f"{params.name}#{rep}"), daily
 
 
-def replicate(scenarios: Sequence[str | Params], reps: int = 5, seed: int = 0, days: int = 365,
-              context: str | None = None, overrides: Mapping[str, Any] | None = None,
-              workers: int = 1, progress: Callable[[], None] | None = None,
-              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def replicate(
+    scenarios: Sequence[str | Params],
+    reps: int = 5,
+    seed: int = 0,
+    days: int = 365,
+    context: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    workers: int = 1,
+    progress: Callable[[], None] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run every scenario ``reps`` times with shared replication seeds.
 
     Returns:
@@ -101,6 +123,7 @@ def kpi_table(summaries: pd.DataFrame, kpis: Sequence[str] = KPI_ORDER) -> pd.Da
     for scen, grp in summaries.groupby("scenario", sort=False):
         for k in kpis:
             m, lo, hi = interval(grp[k])
-            rows.append({"scenario": scen, "kpi": k, "mean": m, "lo": lo, "hi": hi,
-                         "n": int(grp[k].notna().sum())})
+            rows.append(
+                {"scenario": scen, "kpi": k, "mean": m, "lo": lo, "hi": hi, "n": int(grp[k].notna().sum())}
+            )
     return pd.DataFrame(rows)

@@ -24,18 +24,38 @@ LOST, BOUNCE_LIMIT = 1, 2
 MAX_ROUTE = 4
 
 _COLUMNS: dict[str, tuple[type, float | int]] = {
-    "category": (np.int16, -1), "resident": (np.int32, -1), "grid": (np.int32, -1),
-    "occurred": (np.float64, np.nan), "discovered": (np.float64, np.nan),
-    "dispatched": (np.float64, np.nan), "started": (np.float64, np.nan),
-    "resolved": (np.float64, np.nan), "closed": (np.float64, np.nan),
-    "level0": (np.int8, 0), "level": (np.int8, -1), "grow1": (np.float64, np.inf),
-    "grow2": (np.float64, np.inf), "self_report_at": (np.float64, np.inf),
-    "self_channel": (np.int8, -1), "channel": (np.int8, -1), "tier": (np.int8, -1),
-    "resolver": (np.int32, -1), "escalations": (np.int16, 0), "bounces": (np.int16, 0),
-    "on_site": (np.int8, -1), "drop_reason": (np.int8, 0), "stage": (np.int8, LATENT),
-    "next_t": (np.float64, np.inf), "unit": (np.int32, -1), "outcome": (np.int8, WORK),
-    "at_layer": (np.int8, 0), "ignored": (np.bool_, False), "triaged": (np.bool_, False),
-    "route_len": (np.int8, 0), "route_pos": (np.int8, 0), "followed": (np.bool_, False),
+    "category": (np.int16, -1),
+    "resident": (np.int32, -1),
+    "grid": (np.int32, -1),
+    "occurred": (np.float64, np.nan),
+    "discovered": (np.float64, np.nan),
+    "dispatched": (np.float64, np.nan),
+    "started": (np.float64, np.nan),
+    "resolved": (np.float64, np.nan),
+    "closed": (np.float64, np.nan),
+    "level0": (np.int8, 0),
+    "level": (np.int8, -1),
+    "grow1": (np.float64, np.inf),
+    "grow2": (np.float64, np.inf),
+    "self_report_at": (np.float64, np.inf),
+    "self_channel": (np.int8, -1),
+    "channel": (np.int8, -1),
+    "tier": (np.int8, -1),
+    "resolver": (np.int32, -1),
+    "escalations": (np.int16, 0),
+    "bounces": (np.int16, 0),
+    "on_site": (np.int8, -1),
+    "drop_reason": (np.int8, 0),
+    "stage": (np.int8, LATENT),
+    "next_t": (np.float64, np.inf),
+    "unit": (np.int32, -1),
+    "outcome": (np.int8, WORK),
+    "at_layer": (np.int8, 0),
+    "ignored": (np.bool_, False),
+    "triaged": (np.bool_, False),
+    "route_len": (np.int8, 0),
+    "route_pos": (np.int8, 0),
+    "followed": (np.bool_, False),
 }
 
 
@@ -73,7 +93,7 @@ class Ledger:
     def _grow(self, need: int) -> None:
         cap = max(need, 2 * self._cap)
         for k, (dt, fill) in _COLUMNS.items():
-            new = np.full(cap, fill, dtype=dt)
+            new: np.ndarray = np.full(cap, fill, dtype=dt)
             new[: self.n] = self.cols[k][: self.n]
             self.cols[k] = new
         route = np.full((cap, MAX_ROUTE), -1, dtype=np.int32)

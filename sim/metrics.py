@@ -53,7 +53,9 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
     in_time = (due["resolved_at"] - due["discovered_at"]) <= due["deadline_days"]
     req_done = requests[requests["completed_at"].notna()]
     req_due = requests[requests["submitted_at"] + model.params.service_requests.deadline_days <= horizon]
-    req_in_time = (req_due["completed_at"] - req_due["submitted_at"]) <= model.params.service_requests.deadline_days
+    req_in_time = (
+        req_due["completed_at"] - req_due["submitted_at"]
+    ) <= model.params.service_requests.deadline_days
     out = {
         "cases_created": float(len(cases)),
         "cases_closed": float((status == "closed").sum()),
@@ -69,7 +71,9 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
         "delay_handling_mean_days": _mean(res["resolved_at"] - res["dispatched_at"]),
         "on_site_disposal_rate": _mean(enf["on_site"]),
         "patrol_reported_share": float((disc["channel"] == "patrol").mean()) if len(disc) else float("nan"),
-        "raised_from_below_share": float((disc["channel"] != "inspection").mean()) if len(disc) else float("nan"),
+        "raised_from_below_share": float((disc["channel"] != "inspection").mean())
+        if len(disc)
+        else float("nan"),
         "completion_within_deadline_rate": float(in_time.mean()) if len(due) else float("nan"),
         "escalations_per_case": _mean(cases["escalations"]),
         "bounces_per_case": _mean(cases["bounces"]),
@@ -79,6 +83,7 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
         "staff_hours": staff_hours(model),
         "satisfaction_mean": float(model.population.satisfaction.mean()),
     }
-    out["tier_distance_from_target"] = float(sum(
-        abs(out[f"tier_share_{k}"] - v) for k, v in TARGET_TIER_SHARES.items()) / 2)
+    out["tier_distance_from_target"] = float(
+        sum(abs(out[f"tier_share_{k}"] - v) for k, v in TARGET_TIER_SHARES.items()) / 2
+    )
     return out

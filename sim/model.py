@@ -68,9 +68,12 @@ class GovModel(mesa.Model):
         self.closure = Closure(self)
         self.one_window = OneWindow(self)
         self._acts = {
-            "occurrence": self.population.step, "discovery": self.discovery.step,
-            "case_flow": self._case_flow, "closure": self.closure.step,
-            "service_requests": self.one_window.step, "record": self._record,
+            "occurrence": self.population.step,
+            "discovery": self.discovery.step,
+            "case_flow": self._case_flow,
+            "closure": self.closure.step,
+            "service_requests": self.one_window.step,
+            "record": self._record,
         }
 
     @property
@@ -112,6 +115,14 @@ class GovModel(mesa.Model):
         snap["requests_open"].append(int(self.one_window.active.size))
 
 
-SNAPSHOT_COLUMNS = ("open_cases", "latent_cases", "in_transit", "backlog_grid",
-                    "backlog_department", "backlog_enforcement", "backlog_centre",
-                    "patrol_hours", "requests_open")
+SNAPSHOT_COLUMNS = (
+    "open_cases",
+    "latent_cases",
+    "in_transit",
+    "backlog_grid",
+    "backlog_department",
+    "backlog_enforcement",
+    "backlog_centre",
+    "patrol_hours",
+    "requests_open",
+)

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 TIME_COLUMNS = ("occurred", "discovered", "dispatched", "started", "resolved", "closed")
 
 
+def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical[str]:
+    """Codes (-1 for missing) as a pandas categorical."""
+    return pd.Categorical.from_codes(codes.astype(np.int64), categories=pd.Index(categories))
+
+
 def case_table(model: GovModel) -> pd.DataFrame:
     """One row per case: place, channel, times, tier, resolver, escalations, bounces, status."""
     L, horizon = model.ledger, float(model.days)
@@ -41,38 +46,48 @@ def case_table(model: GovModel) -> pd.DataFrame:
     resolver = np.array([f"{KINDS[u.kind]}:{u.index}" for u in units] + [""], dtype=object)
     on_site = col("on_site").astype(float)
     on_site[(col("tier") != 2) | ~resolved] = np.nan
-    return pd.DataFrame({
-        "case_id": np.arange(L.n),
-        "category": pd.Categorical.from_codes(col("category"), categories=list(model.catalogue.names)),
-        "town": model.places.town_of_grid[grid],
-        "village": model.places.village_of_grid[grid],
-        "grid": grid,
-        "channel": pd.Categorical.from_codes(
-            np.where(np.isnan(times["discovered"]), -1, col("channel")), categories=list(CHANNELS)),
-        "occurred_at": times["occurred"], "discovered_at": times["discovered"],
-        "dispatched_at": times["dispatched"], "handling_started_at": times["started"],
-        "resolved_at": times["resolved"], "closed_at": times["closed"],
-        "tier": pd.Categorical.from_codes(np.where(resolved, col("tier"), -1), categories=list(LEVELS)),
-        "resolver": resolver[np.where(resolved, col("resolver"), -1)],
-        "escalations": col("escalations").astype(np.int32),
-        "bounces": col("bounces").astype(np.int32),
-        "on_site": on_site,
-        "status": pd.Categorical(status, categories=["closed", "open", "dropped"]),
-        "drop_reason": np.array(DROP_REASONS, dtype=object)[np.where(dropped, col("drop_reason"), 0)],
-        "deadline_days": model.catalogue.deadline[col("category")],
-    })
+    return pd.DataFrame(
+        {
+            "case_id": np.arange(L.n),
+            "category": _categorical(col("category"), categories=list(model.catalogue.names)),
+            "town": model.places.town_of_grid[grid],
+            "village": model.places.village_of_grid[grid],
+            "grid": grid,
+            "channel": _categorical(
+                np.where(np.isnan(times["discovered"]), -1, col("channel")), categories=list(CHANNELS)
+            ),
+            "occurred_at": times["occurred"],
+            "discovered_at": times["discovered"],
+            "dispatched_at": times["dispatched"],
+            "handling_started_at": times["started"],
+            "resolved_at": times["resolved"],
+            "closed_at": times["closed"],
+            "tier": _categorical(np.where(resolved, col("tier"), -1), categories=list(LEVELS)),
+            "resolver": resolver[np.where(resolved, col("resolver"), -1)],
+            "escalations": col("escalations").astype(np.int32),
+            "bounces": col("bounces").astype(np.int32),
+            "on_site": on_site,
+            "status": pd.Categorical(status, categories=["closed", "open", "dropped"]),
+            "drop_reason": np.array(DROP_REASONS, dtype=object)[np.where(dropped, col("drop_reason"), 0)],
+            "deadline_days": model.catalogue.deadline[col("category")],
+        }
+    )
 
 
 def request_table(model: GovModel) -> pd.DataFrame:
     """One row per service request: submitted, completed, trips, steps, town."""
     t = model.one_window.table()
     done = t["completed"] < model.days
-    return pd.DataFrame({
-        "request_id": np.arange(t["submitted"].size), "town": t["town"].astype(np.int32),
-        "steps": t["steps"].astype(np.int32), "submitted_at": t["submitted"],
-        "completed_at": np.where(done, t["completed"], np.nan),
-        "trips": np.where(done, t["trips"], np.nan),
-    })
+    return pd.DataFrame(
+        {
+            "request_id": np.arange(t["submitted"].size),
+            "town": t["town"].astype(np.int32),
+            "steps": t["steps"].astype(np.int32),
+            "submitted_at": t["submitted"],
+            "completed_at": np.where(done, t["completed"], np.nan),
+            "trips": np.where(done, t["trips"], np.nan),
+        }
+    )
 
 
 def _counts_by_day(values: np.ndarray, days: int, mask: np.ndarray | None = None) -> np.ndarray:
@@ -116,7 +131,12 @@ def daily_table(model: GovModel) -> pd.DataFrame:
 def staff_hours(model: GovModel) -> float:
     """Paid staff-hours over the run (the cost): staff × shift hours × working days."""
     p, staff = model.params, staff_by_kind(model)
-    shifts = {"grid": p.calendar.grid, "department": p.calendar.office,
-              "enforcement": p.calendar.enforcement, "centre": p.calendar.centre,
-              "desk": p.calendar.office, "window": p.calendar.office}
+    shifts = {
+        "grid": p.calendar.grid,
+        "department": p.calendar.office,
+        "enforcement": p.calendar.enforcement,
+        "centre": p.calendar.centre,
+        "desk": p.calendar.office,
+        "window": p.calendar.office,
+    }
     return float(sum(staff[k] * s.hours_per_day * working_days(s, model.days) for k, s in shifts.items()))

@@ -84,7 +84,7 @@ class Residents(Section):
     learning_rate: Probability = Field(0.3, ge=0, le=1)
     reference_delay_days: float = Field(5.0, gt=0, description="delay at which satisfaction halves")
     channel_shares: dict[Literal["hotline", "app", "walk_in"], float] = Field(
-        default_factory=lambda: {"hotline": 0.5, "app": 0.3, "walk_in": 0.2}
+        default_factory=lambda: {"hotline": 0.5, "app": 0.3, "walk_in": 0.2}  # type: ignore[arg-type]
     )
 
     @field_validator("channel_shares")
@@ -239,9 +239,7 @@ class Params(Section):
         for name, cat in self.categories.items():
             bad = sorted(set(cat.domains) - known)
             if bad:
-                raise ValueError(
-                    f"categories.{name}.domains: {bad} not among domains {list(self.domains)}"
-                )
+                raise ValueError(f"categories.{name}.domains: {bad} not among domains {list(self.domains)}")
         grouped = [d for g in self.departments.groups for d in g]
         missing = sorted(known - set(grouped))
         dup = sorted({d for d in grouped if grouped.count(d) > 1})

@@ -42,11 +42,24 @@ def tier_shares_figure(summaries: pd.DataFrame) -> Figure:
         means = [s[0] for s in stats_]
         err = [[s[0] - s[1] for s in stats_], [s[2] - s[0] for s in stats_]]
         xs = [j + (i - (len(scenarios) - 1) / 2) * width for j in range(len(tiers))]
-        ax.bar(xs, means, width, color=colours[scen], label=scen,
-               yerr=None if any(pd.isna(e) for e in err[0]) else err, capsize=3)
+        ax.bar(
+            xs,
+            means,
+            width,
+            color=colours[scen],
+            label=scen,
+            yerr=None if any(pd.isna(e) for e in err[0]) else err,
+            capsize=3,
+        )
     for j, t in enumerate(tiers):
-        ax.hlines(TARGET_TIER_SHARES[t], j - 0.45, j + 0.45, colors="black", linestyles="dashed",
-                  label="reform target (001)" if j == 0 else None)
+        ax.hlines(
+            TARGET_TIER_SHARES[t],
+            j - 0.45,
+            j + 0.45,
+            colors="black",
+            linestyles="dashed",
+            label="reform target (001)" if j == 0 else "_nolegend_",
+        )
     ax.set_xticks(range(len(tiers)), [f"{t}" for t in tiers])
     ax.set_ylabel("share of resolved cases")
     ax.set_xlabel("tier that resolved the case")

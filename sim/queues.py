@@ -18,8 +18,9 @@ from sim.params import Shift
 
 def shift_array(shift: Shift) -> np.ndarray:
     """A calendar as ``[open, close, days_per_week]`` (open/close as fractions of a day)."""
-    return np.array([shift.start_hour / 24.0, (shift.start_hour + shift.hours_per_day) / 24.0,
-                     float(shift.days_per_week)])
+    return np.array(
+        [shift.start_hour / 24.0, (shift.start_hour + shift.hours_per_day) / 24.0, float(shift.days_per_week)]
+    )
 
 
 @njit(cache=True)
@@ -49,7 +50,7 @@ def advance(t: float, hours: float, open_: float, close: float, dpw: float) -> f
 
 
 @njit(cache=True)
-def serve(free_at, first, n_servers, unit_calendar, calendars, unit, arrival, hours):  # type: ignore[no-untyped-def]
+def serve(free_at, first, n_servers, unit_calendar, calendars, unit, arrival, hours):  # type: ignore[no-untyped-def,unused-ignore]
     """Serve jobs in the given order; returns their start and finish times.
 
     Args:

@@ -39,9 +39,14 @@ class RunResult:
     summary: pd.Series
 
 
-def run(scenario: str | Path | Params, seed: int = 0, days: int = 365,
-        context: str | None = None, overrides: Mapping[str, Any] | None = None,
-        progress: Callable[[int], None] | None = None) -> RunResult:
+def run(
+    scenario: str | Path | Params,
+    seed: int = 0,
+    days: int = 365,
+    context: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RunResult:
     """Run one scenario for ``days`` days.
 
     Args:
@@ -56,8 +61,11 @@ def run(scenario: str | Path | Params, seed: int = 0, days: int = 365,
     """
     if days < 1:
         raise GovsimError(f"days must be at least 1, got {days}")
-    params = scenario if isinstance(scenario, Params) and not (context or overrides) \
+    params = (
+        scenario
+        if isinstance(scenario, Params) and not (context or overrides)
         else load_scenario(scenario, context=context, overrides=overrides)
+    )
     model = GovModel(params, seed=seed, days=days)
     for d in range(days):
         model.step()
@@ -65,5 +73,6 @@ def run(scenario: str | Path | Params, seed: int = 0, days: int = 365,
             progress(d + 1)
     cases, requests = case_table(model), request_table(model)
     kpis = summary(model, cases, requests)
-    return RunResult(params, seed, days, cases, daily_table(model), requests,
-                     pd.Series(kpis, name=params.name))
+    return RunResult(
+        params, seed, days, cases, daily_table(model), requests, pd.Series(kpis, name=params.name)
+    )

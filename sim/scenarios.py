@@ -21,8 +21,16 @@ from pydantic import BaseModel, ValidationError
 from sim.errors import ScenarioError
 from sim.params import CONTEXT_SECTIONS, MECHANISM_SECTIONS, Params
 
-SCENARIO_KEYS = ("name", "description", "extends", "context", "service_distribution",
-                 "service_cv", "growth", *MECHANISM_SECTIONS)
+SCENARIO_KEYS = (
+    "name",
+    "description",
+    "extends",
+    "context",
+    "service_distribution",
+    "service_cv",
+    "growth",
+    *MECHANISM_SECTIONS,
+)
 CONTEXT_KEYS = ("name", "description", "extends", *CONTEXT_SECTIONS)
 
 Origins = dict[tuple[str, ...], str]
@@ -77,8 +85,9 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
-def _merge(base: dict[str, Any], over: Mapping[str, Any], src: str, origins: Origins,
-           path: tuple[str, ...] = ()) -> dict[str, Any]:
+def _merge(
+    base: dict[str, Any], over: Mapping[str, Any], src: str, origins: Origins, path: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Deep-merge ``over`` into a copy of ``base``, recording where each leaf came from."""
     out = dict(base)
     for key, value in over.items():
@@ -108,8 +117,12 @@ def _load_chain(path: Path, kind: str, origins: Origins, seen: tuple[Path, ...] 
     allowed = CONTEXT_KEYS if kind == "context" else SCENARIO_KEYS
     for key in data:
         if key not in allowed:
-            hint = " (context sections belong in scenarios/contexts/*.yaml)" if key in CONTEXT_SECTIONS else ""
-            raise ScenarioError(str(path), str(key), f"unknown key in a {kind} file{hint}; allowed: {list(allowed)}")
+            hint = (
+                " (context sections belong in scenarios/contexts/*.yaml)" if key in CONTEXT_SECTIONS else ""
+            )
+            raise ScenarioError(
+                str(path), str(key), f"unknown key in a {kind} file{hint}; allowed: {list(allowed)}"
+            )
     base: dict[str, Any] = {}
     parent = data.pop("extends", None)
     if parent is not None:
@@ -146,8 +159,9 @@ def _nest(dotted: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_scenario(name_or_path: str | Path | Params, context: str | None = None,
-                  overrides: Mapping[str, Any] | None = None) -> Params:
+def load_scenario(
+    name_or_path: str | Path | Params, context: str | None = None, overrides: Mapping[str, Any] | None = None
+) -> Params:
     """Load, merge and validate a scenario.
 
     Args:
@@ -164,8 +178,11 @@ def load_scenario(name_or_path: str | Path | Params, context: str | None = None,
     """
     origins: Origins = {}
     if isinstance(name_or_path, Params):
-        data = name_or_path.model_dump(exclude={"population", "domains", "categories",
-                                                "residents", "service_requests"} if context else set())
+        data = name_or_path.model_dump(
+            exclude={"population", "domains", "categories", "residents", "service_requests"}
+            if context
+            else set()
+        )
         top = "<python>"
         _record(data, top, origins, ())
     else:
@@ -209,10 +226,8 @@ def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
     model: Any = Params
     for part in loc:
         fields = getattr(model, "model_fields", {})
-        if part in fields:
-            ann = fields[part].annotation
-        else:  # a key of a mapping (e.g. a category name): step into the value type
-            ann = model
+        # a key of a mapping (e.g. a category name) steps into the mapping's value type
+        ann = fields[part].annotation if part in fields else model
         args = typing.get_args(ann)
         model = args[-1] if typing.get_origin(ann) is dict else ann
         if args and not (isinstance(model, type) and issubclass(model, BaseModel)):
@@ -227,6 +242,8 @@ def validate_file(path: str | Path) -> str:
         raise ScenarioError(str(path), "", "file not found")
     if p.parent.name == "contexts":  # a context is checked inside the baseline scenario
         params = load_scenario("baseline", context=str(p))
-        return f"context {p.stem}: {params.population.residents} residents, {len(params.categories)} categories"
+        return (
+            f"context {p.stem}: {params.population.residents} residents, {len(params.categories)} categories"
+        )
     params = load_scenario(p)
     return f"scenario {params.name} (context {params.context})"

@@ -92,7 +92,7 @@ def _split(total: float, weights: list[float]) -> list[int]:
 
 def _departments(model: mesa.Model, p: Params, town_res: np.ndarray) -> list[Unit]:
     load = _domain_load(p, 1)
-    spec = []  # (layer, town, domains, weight)
+    spec: list[tuple[int, int, tuple[str, ...], float]] = []  # (layer, town, domains, weight)
     towns = [-1] if p.departments.location == "county" else list(range(p.population.towns))
     for t in towns:
         share = 1.0 if t < 0 else town_res[t] / town_res.sum()
@@ -106,7 +106,7 @@ def _enforcement(model: mesa.Model, p: Params, town_res: np.ndarray) -> list[Uni
     e, load = p.enforcement, _domain_load(p, 2)
     needed = [d for d in p.domains if load[d] > 0]
     devolved = tuple(d for d in needed if e.mode == "comprehensive" and d in e.devolved_domains)
-    spec = []  # (layer, town, domains, weight, towns served)
+    spec: list[tuple[int, int, tuple[str, ...], float, tuple[int, ...]]] = []  # + towns served
     for d in needed:
         if d not in devolved:
             spec.append((COUNTY, -1, (d,), load[d], tuple(range(p.population.towns))))
@@ -117,19 +117,23 @@ def _enforcement(model: mesa.Model, p: Params, town_res: np.ndarray) -> list[Uni
             for _ in range(e.squads_per_town):
                 spec.append((TOWN, first, devolved, share * sum(load[d] for d in devolved), served))
     staff = _split(e.staff_per_10k * p.population.residents / 1e4, [s[3] for s in spec])
-    return [EnforcementSquad(model, lay, t, ds, n, served)
-            for (lay, t, ds, _, served), n in zip(spec, staff, strict=True)]
+    return [
+        EnforcementSquad(model, lay, t, ds, n, served)
+        for (lay, t, ds, _, served), n in zip(spec, staff, strict=True)
+    ]
 
 
 def _desks(model: mesa.Model, p: Params) -> list[Unit]:
     towns = [-1] if p.departments.location == "county" else list(range(p.population.towns))
     spec = [(t, g) for t in towns for g in p.departments.groups]
     staff = _split(p.one_window.desk_staff_per_10k * p.population.residents / 1e4, [len(g) for _, g in spec])
-    out: list[Unit] = [ApprovalDesk(model, COUNTY if t < 0 else TOWN, t, g, n)
-                       for (t, g), n in zip(spec, staff, strict=True)]
+    out: list[Unit] = [
+        ApprovalDesk(model, COUNTY if t < 0 else TOWN, t, g, n) for (t, g), n in zip(spec, staff, strict=True)
+    ]
     if p.one_window.enabled:
-        per_w = max(1, round(p.one_window.window_staff_per_10k * p.population.residents / 1e4
-                             / p.population.towns))
+        per_w = max(
+            1, round(p.one_window.window_staff_per_10k * p.population.residents / 1e4 / p.population.towns)
+        )
         out += [WindowCounter(model, TOWN, t, (), per_w) for t in range(p.population.towns)]
     return out
 
@@ -138,8 +142,12 @@ def build_units(model: mesa.Model, p: Params, places: Places) -> UnitTable:
     """Create every unit agent of the scenario and the routing arrays."""
     town_res = places.residents_in_town().astype(float)
     g = p.grid
-    units: list[Unit] = [GridTeam(model, i, int(places.town_of_grid[i]), g.patrollers_per_grid,
-                                  g.leaders_per_grid, g.separation) for i in range(places.n_grids)]
+    units: list[Unit] = [
+        GridTeam(
+            model, i, int(places.town_of_grid[i]), g.patrollers_per_grid, g.leaders_per_grid, g.separation
+        )
+        for i in range(places.n_grids)
+    ]
     units += _departments(model, p, town_res) + _enforcement(model, p, town_res)
     centre = -1
     if p.dispatch.command_centre:
@@ -155,10 +163,18 @@ def build_units(model: mesa.Model, p: Params, places: Places) -> UnitTable:
     cal = np.array([CALENDARS.index(u.calendar) for u in units], dtype=np.int64)
     calendars = np.stack([shift_array(getattr(p.calendar, c)) for c in CALENDARS])
     return UnitTable(
-        units=units, kind=kinds, layer=np.array([u.layer for u in units], dtype=np.int8),
-        town=np.array([u.town for u in units], dtype=np.int32), staff=staff, first=first,
-        calendar=cal, calendars=calendars, free_at=np.zeros(int(staff.sum())),
-        route=_route(units, p, places), desk=_desk_lookup(units, p), window=_window(units, p),
+        units=units,
+        kind=kinds,
+        layer=np.array([u.layer for u in units], dtype=np.int8),
+        town=np.array([u.town for u in units], dtype=np.int32),
+        staff=staff,
+        first=first,
+        calendar=cal,
+        calendars=calendars,
+        free_at=np.zeros(int(staff.sum())),
+        route=_route(units, p, places),
+        desk=_desk_lookup(units, p),
+        window=_window(units, p),
         centre=centre,
     )
 
@@ -177,8 +193,7 @@ def _route(units: list[Unit], p: Params, places: Places) -> np.ndarray:
     for level, cls in ((1, Department), (2, EnforcementSquad)):
         for di, d in enumerate(p.domains):
             for t in range(places.towns):
-                cands = [u.index for u in units if isinstance(u, cls) and d in u.domains
-                         and _serves(u, t)]
+                cands = [u.index for u in units if isinstance(u, cls) and d in u.domains and _serves(u, t)]
                 if not cands:
                     continue
                 in_town = grids[places.town_of_grid == t]

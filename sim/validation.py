@@ -26,24 +26,46 @@ def mmc_scenario(arrival_rate_per_day: float, service_rate_per_day: float, serve
     """
     residents = 10_000
     tree = {
-        "name": "mmc", "growth": False, "service_distribution": "exponential",
-        "population": {"residents": residents, "towns": 1, "county_travel_hours": 0.0,
-                       "town_travel_hours": 0.0},
+        "name": "mmc",
+        "growth": False,
+        "service_distribution": "exponential",
+        "population": {
+            "residents": residents,
+            "towns": 1,
+            "county_travel_hours": 0.0,
+            "town_travel_hours": 0.0,
+        },
         "domains": ["service"],
-        "categories": {"job": {
-            "rate_per_1000_per_day": arrival_rate_per_day * 1000.0 / residents,
-            "domains": ["service"], "initial_level": [0.0, 1.0, 0.0], "max_level": "department",
-            "growth_days": 1e9, "detectability": 0.0, "self_report_probability": 1.0,
-            "self_report_delay_days": 0.0, "service_hours": [1.0, 24.0 / service_rate_per_day, 1.0],
-        }},
+        "categories": {
+            "job": {
+                "rate_per_1000_per_day": arrival_rate_per_day * 1000.0 / residents,
+                "domains": ["service"],
+                "initial_level": [0.0, 1.0, 0.0],
+                "max_level": "department",
+                "growth_days": 1e9,
+                "detectability": 0.0,
+                "self_report_probability": 1.0,
+                "self_report_delay_days": 0.0,
+                "service_hours": [1.0, 24.0 / service_rate_per_day, 1.0],
+            }
+        },
         "residents": {"willingness_mean": 1.0, "learning_rate": 0.0, "channel_shares": {"hotline": 1.0}},
         "service_requests": {"rate_per_1000_per_day": 0.0, "steps_probabilities": [1.0]},
         "calendar": {k: _ROUND_THE_CLOCK for k in ("grid", "office", "enforcement", "centre")},
         "grid": {"patrollers_per_grid": 0},
-        "dispatch": {"command_centre": True, "triage_hours": 0.0, "misroute_probability": 0.0,
-                     "handoff_loss_probability": 0.0, "verification_days": 0.0},
-        "departments": {"location": "town", "groups": [["service"]],
-                        "staff_per_10k": float(servers), "inspection_rate": 0.0},
+        "dispatch": {
+            "command_centre": True,
+            "triage_hours": 0.0,
+            "misroute_probability": 0.0,
+            "handoff_loss_probability": 0.0,
+            "verification_days": 0.0,
+        },
+        "departments": {
+            "location": "town",
+            "groups": [["service"]],
+            "staff_per_10k": float(servers),
+            "inspection_rate": 0.0,
+        },
         "one_window": {"enabled": False},
     }
     return Params.model_validate(tree)

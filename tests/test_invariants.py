@@ -64,13 +64,36 @@ def test_tier_shares_sum_to_one(baseline_run: sim.RunResult) -> None:
 
 
 def test_ledger_columns_match_the_published_schema(reform_run: sim.RunResult) -> None:
-    expected = ["case_id", "category", "town", "village", "grid", "channel", "occurred_at",
-                "discovered_at", "dispatched_at", "handling_started_at", "resolved_at", "tier",
-                "resolver", "escalations", "bounces", "on_site", "status"]
+    expected = [
+        "case_id",
+        "category",
+        "town",
+        "village",
+        "grid",
+        "channel",
+        "occurred_at",
+        "discovered_at",
+        "dispatched_at",
+        "handling_started_at",
+        "resolved_at",
+        "tier",
+        "resolver",
+        "escalations",
+        "bounces",
+        "on_site",
+        "status",
+    ]
     assert set(expected) <= set(reform_run.cases.columns)
     assert isinstance(reform_run.cases["tier"].dtype, pd.CategoricalDtype)
-    daily = ["day", "occurred", "discovered", "resolved_grid", "resolved_department",
-             "resolved_enforcement", "open_cases"]
+    daily = [
+        "day",
+        "occurred",
+        "discovered",
+        "resolved_grid",
+        "resolved_department",
+        "resolved_enforcement",
+        "open_cases",
+    ]
     assert set(daily) <= set(reform_run.daily.columns)
     assert any(c.startswith("backlog_") for c in reform_run.daily.columns)
     assert any(c.startswith("utilisation_") for c in reform_run.daily.columns)

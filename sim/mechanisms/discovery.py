@@ -72,8 +72,9 @@ class Discovery:
         end, c, g, occ = day + 1.0, L.category[lat], L.grid[lat], L.occurred[lat]
         det = cat.detectability[c]
         gcal, ocal = p.calendar.grid, p.calendar.office
-        t_patrol = self._window_draw(day, occ, gcal.start_hour, gcal.hours_per_day,
-                                     det * hours[g] / gcal.hours_per_day)
+        t_patrol = self._window_draw(
+            day, occ, gcal.start_hour, gcal.hours_per_day, det * hours[g] / gcal.hours_per_day
+        )
         vol = p.grid.volunteers_per_grid * p.grid.volunteer_detectability_factor
         t_vol = self._window_draw(day, occ, 8.0, 12.0, det * vol)
         insp = det * p.departments.inspection_rate if day % 7 < ocal.days_per_week else 0.0 * det
@@ -102,8 +103,9 @@ class Discovery:
         L.ignored[lat[passed]] = True
         t_patrol[passed] = np.inf
 
-    def _window_draw(self, day: int, occ: np.ndarray, start_hour: float, hours: float,
-                     hazard: np.ndarray) -> np.ndarray:
+    def _window_draw(
+        self, day: int, occ: np.ndarray, start_hour: float, hours: float, hazard: np.ndarray
+    ) -> np.ndarray:
         """Time of a detection with daily ``hazard`` spread over a daily window, or inf."""
         lo, hi = day + start_hour / 24.0, day + (start_hour + hours) / 24.0
         ws = np.maximum(occ, lo)

@@ -103,6 +103,8 @@ class Dispatch:
             outcome[sel] = BOUNCE
         return unit, outcome
 
-    def _to_unit(self, ids: np.ndarray, unit: np.ndarray, arrive: np.ndarray, outcome: int | np.ndarray) -> None:
+    def _to_unit(
+        self, ids: np.ndarray, unit: np.ndarray, arrive: np.ndarray, outcome: int | np.ndarray
+    ) -> None:
         L = self.model.ledger
         L.unit[ids], L.next_t[ids], L.stage[ids], L.outcome[ids] = unit, arrive, TRANSIT, outcome

@@ -71,7 +71,9 @@ class Handling:
         L.level[ids[keep]] = lvl[keep]
         L.outcome[ids] = outcome
         jobs_case, jobs_unit = ids, unit
-        parallel = keep & (L.route_len[ids] > 1) & (L.route_pos[ids] == 0) & m.params.departments.lead_department
+        parallel = (
+            keep & (L.route_len[ids] > 1) & (L.route_pos[ids] == 0) & m.params.departments.lead_department
+        )
         if parallel.any():
             lead = ids[parallel]
             extra_case = np.repeat(lead, L.route_len[lead] - 1)
@@ -86,8 +88,16 @@ class Handling:
             hours[np.flatnonzero(parallel)] += m.params.departments.lead_coordination_hours
         seq = np.lexsort((jobs_case, arrival[order]))
         start, finish = np.empty(seq.size), np.empty(seq.size)
-        start[seq], finish[seq] = serve(U.free_at, U.first, U.staff, U.calendar, U.calendars,
-                                        jobs_unit[seq].astype(np.int64), arrival[order][seq], hours[seq])
+        start[seq], finish[seq] = serve(
+            U.free_at,
+            U.first,
+            U.staff,
+            U.calendar,
+            U.calendars,
+            jobs_unit[seq].astype(np.int64),
+            arrival[order][seq],
+            hours[seq],
+        )
         m.record_busy(U.kind[jobs_unit], start, hours)
         case_start = np.full(ids.size, np.inf)
         case_finish = np.full(ids.size, -np.inf)
@@ -109,10 +119,13 @@ class Handling:
         if self._exponential:
             noise = self.rng.exponential(1.0, case.size)
         else:
-            noise = self.rng.lognormal(-self._sigma**2 / 2, self._sigma, case.size)
+            noise = self.rng.lognormal(-(self._sigma**2) / 2, self._sigma, case.size)
         same_town = U.town[unit] == m.places.town_of_grid[L.grid[case]]
-        travel = np.where((U.layer[unit] == COUNTY) | ~same_town, p.population.county_travel_hours,
-                          p.population.town_travel_hours)
+        travel = np.where(
+            (U.layer[unit] == COUNTY) | ~same_town,
+            p.population.county_travel_hours,
+            p.population.town_travel_hours,
+        )
         travel = np.where((kind == DEPT_KIND) | (kind == ENF_KIND), 2.0 * travel, 0.0)
         hours = mean * noise + travel
         hours = np.where(outcome == ESCALATE, p.grid.assessment_hours, hours)
@@ -174,4 +187,3 @@ class Handling:
     def _transit(self, ids: np.ndarray, unit: np.ndarray, t: np.ndarray, outcome: int) -> None:
         L = self.model.ledger
         L.stage[ids], L.unit[ids], L.next_t[ids], L.outcome[ids] = TRANSIT, unit, t, outcome
-

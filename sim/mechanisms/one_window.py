@@ -28,8 +28,17 @@ if TYPE_CHECKING:
     from sim.model import GovModel
 
 AT_DESK, AT_WINDOW, BACK, DONE = range(4)
-_FIELDS = {"submitted": np.nan, "completed": np.nan, "trips": 0, "steps": 0, "pos": 0,
-           "stage": DONE, "next_t": np.inf, "town": 0, "prechecked": 0}
+_FIELDS = {
+    "submitted": np.nan,
+    "completed": np.nan,
+    "trips": 0,
+    "steps": 0,
+    "pos": 0,
+    "stage": DONE,
+    "next_t": np.inf,
+    "town": 0,
+    "prechecked": 0,
+}
 
 
 class OneWindow:
@@ -58,7 +67,11 @@ class OneWindow:
         sr, cal = p.service_requests, p.calendar.office
         n = int(self.demand.poisson(sr.rate_per_1000_per_day * p.population.residents / 1000.0))
         t = day + (cal.start_hour + self.demand.random(n) * cal.hours_per_day) / 24.0
-        steps = 1 + np.searchsorted(np.cumsum(sr.steps_probabilities), self.demand.random(n) * sum(sr.steps_probabilities), side="right")
+        steps = 1 + np.searchsorted(
+            np.cumsum(sr.steps_probabilities),
+            self.demand.random(n) * sum(sr.steps_probabilities),
+            side="right",
+        )
         steps = steps.clip(1, len(sr.steps_probabilities))
         perm = np.argsort(self.demand.random((n, len(p.domains))), axis=1)
         town = m.places.town_of_grid[m.places.grid_of(self.demand.integers(0, p.population.residents, n))]
@@ -90,8 +103,16 @@ class OneWindow:
         U = self.model.units
         order = np.argsort(arrival, kind="stable")
         finish = np.empty(arrival.size)
-        start, finish[order] = serve(U.free_at, U.first, U.staff, U.calendar, U.calendars,
-                                     unit[order].astype(np.int64), arrival[order], hours[order])
+        start, finish[order] = serve(
+            U.free_at,
+            U.first,
+            U.staff,
+            U.calendar,
+            U.calendars,
+            unit[order].astype(np.int64),
+            arrival[order],
+            hours[order],
+        )
         self.model.record_busy(U.kind[unit[order]], start, hours[order])
         return finish
 
@@ -113,7 +134,9 @@ class OneWindow:
     def _at_desk(self, ids: np.ndarray) -> None:
         """A resident at a department's desk (no window)."""
         c, sr = self.cols, self.model.params.service_requests
-        fin = self._serve(self._desk_of(ids, c["pos"][ids]), c["next_t"][ids], np.full(ids.size, sr.step_hours))
+        fin = self._serve(
+            self._desk_of(ids, c["pos"][ids]), c["next_t"][ids], np.full(ids.size, sr.step_hours)
+        )
         incomplete = self.rng.random(ids.size) < sr.incomplete_probability
         ready = fin + self.rng.exponential(sr.processing_days, ids.size)
         last = c["pos"][ids] + 1 >= c["steps"][ids]
@@ -129,7 +152,9 @@ class OneWindow:
         c, p = self.cols, self.model.params
         unit = self.model.units.window[c["town"][ids].astype(np.int64)]
         fin = self._serve(unit, c["next_t"][ids], np.full(ids.size, p.one_window.window_hours))
-        missing = (self.rng.random(ids.size) < p.service_requests.incomplete_probability) & (c["prechecked"][ids] == 0)
+        missing = (self.rng.random(ids.size) < p.service_requests.incomplete_probability) & (
+            c["prechecked"][ids] == 0
+        )
         missing &= p.one_window.precheck
         c["prechecked"][ids] = 1
         trip = self.rng.exponential(p.service_requests.trip_interval_days, ids.size)
@@ -145,14 +170,18 @@ class OneWindow:
             k = c["steps"][ids].astype(np.int64)
             case = np.repeat(np.arange(ids.size), k)
             pos = np.concatenate([np.arange(n) for n in k])
-            fin = self._serve(self._desk_of(ids[case], pos), c["next_t"][ids][case], np.full(case.size, sr.step_hours))
+            fin = self._serve(
+                self._desk_of(ids[case], pos), c["next_t"][ids][case], np.full(case.size, sr.step_hours)
+            )
             fin += self.rng.exponential(sr.processing_days, case.size)
             fin += self._rework(ids[case])
             ready = np.full(ids.size, -np.inf)
             np.maximum.at(ready, case, fin)
             self._finish(ids, ready)
             return
-        fin = self._serve(self._desk_of(ids, c["pos"][ids]), c["next_t"][ids], np.full(ids.size, sr.step_hours))
+        fin = self._serve(
+            self._desk_of(ids, c["pos"][ids]), c["next_t"][ids], np.full(ids.size, sr.step_hours)
+        )
         ready = fin + self.rng.exponential(sr.processing_days, ids.size) + self._rework(ids)
         c["pos"][ids] += 1
         last = c["pos"][ids] >= c["steps"][ids]
@@ -174,5 +203,8 @@ class OneWindow:
 
     def table(self) -> dict[str, np.ndarray]:
         """The requests as columns (one row per request)."""
-        return {k: v[: self.n].copy() for k, v in self.cols.items() if k not in ("stage", "next_t", "pos", "prechecked")}
-
+        return {
+            k: v[: self.n].copy()
+            for k, v in self.cols.items()
+            if k not in ("stage", "next_t", "pos", "prechecked")
+        }

@@ -35,7 +35,10 @@ class Population:
         p = model.params.residents
         n = model.params.population.residents
         init = stream(model.seed, "population")
-        a, b = p.willingness_mean * p.willingness_concentration, (1 - p.willingness_mean) * p.willingness_concentration
+        a, b = (
+            p.willingness_mean * p.willingness_concentration,
+            (1 - p.willingness_mean) * p.willingness_concentration,
+        )
         self.willingness = (init.beta(a, b, n) if b > 0 else np.ones(n)).astype(np.float32)
         self.satisfaction = np.full(n, p.satisfaction_initial, dtype=np.float32)
         self.rng = stream(model.seed, "occurrence")
@@ -57,7 +60,9 @@ class Population:
         e_grow, e_self = rng.exponential(1.0, (n, 2)), rng.exponential(1.0, n)
         order = np.argsort(t, kind="stable")
         c, t, resident = c[order], t[order], resident[order]
-        u_level, u_self, u_chan, e_grow, e_self = (x[order] for x in (u_level, u_self, u_chan, e_grow, e_self))
+        u_level, u_self, u_chan, e_grow, e_self = (
+            x[order] for x in (u_level, u_self, u_chan, e_grow, e_self)
+        )
 
         ids = m.ledger.add(n)
         L = m.ledger
@@ -71,7 +76,11 @@ class Population:
         will = np.minimum(self.willingness[resident] * (0.5 + self.satisfaction[resident]), 1.0)
         reports = u_self < cat.self_report[c] * will
         L.self_report_at[ids] = np.where(reports, t + cat.self_delay[c] * e_self, np.inf)
-        L.self_channel[ids] = self.channel_codes[np.searchsorted(self.channel_cum, u_chan * self.channel_cum[-1], side="right").clip(0, len(self.channel_codes) - 1)]
+        L.self_channel[ids] = self.channel_codes[
+            np.searchsorted(self.channel_cum, u_chan * self.channel_cum[-1], side="right").clip(
+                0, len(self.channel_codes) - 1
+            )
+        ]
         L.next_t[ids] = L.self_report_at[ids]
 
     def feedback(self, ids: np.ndarray, dropped: bool) -> None:

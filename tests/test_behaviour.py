@@ -1,0 +1,83 @@
+"""Emergent behaviour the brief asks for, checked on small real runs.
+
+These compare mechanisms with common random numbers (same seed, same issues), so a
+difference in sign is the mechanism's, not noise; several seeds guard against luck.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import sim
+from tests.conftest import SMALL
+
+SEEDS = (1, 2, 3)
+
+
+def _pair(overrides_b: dict, scenario: str = "baseline", days: int = 200) -> list[tuple[float, ...]]:
+    out = []
+    for s in SEEDS:
+        a = sim.run(scenario, seed=s, days=days, overrides=SMALL).summary
+        b = sim.run(scenario, seed=s, days=days, overrides={**SMALL, **overrides_b}).summary
+        out.append((a, b))
+    return out
+
+
+def test_separation_raises_patrol_share_and_lowers_delays() -> None:
+    for a, b in _pair({"grid.separation": True}):
+        assert b["patrol_reported_share"] > a["patrol_reported_share"]
+        assert b["delay_total_mean_days"] < a["delay_total_mean_days"]
+        assert b["delay_total_median_days"] < a["delay_total_median_days"]
+        assert b["delay_discovery_mean_days"] < a["delay_discovery_mean_days"]
+
+
+def test_slower_discovery_shifts_tiers_up() -> None:
+    """Tier shares emerge: patrols that find issues later let them grow past the grid."""
+    params = sim.load_scenario("reform", overrides=SMALL)
+    slow = {f"categories.{c}.detectability": cat.detectability * 0.25 for c, cat in params.categories.items()}
+    for a, b in _pair(slow, scenario="reform"):
+        assert b["delay_discovery_mean_days"] > a["delay_discovery_mean_days"]
+        assert b["tier_share_grid"] < a["tier_share_grid"] - 0.02
+        assert b["tier_share_department"] > a["tier_share_department"]
+        assert b["tier_share_enforcement"] > a["tier_share_enforcement"]
+
+
+def test_no_growth_keeps_issues_at_their_initial_tier() -> None:
+    res = sim.run("reform", seed=1, days=150, overrides={**SMALL, "growth": False})
+    params = res.params
+    rates = np.array([c.rate_per_1000_per_day for c in params.categories.values()])
+    init = np.array([c.initial_level for c in params.categories.values()])
+    expected = rates @ init / rates.sum()  # tier mix at occurrence
+    s = res.summary
+    got = np.array([s["tier_share_grid"], s["tier_share_department"], s["tier_share_enforcement"]])
+    assert np.allclose(got, expected, atol=0.03)
+
+
+def test_one_window_cuts_trips_and_approval_time(
+    baseline_run: sim.RunResult, reform_run: sim.RunResult
+) -> None:
+    a, b = baseline_run.summary, reform_run.summary
+    assert b["approval_trips_mean"] < a["approval_trips_mean"]
+    assert b["approval_trips_mean"] <= 2.0  # one trip, plus at most one after the precheck
+    assert b["approval_days_mean"] < a["approval_days_mean"]
+    assert baseline_run.requests["trips"].dropna().min() >= 1
+
+
+def test_command_centre_removes_losses_and_hierarchy_delay() -> None:
+    centre = {**SMALL, "dispatch.command_centre": True, "dispatch.handoff_loss_probability": 0.0}
+    for s in SEEDS:
+        a = sim.run("baseline", seed=s, days=150, overrides=SMALL)
+        b = sim.run("baseline", seed=s, days=150, overrides=centre)
+        assert (a.cases["drop_reason"] == "lost_in_handoff").sum() > 0
+        assert (b.cases["drop_reason"] == "lost_in_handoff").sum() == 0
+        assert b.summary["delay_dispatch_mean_days"] < a.summary["delay_dispatch_mean_days"]
+        assert b.summary["escalations_per_case"] < a.summary["escalations_per_case"]
+
+
+def test_comprehensive_squad_raises_on_site_disposal() -> None:
+    squad = {
+        "enforcement.mode": "comprehensive",
+        "enforcement.devolved_domains": ["land", "housing", "work_safety", "urban_management", "water"],
+    }
+    for a, b in _pair(squad):
+        assert b["on_site_disposal_rate"] > a["on_site_disposal_rate"]

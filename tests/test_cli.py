@@ -1,0 +1,106 @@
+"""The command line, run as a user would (a subprocess), and through typer's runner."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from sim.cli import app
+
+runner = CliRunner()
+
+
+def _govsim(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True)
+
+
+def test_run_writes_tables(tmp_path: Path) -> None:
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            "reform",
+            "--days",
+            "30",
+            "--seed",
+            "2",
+            "--set",
+            "population.residents=20000",
+            "--out",
+            str(tmp_path),
+            "--csv",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    for name in ("cases", "daily", "requests", "summary"):
+        assert (tmp_path / f"{name}.parquet").is_file()
+        assert (tmp_path / f"{name}.csv").is_file()
+    daily = pd.read_parquet(tmp_path / "daily.parquet")
+    assert len(daily) == 30
+    assert "tier_share_grid" in res.output
+
+
+def test_compare_prints_intervals_and_writes_figure(tmp_path: Path) -> None:
+    res = runner.invoke(
+        app,
+        [
+            "compare",
+            "baseline",
+            "reform",
+            "--reps",
+            "2",
+            "--days",
+            "30",
+            "--set",
+            "population.residents=20000",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "baseline" in res.output and "reform" in res.output and "[" in res.output
+    kpis = pd.read_csv(tmp_path / "kpis.csv")
+    assert set(kpis["scenario"]) == {"baseline", "reform"}
+    assert (kpis.dropna()["lo"] <= kpis.dropna()["mean"]).all()
+    assert (tmp_path / "tier_shares.png").stat().st_size > 10_000
+    summaries = pd.read_parquet(tmp_path / "summaries.parquet")
+    assert len(summaries) == 4
+    # replications share seeds across scenarios (common random numbers)
+    seeds = summaries.groupby("scenario")["seed"].apply(list)
+    assert seeds["baseline"] == seeds["reform"]
+
+
+def test_scenarios_lists_builtins() -> None:
+    res = runner.invoke(app, ["scenarios"])
+    assert res.exit_code == 0 and "baseline" in res.output and "wujiang" in res.output
+
+
+def test_validate_ok_and_bad(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    ok = _govsim("validate", str(root / "scenarios" / "reform.yaml"))
+    assert ok.returncode == 0 and "valid" in ok.stdout
+    ctx = _govsim("validate", str(root / "scenarios" / "contexts" / "wujiang.yaml"))
+    assert ctx.returncode == 0 and "1500000 residents" in ctx.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("extends: baseline\ngrid:\n  separation: perhaps\n")
+    out = _govsim("validate", str(bad))
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in out.stderr
+    assert str(bad) in lines[0] and "grid.separation" in lines[0] and "'perhaps'" in lines[0]
+
+
+def test_bad_input_exits_2_with_one_line() -> None:
+    for args in (
+        ["run", "no_such_scenario"],
+        ["run", "baseline", "--set", "grid.bogus=1"],
+        ["run", "baseline", "--context", "atlantis"],
+        ["validate", "missing.yaml"],
+    ):
+        out = _govsim(*args)
+        assert out.returncode == 2, args
+        assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr, out.stderr
