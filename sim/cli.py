@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -22,10 +24,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="govsim: simulate grassroots-governance reforms (patrol–handling separation and more).",
 )
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
+DEFAULT_WORKERS = os.cpu_count() or 1
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="override a parameter: section.field=value")]
 ContextOpt = Annotated[str | None, typer.Option(help="context name or file (replaces the scenario's)")]
 SeedOpt = Annotated[int, typer.Option(help="root seed")]
@@ -80,6 +83,7 @@ def run(
     csv: Annotated[bool, typer.Option(help="also write CSV")] = False,
 ) -> None:
     """Run one scenario and write its case ledger, daily table and summary."""
+    from sim.metrics import delay_table
     from sim.runner import run as run_model
 
     params = load_scenario(scenario, context=context, overrides=_overrides(set_))
@@ -88,7 +92,16 @@ def run(
         res = run_model(params, seed=seed, days=days, progress=lambda d: bar.update(task, completed=d))
     folder = out_dir or Path("results") / f"run-{params.name}-{params.context}-seed{seed}"
     folder.mkdir(parents=True, exist_ok=True)
+    delays = pd.concat(
+        [
+            delay_table(res.cases, by).rename(columns={by: "group"}).assign(by=by)
+            for by in ("tier", "category", "channel")
+        ],
+        ignore_index=True,
+    )
+    delays["group"] = delays["group"].astype(str)
     for name, df in (
+        ("delays", delays),
         ("cases", res.cases),
         ("daily", res.daily),
         ("requests", res.requests),
@@ -112,7 +125,9 @@ def compare(
     days: DaysOpt = 365,
     context: ContextOpt = None,
     set_: SetOpt = None,
-    workers: Annotated[int, typer.Option(min=1, help="parallel processes")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="parallel processes (default: all cores)")] = (
+        DEFAULT_WORKERS
+    ),
     out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
 ) -> None:
     """Compare scenarios: each KPI as mean and 95% interval across replications."""
@@ -152,12 +167,22 @@ def compare(
     out.print(f"tables and figure written to {folder}/")
 
 
+def _fmt(x: float) -> str:
+    """A number with about three significant digits, thousands separated."""
+    a = abs(x)
+    if a >= 100:
+        return f"{x:,.0f}"
+    if a >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}" if a >= 1 else f"{x:.3g}"
+
+
 def _cell(row: pd.Series) -> str:
     if pd.isna(row["mean"]):
         return "–"
     if pd.isna(row["lo"]):
-        return f"{row['mean']:,.4g}"
-    return f"{row['mean']:,.4g} [{row['lo']:,.4g}, {row['hi']:,.4g}]"
+        return _fmt(row["mean"])
+    return f"{_fmt(row['mean'])} [{_fmt(row['lo'])}, {_fmt(row['hi'])}]"
 
 
 @app.command()

@@ -87,3 +87,39 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
         sum(abs(out[f"tier_share_{k}"] - v) for k, v in TARGET_TIER_SHARES.items()) / 2
     )
     return out
+
+
+DELAYS = {
+    "discovery": ("occurred_at", "discovered_at"),
+    "dispatch": ("discovered_at", "dispatched_at"),
+    "handling": ("dispatched_at", "resolved_at"),
+    "total": ("occurred_at", "resolved_at"),
+}
+
+
+def delay_table(cases: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Mean, median and 90th percentile of each delay of resolved cases, by a ledger column.
+
+    Args:
+        cases: the case ledger.
+        by: ``"tier"``, ``"category"``, ``"channel"`` or another ledger column.
+
+    Returns:
+        One row per group and delay: ``by, delay, n, mean_days, median_days, p90_days``.
+    """
+    res = cases[cases["resolved_at"].notna()]
+    rows = []
+    for key, grp in res.groupby(by, observed=True, sort=True):
+        for name, (a, b) in DELAYS.items():
+            d = (grp[b] - grp[a]).to_numpy(dtype=float)
+            rows.append(
+                {
+                    by: key,
+                    "delay": name,
+                    "n": d.size,
+                    "mean_days": float(d.mean()),
+                    "median_days": float(np.median(d)),
+                    "p90_days": float(np.quantile(d, 0.9)),
+                }
+            )
+    return pd.DataFrame(rows)

@@ -36,7 +36,7 @@ def test_run_writes_tables(tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 0, res.output
-    for name in ("cases", "daily", "requests", "summary"):
+    for name in ("cases", "daily", "requests", "summary", "delays"):
         assert (tmp_path / f"{name}.parquet").is_file()
         assert (tmp_path / f"{name}.csv").is_file()
     daily = pd.read_parquet(tmp_path / "daily.parquet")

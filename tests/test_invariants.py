@@ -97,3 +97,16 @@ def test_ledger_columns_match_the_published_schema(reform_run: sim.RunResult) ->
     assert set(daily) <= set(reform_run.daily.columns)
     assert any(c.startswith("backlog_") for c in reform_run.daily.columns)
     assert any(c.startswith("utilisation_") for c in reform_run.daily.columns)
+
+
+def test_delay_table_by_tier_matches_ledger(reform_run: sim.RunResult) -> None:
+    from sim.metrics import delay_table
+
+    t = delay_table(reform_run.cases, "tier")
+    assert set(t["tier"]) == {"grid", "department", "enforcement"}
+    c = reform_run.cases
+    grid = c[(c["tier"] == "grid") & c["resolved_at"].notna()]
+    row = t[(t["tier"] == "grid") & (t["delay"] == "total")].iloc[0]
+    assert row["n"] == len(grid)
+    assert row["mean_days"] == pytest.approx((grid["resolved_at"] - grid["occurred_at"]).mean())
+    assert (t["median_days"] <= t["p90_days"]).all()
