@@ -100,9 +100,12 @@ class Ledger:
         route[: self.n] = self.route[: self.n]
         self.route, self._cap = route, cap
 
-    def due(self, stage: int, before: float) -> np.ndarray:
-        """Active ids at ``stage`` whose next event is before ``before``, in time then id order."""
-        a = self.active
+    def due(self, stage: int, before: float, among: np.ndarray | None = None) -> np.ndarray:
+        """Active ids at ``stage`` whose next event is before ``before``, in time then id order.
+
+        ``among`` narrows the search to a subset of active ids (e.g. those due today).
+        """
+        a = self.active if among is None else among
         ids = a[(self.cols["stage"][a] == stage) & (self.cols["next_t"][a] < before)]
         return ids[np.lexsort((ids, self.cols["next_t"][ids]))]
 

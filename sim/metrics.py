@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.ledger import CHANNELS
 from sim.output import staff_hours
 
 if TYPE_CHECKING:
@@ -33,53 +34,69 @@ TARGET_TIER_SHARES = {"grid": 0.70, "department": 0.20, "enforcement": 0.10}
 """The reforms' stated aim (001): used only to report the distance from it, never in the model."""
 
 
-def _mean(x: pd.Series | np.ndarray) -> float:
-    arr = np.asarray(x, dtype=float)
-    arr = arr[~np.isnan(arr)]
-    return float(arr.mean()) if arr.size else float("nan")
+def _mean(x: np.ndarray) -> float:
+    x = x[~np.isnan(x)]
+    return float(x.mean()) if x.size else float("nan")
+
+
+def _share(mask: np.ndarray, among: np.ndarray) -> float:
+    n = int(among.sum())
+    return float((mask & among).sum() / n) if n else float("nan")
 
 
 def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dict[str, float]:
     """The KPIs of one run as a flat mapping."""
     horizon = float(model.days)
-    status = cases["status"]
-    res = cases[cases["resolved_at"].notna()]
-    n_res = len(res)
-    share = res["tier"].value_counts(normalize=True) if n_res else pd.Series(dtype=float)
-    total = res["resolved_at"] - res["occurred_at"]
-    disc = cases[cases["discovered_at"].notna()]
-    enf = res[res["tier"] == "enforcement"]
-    due = disc[disc["discovered_at"] + disc["deadline_days"] <= horizon]
-    in_time = (due["resolved_at"] - due["discovered_at"]) <= due["deadline_days"]
-    req_done = requests[requests["completed_at"].notna()]
-    req_due = requests[requests["submitted_at"] + model.params.service_requests.deadline_days <= horizon]
-    req_in_time = (
-        req_due["completed_at"] - req_due["submitted_at"]
-    ) <= model.params.service_requests.deadline_days
+    col = {
+        k: cases[k].to_numpy(dtype=float)
+        for k in (
+            "occurred_at",
+            "discovered_at",
+            "dispatched_at",
+            "resolved_at",
+            "deadline_days",
+            "escalations",
+            "bounces",
+            "on_site",
+        )
+    }
+    occ, disc, disp, res_t = (
+        col[k] for k in ("occurred_at", "discovered_at", "dispatched_at", "resolved_at")
+    )
+    status = cases["status"].cat.codes.to_numpy()  # closed, open, dropped
+    tier = cases["tier"].cat.codes.to_numpy()  # -1 unresolved, else grid, department, enforcement
+    channel = cases["channel"].cat.codes.to_numpy()
+    res = ~np.isnan(res_t)
+    total = (res_t - occ)[res]
+    found = ~np.isnan(disc)
+    due = found & (disc + col["deadline_days"] <= horizon)
+    in_time = (res_t - disc) <= col["deadline_days"]  # False where unresolved (NaN)
+    enf = res & (tier == 2)
+    sub, done = requests["submitted_at"].to_numpy(), requests["completed_at"].to_numpy()
+    req_deadline = model.params.service_requests.deadline_days
+    req_due = sub + req_deadline <= horizon
     out = {
         "cases_created": float(len(cases)),
-        "cases_closed": float((status == "closed").sum()),
-        "cases_open": float((status == "open").sum()),
-        "cases_dropped": float((status == "dropped").sum()),
-        "cases_resolved": float(n_res),
-        **{f"tier_share_{k}": float(share.get(k, 0.0)) for k in TARGET_TIER_SHARES},
+        "cases_closed": float((status == 0).sum()),
+        "cases_open": float((status == 1).sum()),
+        "cases_dropped": float((status == 2).sum()),
+        "cases_resolved": float(res.sum()),
+        **{f"tier_share_{k}": _share(tier == i, res) for i, k in enumerate(TARGET_TIER_SHARES)},
         "delay_total_mean_days": _mean(total),
-        "delay_total_median_days": float(np.median(total)) if n_res else float("nan"),
-        "delay_total_p90_days": float(np.quantile(total, 0.9)) if n_res else float("nan"),
-        "delay_discovery_mean_days": _mean(res["discovered_at"] - res["occurred_at"]),
-        "delay_dispatch_mean_days": _mean(res["dispatched_at"] - res["discovered_at"]),
-        "delay_handling_mean_days": _mean(res["resolved_at"] - res["dispatched_at"]),
-        "on_site_disposal_rate": _mean(enf["on_site"]),
-        "patrol_reported_share": float((disc["channel"] == "patrol").mean()) if len(disc) else float("nan"),
-        "raised_from_below_share": float((disc["channel"] != "inspection").mean())
-        if len(disc)
-        else float("nan"),
-        "completion_within_deadline_rate": float(in_time.mean()) if len(due) else float("nan"),
-        "escalations_per_case": _mean(cases["escalations"]),
-        "bounces_per_case": _mean(cases["bounces"]),
-        "approval_days_mean": _mean(req_done["completed_at"] - req_done["submitted_at"]),
-        "approval_trips_mean": _mean(req_done["trips"]),
-        "approval_completion_rate": float(req_in_time.mean()) if len(req_due) else float("nan"),
+        "delay_total_median_days": float(np.median(total)) if total.size else float("nan"),
+        "delay_total_p90_days": float(np.quantile(total, 0.9)) if total.size else float("nan"),
+        "delay_discovery_mean_days": _mean((disc - occ)[res]),
+        "delay_dispatch_mean_days": _mean((disp - disc)[res]),
+        "delay_handling_mean_days": _mean((res_t - disp)[res]),
+        "on_site_disposal_rate": _mean(col["on_site"][enf]),
+        "patrol_reported_share": _share(channel == CHANNELS.index("patrol"), found),
+        "raised_from_below_share": _share(channel != CHANNELS.index("inspection"), found),
+        "completion_within_deadline_rate": _share(in_time, due),
+        "escalations_per_case": _mean(col["escalations"]),
+        "bounces_per_case": _mean(col["bounces"]),
+        "approval_days_mean": _mean(done - sub),
+        "approval_trips_mean": _mean(requests["trips"].to_numpy()),
+        "approval_completion_rate": _share((done - sub) <= req_deadline, req_due),
         "staff_hours": staff_hours(model),
         "satisfaction_mean": float(model.population.satisfaction.mean()),
     }

@@ -87,8 +87,17 @@ class GovModel(mesa.Model):
             self._acts[name](self.day)
 
     def _case_flow(self, day: int) -> None:
+        # only cases with an event before the day's end can move today (their own events
+        # are the only ones that change them), so the rounds search just those
+        a = self.ledger.active
+        today = a[self.ledger.next_t[a] < day + 1.0]
         for _ in range(MAX_FLOW_ROUNDS):
-            moved = self.dispatch.step(day) + self.handling.arrive(day) + self.handling.complete(day)
+            today = today[self.ledger.next_t[today] < day + 1.0]
+            moved = (
+                self.dispatch.step(day, today)
+                + self.handling.arrive(day, today)
+                + self.handling.complete(day, today)
+            )
             if moved == 0:
                 return
         raise GovsimError(f"day {day}: cases still moving after {MAX_FLOW_ROUNDS} rounds")

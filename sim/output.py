@@ -39,11 +39,11 @@ def case_table(model: GovModel) -> pd.DataFrame:
     stage = col("stage")
     closed = (stage == CLOSED) & ~np.isnan(times["closed"])
     dropped = (stage == DROPPED) & ~np.isnan(times["closed"])
-    status = np.where(closed, "closed", np.where(dropped, "dropped", "open"))
+    status = np.where(closed, 0, np.where(dropped, 2, 1))
     resolved = ~np.isnan(times["resolved"])
     grid = col("grid")
     units = model.units.units
-    resolver = np.array([f"{KINDS[u.kind]}:{u.index}" for u in units] + [""], dtype=object)
+    resolver = [f"{KINDS[u.kind]}:{u.index}" for u in units]
     on_site = col("on_site").astype(float)
     on_site[(col("tier") != 2) | ~resolved] = np.nan
     return pd.DataFrame(
@@ -63,12 +63,14 @@ def case_table(model: GovModel) -> pd.DataFrame:
             "resolved_at": times["resolved"],
             "closed_at": times["closed"],
             "tier": _categorical(np.where(resolved, col("tier"), -1), categories=list(LEVELS)),
-            "resolver": resolver[np.where(resolved, col("resolver"), -1)],
+            "resolver": _categorical(np.where(resolved, col("resolver"), -1), categories=resolver),
             "escalations": col("escalations").astype(np.int32),
             "bounces": col("bounces").astype(np.int32),
             "on_site": on_site,
-            "status": pd.Categorical(status, categories=["closed", "open", "dropped"]),
-            "drop_reason": np.array(DROP_REASONS, dtype=object)[np.where(dropped, col("drop_reason"), 0)],
+            "status": _categorical(status, categories=["closed", "open", "dropped"]),
+            "drop_reason": _categorical(
+                np.where(dropped, col("drop_reason"), 0), categories=list(DROP_REASONS)
+            ),
             "deadline_days": model.catalogue.deadline[col("category")],
         }
     )

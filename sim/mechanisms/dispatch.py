@@ -49,10 +49,10 @@ class Dispatch:
         kinds = model.units.kind
         self.pool = {k: np.flatnonzero(kinds == k) for k in (DEPT_KIND, ENF_KIND)}
 
-    def step(self, day: int) -> int:
-        """Dispatch every case due today; returns how many were dispatched."""
+    def step(self, day: int, among: np.ndarray | None = None) -> int:
+        """Dispatch every case due today (optionally only ``among`` these); returns how many."""
         m, L, p = self.model, self.model.ledger, self.model.params.dispatch
-        ids = L.due(DISPATCH, day + 1.0)
+        ids = L.due(DISPATCH, day + 1.0, among)
         if ids.size == 0:
             return 0
         t = L.next_t[ids]

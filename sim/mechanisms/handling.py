@@ -55,10 +55,10 @@ class Handling:
         self._exponential = p.service_distribution == "exponential"
 
     # ---------------------------------------------------------------- arrivals
-    def arrive(self, day: int) -> int:
-        """Queue every case arriving today at its unit; returns how many."""
+    def arrive(self, day: int, among: np.ndarray | None = None) -> int:
+        """Queue every case arriving today (optionally only ``among`` these); returns how many."""
         m, L, U = self.model, self.model.ledger, self.model.units
-        ids = L.due(TRANSIT, day + 1.0)
+        ids = L.due(TRANSIT, day + 1.0, among)
         if ids.size == 0:
             return 0
         unit, arrival = L.unit[ids], L.next_t[ids]
@@ -134,10 +134,10 @@ class Handling:
         return np.where(outcome == FOLLOW_UP, p.enforcement.follow_up_hours + travel, hours)
 
     # ------------------------------------------------------------- completions
-    def complete(self, day: int) -> int:
-        """Act on every job finished today; returns how many."""
+    def complete(self, day: int, among: np.ndarray | None = None) -> int:
+        """Act on every job finished today (optionally only ``among`` these); returns how many."""
         m, L, U, p = self.model, self.model.ledger, self.model.units, self.model.params.dispatch
-        ids = L.due(QUEUED, day + 1.0)
+        ids = L.due(QUEUED, day + 1.0, among)
         if ids.size == 0:
             return 0
         t, out, unit = L.next_t[ids], L.outcome[ids], L.unit[ids]
