@@ -47,8 +47,12 @@ class Unit(mesa.Agent):
 
 
 class GridTeam(Unit):
-    """A basic grid's team. Handlers are the grid leaders, plus the patrollers when
-    patrol and handling are not separated (then handling time comes out of patrol time)."""
+    """A basic grid's team of patrollers and grid leader(s).
+
+    With patrol–handling separation the patrollers only patrol and the leaders only
+    handle. Without it the team works as one pool of grid workers: every member both
+    handles and patrols, handling first, so handling time comes out of patrol time (the
+    same headcount either way; only the division of labour changes)."""
 
     kind, max_level, calendar = GRID_KIND, 0, "grid"
 

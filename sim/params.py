@@ -98,7 +98,9 @@ class Residents(Section):
 class ServiceRequests(Section):
     """Licensing and other approvals asked for by residents (one window; 000)."""
 
-    rate_per_1000_per_day: float = Field(0.1, ge=0, le=100)
+    rate_per_1000_per_day: float = Field(
+        0.1, ge=0, le=100, description="requests per 1,000 residents per office working day"
+    )
     steps_probabilities: tuple[float, ...] = Field(
         (0.3, 0.3, 0.25, 0.15), description="probability that a request needs 1, 2, ... approvals"
     )
@@ -151,7 +153,16 @@ class Grid(Section):
     unseparated_report_probability: Probability = Field(
         0.6, ge=0, le=1, description="chance an unseparated worker reports what he must fix himself"
     )
-    assessment_hours: float = Field(0.3, ge=0)
+
+    @model_validator(mode="after")
+    def _someone_handles(self) -> Grid:
+        handlers = self.leaders_per_grid + (0 if self.separation else self.patrollers_per_grid)
+        if handlers < 1:
+            raise ValueError(
+                "no one handles grid cases: with separation leaders_per_grid must be >= 1, "
+                "without it patrollers_per_grid + leaders_per_grid must be >= 1"
+            )
+        return self
 
 
 class Dispatch(Section):
@@ -164,7 +175,10 @@ class Dispatch(Section):
     misroute_probability: Probability = Field(0.2, ge=0, le=1)
     handoff_loss_probability: Probability = Field(0.01, ge=0, le=1)
     max_bounces: int = Field(4, ge=0, le=100)
-    bounce_assessment_hours: float = Field(0.5, ge=0)
+    bounce_assessment_hours: float = Field(0.5, ge=0, description="a wrong unit's work before sending back")
+    escalation_assessment_hours: float = Field(
+        0.3, ge=0, description="a unit's work on a case above its level before passing it up"
+    )
     verification_days: float = Field(1.0, ge=0, description="mean days from resolution to closure")
 
 
@@ -179,7 +193,9 @@ class Departments(Section):
     staff_per_10k: float = Field(22.0, gt=0, description="all departments together, per 10,000 residents")
     lead_department: bool = False
     lead_coordination_hours: float = Field(1.0, ge=0)
-    inspection_rate: float = Field(0.01, ge=0, description="daily detection hazard of inspections")
+    inspection_rate: float = Field(
+        0.01, ge=0, description="inspections' detection hazard, relative to one full-time patroller's"
+    )
 
 
 class Enforcement(Section):
@@ -188,7 +204,9 @@ class Enforcement(Section):
     mode: Literal["line", "comprehensive"] = "line"
     devolved_domains: tuple[str, ...] = ()
     staff_per_10k: float = Field(6.0, gt=0, description="all enforcement staff, per 10,000 residents")
-    squads_per_town: int = Field(1, ge=1, le=20)
+    squads_per_town: int = Field(
+        1, ge=1, le=20, description="comprehensive squads per town (per group of towns_per_squad towns)"
+    )
     towns_per_squad: int = Field(1, ge=1, le=50)
     follow_up_days: float = Field(5.0, ge=0)
     follow_up_hours: float = Field(3.0, ge=0)

@@ -93,6 +93,7 @@ def _merge(
     for key, value in over.items():
         here = (*path, str(key))
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            origins[here] = src  # the last file to touch a section answers for it
             out[key] = _merge(dict(out[key]), value, src, origins, here)
         else:
             out[key] = value
@@ -216,8 +217,8 @@ def _validate(data: dict[str, Any], origins: Origins, top: str) -> Params:
             raise ScenarioError(src, field, f"unknown key; allowed: {allowed}") from None
         if err["type"] == "missing":
             raise ScenarioError(src, field, "required but missing") from None
-        if not loc:
-            raise ScenarioError(src, "", msg) from None
+        if not loc or isinstance(err.get("input"), Mapping):
+            raise ScenarioError(src, field, msg) from None
         raise ScenarioError(src, field, f"{err.get('input')!r} is not allowed: {msg}") from None
 
 

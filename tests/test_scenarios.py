@@ -70,6 +70,7 @@ def _write(tmp_path: Path, text: str, name: str = "bad.yaml") -> Path:
         ),
         ("extends: baseline\npopulation:\n  residents: 5\n", "population", "context sections belong"),
         ("extends: nowhere\n", "", "built-in scenarios"),
+        ("extends: baseline\ngrid:\n  separation: true\n  leaders_per_grid: 0\n", "grid", "no one handles"),
         ("extends: baseline\ngrid: [1, 2\n", "line", "not valid YAML"),
     ],
 )

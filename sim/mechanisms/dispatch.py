@@ -8,9 +8,14 @@ it up), each upward hand-off counts as an escalation. With a command centre ever
 report first queues for triage at the centre (``triage_hours``), then goes straight to
 the unit, and nothing is lost (the centre closes the loop). Either way the case may be
 sent to a wrong unit of the right kind (``misroute_probability``); that unit assesses
-it and sends it back (a bounce, "passing the buck", 004); after ``max_bounces`` bounces
-the case is dropped. A case needing several domains visits their units one after
-another, or all at once under a lead department (Quzhou "one thing", 004).
+it and sends it back to the layer that sent it (a bounce, "passing the buck", 004),
+which sends it again; a case that would bounce more than ``max_bounces`` times is
+dropped. A case needing several domains visits their units one after another, or all at
+once under a lead department (Quzhou "one thing", 004).
+
+Escalations count upward hand-offs: without a centre, each layer a case climbs on its
+way to the unit with authority; with a centre (which is not a layer), each time a unit
+passes a case back up because it lacks the authority.
 """
 
 from __future__ import annotations

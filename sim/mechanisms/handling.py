@@ -2,9 +2,10 @@
 
 A case arriving at a unit joins its first-come-first-served queue (:mod:`sim.queues`).
 What the unit does is fixed on arrival: if the case's level is above the unit's (it grew
-on the way, or was sent too low), the unit only assesses it (``assessment_hours``) and
-passes it up (an escalation: "small issues stay in the grid, big ones in the village,
-hard ones in the town", 001); if the unit was the wrong one, it assesses and bounces
+on the way, or was sent too low), the unit only assesses it (``escalation_assessment_hours``) and
+passes it up to the unit with authority (an escalation; the model's tiers are the grid,
+departments and enforcement — villages are a layer reports pass through, not a handling
+tier); if the unit was the wrong one, it assesses and bounces
 it; otherwise it works the catalogue's service hours for the unit's tier (lognormal or
 exponential), plus the travel to the grid and back for departments and squads, and the
 case stops growing. On completion a case moves to its next unit, to a follow-up visit,
@@ -128,7 +129,7 @@ class Handling:
         )
         travel = np.where((kind == DEPT_KIND) | (kind == ENF_KIND), 2.0 * travel, 0.0)
         hours = mean * noise + travel
-        hours = np.where(outcome == ESCALATE, p.grid.assessment_hours, hours)
+        hours = np.where(outcome == ESCALATE, p.dispatch.escalation_assessment_hours, hours)
         hours = np.where(outcome == BOUNCE, p.dispatch.bounce_assessment_hours, hours)
         hours = np.where(outcome == TRIAGE, p.dispatch.triage_hours, hours)
         return np.where(outcome == FOLLOW_UP, p.enforcement.follow_up_hours + travel, hours)
@@ -153,6 +154,7 @@ class Handling:
         L.stage[gone], L.drop_reason[gone], L.closed[gone] = DROPPED, BOUNCE_LIMIT, t[over]
         m.population.feedback(gone, dropped=True)
         back = bounce & ~over
+        L.at_layer[ids[back]] = U.layer[unit[back]]  # the sender, at the wrong unit's layer
         self._redispatch(ids[back], (t + hand)[back], triaged=False)
 
         esc = out == ESCALATE

@@ -1,7 +1,8 @@
 """Service requests (approvals) and the one window (便民服务一窗口; 000: 8 → 3 days).
 
 A request needs approvals from ``k`` departments (``steps_probabilities``), drawn from
-the ``requests`` stream only (common random numbers across scenarios).
+the ``requests`` stream only (common random numbers across scenarios). Requests are
+made on office working days, during office hours.
 
 *Without one window* the resident takes the file to each department's desk in turn:
 each visit is a trip; the desk works ``step_hours``; with ``incomplete_probability`` the
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.errors import GovsimError
 from sim.queues import serve
 from sim.rng import stream
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from sim.model import GovModel
 
 AT_DESK, AT_WINDOW, BACK, DONE = range(4)
+MAX_ROUNDS = 10_000
 _FIELDS = {
     "submitted": np.nan,
     "completed": np.nan,
@@ -56,9 +59,11 @@ class OneWindow:
     def step(self, day: int) -> None:
         """Take today's requests and move every request due today."""
         self._new_requests(day)
-        for _ in range(10_000):
+        for _ in range(MAX_ROUNDS):
             if self._advance(day) == 0:
                 break
+        else:
+            raise GovsimError(f"day {day}: service requests still moving after {MAX_ROUNDS} rounds")
         st = self.cols["stage"][self.active]
         self.active = self.active[st != DONE]
 

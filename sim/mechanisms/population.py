@@ -5,9 +5,11 @@ with past handling. Issues occur as Poisson counts per category and day (rates f
 catalogue), at a uniformly drawn resident and time. At occurrence each issue's future is
 pre-sampled from the ``occurrence`` stream only — its initial level, the times at which
 it would grow a level if nobody handled it ("discover early, handle while small", 004),
-and whether and when the resident would report it and through which channel — so
-scenarios sharing a context meet identical issues (common random numbers). Reporting
-uses the resident's *current* willingness, base × (0.5 + satisfaction), capped at 1.
+the random draw that decides whether the resident reports it, the delay and the channel
+— so scenarios sharing a context meet identical issues (common random numbers). The
+decision compares that draw with the resident's *current* willingness, base × (0.5 +
+satisfaction), capped at 1, so it can differ between scenarios as satisfaction does.
+When one resident has several cases closed on the same day, the last update counts.
 When a case is closed (or dropped) the resident's satisfaction moves toward
 0.5 ** (delay / reference_delay_days) (0 if dropped) at the learning rate.
 """
