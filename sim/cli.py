@@ -154,7 +154,7 @@ def compare(
         "KPI", *names, title=f"{' vs '.join(names)}: mean [95% interval], {reps} replications, {days} days"
     )
     for k, grp in kpis.groupby("kpi", sort=False):
-        cells = [_cell(r) for _, r in grp.iterrows()]
+        cells = [cell(r) for _, r in grp.iterrows()]
         table.add_row(str(k), *cells)
     out.print(table)
     folder = out_dir or Path("results") / f"compare-{'-'.join(names)}"
@@ -167,7 +167,7 @@ def compare(
     out.print(f"tables and figure written to {folder}/")
 
 
-def _fmt(x: float) -> str:
+def fmt(x: float) -> str:
     """A number with about three significant digits, thousands separated."""
     a = abs(x)
     if a >= 100:
@@ -177,12 +177,13 @@ def _fmt(x: float) -> str:
     return f"{x:.2f}" if a >= 1 else f"{x:.3g}"
 
 
-def _cell(row: pd.Series) -> str:
+def cell(row: pd.Series) -> str:
+    """A KPI's mean and interval as text."""
     if pd.isna(row["mean"]):
         return "–"
     if pd.isna(row["lo"]):
-        return _fmt(row["mean"])
-    return f"{_fmt(row['mean'])} [{_fmt(row['lo'])}, {_fmt(row['hi'])}]"
+        return fmt(row["mean"])
+    return f"{fmt(row['mean'])} [{fmt(row['lo'])}, {fmt(row['hi'])}]"
 
 
 @app.command()
@@ -202,3 +203,7 @@ def scenarios() -> None:
         table.add_row(name, p.context, p.description)
     out.print(table)
     out.print("contexts: " + ", ".join(builtin_contexts()))
+
+
+# the experiment commands register themselves on the same app
+from sim import cli_experiments  # noqa: E402, F401

@@ -30,6 +30,36 @@ from sim.output import staff_hours
 if TYPE_CHECKING:
     from sim.model import GovModel
 
+KPIS = (
+    "cases_created",
+    "cases_closed",
+    "cases_open",
+    "cases_dropped",
+    "cases_resolved",
+    "tier_share_grid",
+    "tier_share_department",
+    "tier_share_enforcement",
+    "delay_total_mean_days",
+    "delay_total_median_days",
+    "delay_total_p90_days",
+    "delay_discovery_mean_days",
+    "delay_dispatch_mean_days",
+    "delay_handling_mean_days",
+    "on_site_disposal_rate",
+    "patrol_reported_share",
+    "raised_from_below_share",
+    "completion_within_deadline_rate",
+    "escalations_per_case",
+    "bounces_per_case",
+    "approval_days_mean",
+    "approval_trips_mean",
+    "approval_completion_rate",
+    "staff_hours",
+    "satisfaction_mean",
+    "tier_distance_from_target",
+)
+"""Names of the run summary's KPIs, in the order :func:`summary` returns them."""
+
 TARGET_TIER_SHARES = {"grid": 0.70, "department": 0.20, "enforcement": 0.10}
 """The reforms' stated aim (001): used only to report the distance from it, never in the model."""
 

@@ -110,3 +110,9 @@ def test_delay_table_by_tier_matches_ledger(reform_run: sim.RunResult) -> None:
     assert row["n"] == len(grid)
     assert row["mean_days"] == pytest.approx((grid["resolved_at"] - grid["occurred_at"]).mean())
     assert (t["median_days"] <= t["p90_days"]).all()
+
+
+def test_summary_lists_exactly_the_published_kpis(reform_run: sim.RunResult) -> None:
+    from sim.metrics import KPIS
+
+    assert tuple(reform_run.summary.index) == KPIS
