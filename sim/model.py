@@ -102,6 +102,18 @@ class GovModel(mesa.Model):
                 return
         raise GovsimError(f"day {day}: cases still moving after {MAX_FLOW_ROUNDS} rounds")
 
+    def release(self) -> None:
+        """Let the model be garbage-collected once the caller drops it.
+
+        Mesa 3.3 keeps every model alive through the class attribute ``Agent._ids``
+        (mesa/mesa#3179, fixed upstream in #3180 for later releases): without this a
+        process running many models grows by a model's size per run.
+        """
+        self.remove_all_agents()
+        ids = getattr(mesa.Agent, "_ids", None)
+        if isinstance(ids, dict):
+            ids.pop(self, None)
+
     def record_busy(self, kind: np.ndarray, start: np.ndarray, hours: np.ndarray) -> None:
         """Add work hours to the day each job starts on (jobs past the horizon are left out)."""
         d = np.floor(start).astype(np.int64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,8 @@ def run(
             progress(d + 1)
     cases, requests = case_table(model), request_table(model)
     kpis = summary(model, cases, requests)
-    return RunResult(
-        params, seed, days, cases, daily_table(model), requests, pd.Series(kpis, name=params.name)
-    )
+    daily = daily_table(model)
+    model.release()
+    del model
+    gc.collect()  # the model, its agents and mechanisms form cycles: free them now, not later
+    return RunResult(params, seed, days, cases, daily, requests, pd.Series(kpis, name=params.name))

@@ -116,3 +116,14 @@ def test_summary_lists_exactly_the_published_kpis(reform_run: sim.RunResult) -> 
     from sim.metrics import KPIS
 
     assert tuple(reform_run.summary.index) == KPIS
+
+
+def test_a_finished_run_leaves_no_model_behind() -> None:
+    """Mesa 3.3 keeps models alive through Agent._ids (mesa#3179); run() must release them."""
+    import gc
+
+    from sim.model import GovModel
+
+    sim.run("reform", seed=1, days=5, overrides={"population.residents": 5000})
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, GovModel)]
