@@ -49,7 +49,8 @@ def friendly(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _overrides(items: list[str] | None) -> dict[str, Any]:
+def overrides(items: list[str] | None) -> dict[str, Any]:
+    """``--set`` items as a mapping of dotted paths to values."""
     return dict(parse_override(s) for s in items or [])
 
 
@@ -86,7 +87,7 @@ def run(
     from sim.metrics import delay_table
     from sim.runner import run as run_model
 
-    params = load_scenario(scenario, context=context, overrides=_overrides(set_))
+    params = load_scenario(scenario, context=context, overrides=overrides(set_))
     with _progress() as bar:
         task = bar.add_task(f"{params.name} ({params.context})", total=days)
         res = run_model(params, seed=seed, days=days, progress=lambda d: bar.update(task, completed=d))
@@ -144,7 +145,7 @@ def compare(
             seed=seed,
             days=days,
             context=context,
-            overrides=_overrides(set_),
+            overrides=overrides(set_),
             workers=workers,
             progress=lambda: bar.advance(task),
         )
@@ -206,4 +207,4 @@ def scenarios() -> None:
 
 
 # the experiment commands register themselves on the same app
-from sim import cli_experiments  # noqa: E402, F401
+from sim import cli_experiments, cli_programmes  # noqa: E402, F401

@@ -79,7 +79,7 @@ def replicate(
     seeds = replication_seeds(seed, reps)
     jobs = [(p, r, s, days) for p in params for r, s in enumerate(seeds)]
     rows, dailies = [], []
-    with ProcessPoolExecutor(workers) if workers > 1 else _Serial() as pool:
+    with ProcessPoolExecutor(workers) if workers > 1 else SerialPool() as pool:
         for summary, daily in pool.map(_one, jobs):
             rows.append(summary)
             dailies.append(daily)
@@ -92,10 +92,10 @@ def replicate(
     return summaries, pd.concat(dailies, ignore_index=True)
 
 
-class _Serial:
+class SerialPool:
     """A stand-in for a process pool that maps in this process."""
 
-    def __enter__(self) -> _Serial:
+    def __enter__(self) -> SerialPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
