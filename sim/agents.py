@@ -47,7 +47,8 @@ class Unit(mesa.Agent):
 
 
 class GridTeam(Unit):
-    """A basic grid's team of patrollers and grid leader(s).
+    """The team of patrollers and grid leader(s) of one basic grid — or, with clusters
+    (片区组团, 002), the pooled teams of all grids of a cluster, who handle as one.
 
     With patrol–handling separation the patrollers only patrol and the leaders only
     handle. Without it the team works as one pool of grid workers: every member both
@@ -57,10 +58,17 @@ class GridTeam(Unit):
     kind, max_level, calendar = GRID_KIND, 0, "grid"
 
     def __init__(
-        self, model: mesa.Model, grid: int, town: int, patrollers: int, leaders: int, separation: bool
+        self,
+        model: mesa.Model,
+        grids: tuple[int, ...],
+        town: int,
+        patrollers: int,
+        leaders: int,
+        separation: bool,
     ) -> None:
-        super().__init__(model, 0, town, (), leaders if separation else patrollers + leaders)
-        self.grid, self.patrollers, self.leaders, self.separation = grid, patrollers, leaders, separation
+        per_grid = leaders if separation else patrollers + leaders
+        super().__init__(model, 0, town, (), per_grid * len(grids))
+        self.grids, self.patrollers, self.leaders, self.separation = grids, patrollers, leaders, separation
 
 
 class Department(Unit):

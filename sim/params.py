@@ -169,6 +169,9 @@ class Dispatch(Section):
     """How a report reaches the unit that handles it: the hierarchy, or a command centre."""
 
     command_centre: bool = False
+    sub_centres: bool = Field(
+        False, description="one command sub-centre per town instead of one county centre"
+    )
     centre_staff_per_10k: float = Field(0.5, ge=0, description="round-the-clock positions")
     triage_hours: float = Field(0.1, ge=0)
     handoff_days: float = Field(1.0, ge=0, description="mean delay of one hand-off between layers")
@@ -193,6 +196,15 @@ class Departments(Section):
     staff_per_10k: float = Field(22.0, gt=0, description="all departments together, per 10,000 residents")
     lead_department: bool = False
     lead_coordination_hours: float = Field(1.0, ge=0)
+    duty_list_coverage: Probability = Field(
+        0.0, ge=0, le=1, description="share of items whose owner a duty list fixes (removes that misrouting)"
+    )
+    town_domains: tuple[str, ...] = Field(
+        (), description="with location county: domains whose department work the duty list gives to towns"
+    )
+    moved_down_per_town: int = Field(
+        0, ge=0, le=1000, description="department staff moved from county departments to each town's bureaus"
+    )
     inspection_rate: float = Field(
         0.01, ge=0, description="inspections' detection hazard, relative to one full-time patroller's"
     )
@@ -225,7 +237,16 @@ class OneWindow(Section):
 
 # ------------------------------------------------------------------------------ root
 CONTEXT_SECTIONS = ("population", "domains", "categories", "residents", "service_requests")
-MECHANISM_SECTIONS = ("calendar", "grid", "dispatch", "departments", "enforcement", "one_window")
+
+
+class Clusters(Section):
+    """Neighbouring villages (communities) grouped into clusters that pool grid staff (片区组团, 002)."""
+
+    villages_per_cluster: int = Field(1, ge=1, le=100, description="1 means no clusters")
+    travel_hours: float = Field(0.25, ge=0, description="one way, within a cluster, for pooled handling")
+
+
+MECHANISM_SECTIONS = ("calendar", "grid", "dispatch", "departments", "enforcement", "one_window", "clusters")
 
 
 class Params(Section):
@@ -250,6 +271,7 @@ class Params(Section):
     departments: Departments = Departments()
     enforcement: Enforcement = Enforcement()
     one_window: OneWindow = OneWindow()
+    clusters: Clusters = Clusters()
 
     @model_validator(mode="after")
     def _domains_consistent(self) -> Params:
@@ -267,12 +289,23 @@ class Params(Section):
                 "departments.groups must hold each domain exactly once "
                 f"(missing {missing}, repeated {dup}, unknown {unknown}; domains {list(self.domains)})"
             )
+        self._town_domains_whole_groups(known)
         bad = sorted(set(self.enforcement.devolved_domains) - known)
         if bad:
             raise ValueError(f"enforcement.devolved_domains: {bad} not among {list(self.domains)}")
         if len(self.service_requests.steps_probabilities) > len(self.domains):
             raise ValueError("service_requests.steps_probabilities: more steps than domains")
         return self
+
+    def _town_domains_whole_groups(self, known: set[str]) -> None:
+        town = set(self.departments.town_domains)
+        if town - known:
+            raise ValueError(f"departments.town_domains: {sorted(town - known)} not among {sorted(known)}")
+        split = [g for g in self.departments.groups if 0 < len(town & set(g)) < len(g)]
+        if split:
+            raise ValueError(f"departments.town_domains must hold whole department groups; split: {split}")
+        if self.departments.moved_down_per_town and (self.departments.location == "town" or town >= known):
+            raise ValueError("departments.moved_down_per_town needs county departments to move staff from")
 
     @property
     def category_names(self) -> tuple[str, ...]:

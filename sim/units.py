@@ -37,7 +37,9 @@ class UnitTable:
 
     ``route[level, domain, grid]`` is the unit that holds authority over ``domain`` at
     ``level`` for grid ``grid`` (-1 if none); ``desk[domain, town]`` the approval desk;
-    ``window[town]`` the one-window counter (-1 if none); ``centre`` the command centre.
+    ``window[town]`` the one-window counter (-1 if none); ``centre[town]`` the command
+    centre or sub-centre serving a town (-1 if none); ``grid_unit[grid]`` the grid team
+    that handles a grid's cases (its own, or its cluster's).
     """
 
     units: list[Unit]
@@ -52,7 +54,8 @@ class UnitTable:
     route: np.ndarray
     desk: np.ndarray
     window: np.ndarray
-    centre: int
+    centre: np.ndarray
+    grid_unit: np.ndarray
 
     def of_kind(self, kind: int) -> np.ndarray:
         """Indices of the units of one kind."""
@@ -91,15 +94,45 @@ def _split(total: float, weights: list[float]) -> list[int]:
 
 
 def _departments(model: mesa.Model, p: Params, town_res: np.ndarray) -> list[Unit]:
-    load = _domain_load(p, 1)
+    """County line departments and/or town bureaus (a group goes to the towns when the
+    departments are town-located or the duty list gives all its domains to the towns)."""
+    dep, load = p.departments, _domain_load(p, 1)
     spec: list[tuple[int, int, tuple[str, ...], float]] = []  # (layer, town, domains, weight)
-    towns = [-1] if p.departments.location == "county" else list(range(p.population.towns))
-    for t in towns:
-        share = 1.0 if t < 0 else town_res[t] / town_res.sum()
-        for g in p.departments.groups:
+    for g in dep.groups:
+        at_town = dep.location == "town" or set(g) <= set(dep.town_domains)
+        for t in range(p.population.towns) if at_town else [-1]:
+            share = 1.0 if t < 0 else town_res[t] / town_res.sum()
             spec.append((COUNTY if t < 0 else TOWN, t, g, share * sum(load[d] for d in g)))
-    staff = _split(p.departments.staff_per_10k * p.population.residents / 1e4, [s[3] for s in spec])
+    staff = _split(dep.staff_per_10k * p.population.residents / 1e4, [s[3] for s in spec])
+    if dep.moved_down_per_town:
+        staff = _move_down(spec, staff, dep.moved_down_per_town * p.population.towns)
     return [Department(model, lay, t, g, n) for (lay, t, g, _), n in zip(spec, staff, strict=True)]
+
+
+def _move_down(spec: list[tuple[int, int, tuple[str, ...], float]], staff: list[int], n: int) -> list[int]:
+    """Move ``n`` staff from county units (keeping one each) to town units, by weight."""
+    county = [i for i, s in enumerate(spec) if s[0] == COUNTY]
+    town = [i for i, s in enumerate(spec) if s[0] == TOWN]
+    spare = [staff[i] - 1 for i in county]
+    n = min(n, sum(spare))
+    if n <= 0 or not town:
+        return staff
+    out = list(staff)
+    for i, k in zip(county, _split_exact(n, [float(x) for x in spare]), strict=True):
+        out[i] -= k
+    for i, k in zip(town, _split_exact(n, [spec[i][3] for i in town]), strict=True):
+        out[i] += k
+    return out
+
+
+def _split_exact(n: int, weights: list[float]) -> list[int]:
+    """Split exactly ``n`` in proportion to ``weights`` (largest remainder; zero allowed)."""
+    w = np.asarray(weights, dtype=float)
+    exact = n * w / w.sum() if w.sum() > 0 else np.full(len(w), n / len(w))
+    out = np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - out), kind="stable")[: n - out.sum()]:
+        out[i] += 1
+    return [int(x) for x in out]
 
 
 def _enforcement(model: mesa.Model, p: Params, town_res: np.ndarray) -> list[Unit]:
@@ -142,18 +175,29 @@ def build_units(model: mesa.Model, p: Params, places: Places) -> UnitTable:
     """Create every unit agent of the scenario and the routing arrays."""
     town_res = places.residents_in_town().astype(float)
     g = p.grid
+    team_of_grid = cluster_of_grid(places, p.clusters.villages_per_cluster)
     units: list[Unit] = [
         GridTeam(
-            model, i, int(places.town_of_grid[i]), g.patrollers_per_grid, g.leaders_per_grid, g.separation
+            model,
+            tuple(int(x) for x in np.flatnonzero(team_of_grid == k)),
+            int(places.town_of_grid[team_of_grid == k][0]),
+            g.patrollers_per_grid,
+            g.leaders_per_grid,
+            g.separation,
         )
-        for i in range(places.n_grids)
+        for k in range(int(team_of_grid.max()) + 1)
     ]
     units += _departments(model, p, town_res) + _enforcement(model, p, town_res)
-    centre = -1
+    centre = np.full(p.population.towns, -1, dtype=np.int32)
     if p.dispatch.command_centre:
-        centre = len(units)
-        n = max(1, round(p.dispatch.centre_staff_per_10k * p.population.residents / 1e4))
-        units.append(CommandCentre(model, COUNTY, -1, (), n))
+        n = p.dispatch.centre_staff_per_10k * p.population.residents / 1e4
+        if p.dispatch.sub_centres:
+            for t, k in enumerate(_split(n, list(town_res))):
+                centre[t] = len(units)
+                units.append(CommandCentre(model, TOWN, t, (), k))
+        else:
+            centre[:] = len(units)
+            units.append(CommandCentre(model, COUNTY, -1, (), max(1, round(n))))
     units += _desks(model, p)
     for i, u in enumerate(units):
         u.index = i
@@ -172,7 +216,8 @@ def build_units(model: mesa.Model, p: Params, places: Places) -> UnitTable:
         calendar=cal,
         calendars=calendars,
         free_at=np.zeros(int(staff.sum())),
-        route=_route(units, p, places),
+        route=_route(units, p, places, team_of_grid),
+        grid_unit=team_of_grid,
         desk=_desk_lookup(units, p),
         window=_window(units, p),
         centre=centre,
@@ -185,10 +230,21 @@ def _serves(u: Unit, town: int) -> bool:
     return u.town in (-1, town)
 
 
-def _route(units: list[Unit], p: Params, places: Places) -> np.ndarray:
+def cluster_of_grid(places: Places, villages_per_cluster: int) -> np.ndarray:
+    """The grid team (unit index) of each grid: its own, or its cluster's (clusters group
+    ``villages_per_cluster`` neighbouring villages of one town)."""
+    if villages_per_cluster <= 1:
+        return np.arange(places.n_grids, dtype=np.int32)
+    town, village = places.town_of_grid.astype(np.int64), places.village_of_grid.astype(np.int64)
+    first_village = np.minimum.reduceat(village, np.flatnonzero(np.diff(town, prepend=-1)))[town]
+    key = town * 1_000_000 + (village - first_village) // villages_per_cluster
+    return np.unique(key, return_inverse=True)[1].astype(np.int32)
+
+
+def _route(units: list[Unit], p: Params, places: Places, team_of_grid: np.ndarray) -> np.ndarray:
     n_dom, n_grid = len(p.domains), places.n_grids
     route = np.full((3, n_dom, n_grid), -1, dtype=np.int32)
-    route[0] = np.arange(n_grid, dtype=np.int32)[None, :]
+    route[0] = team_of_grid[None, :]
     grids = np.arange(n_grid)
     for level, cls in ((1, Department), (2, EnforcementSquad)):
         for di, d in enumerate(p.domains):

@@ -124,6 +124,11 @@ def test_a_finished_run_leaves_no_model_behind() -> None:
 
     from sim.model import GovModel
 
-    sim.run("reform", seed=1, days=5, overrides={"population.residents": 5000})
-    gc.collect()
-    assert not [o for o in gc.get_objects() if isinstance(o, GovModel)]
+    def models() -> int:
+        gc.collect()
+        return sum(isinstance(o, GovModel) for o in gc.get_objects())
+
+    before = models()
+    for seed in range(3):
+        sim.run("reform", seed=seed, days=5, overrides={"population.residents": 5000})
+    assert models() == before

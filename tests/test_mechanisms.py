@@ -62,7 +62,7 @@ def test_grid_handlers_follow_separation() -> None:
     # separated patrollers patrol their whole shift on a working day
     assert apart.discovery.patrol_hours(0) == pytest.approx(np.full(apart.places.n_grids, 16.0))
     # unseparated workers patrol with the hours their handling queue leaves them
-    gs = together.discovery.grid_servers
+    gs = together.discovery.team_servers
     together.units.free_at[gs[0, 0]] = 0 + (8.5 + 3) / 24  # 3 hours booked on day 0
     assert together.discovery.patrol_hours(0)[0] == pytest.approx(24 - 3)
     assert together.discovery.patrol_hours(6)[0] == 0  # the grid's day off
@@ -95,3 +95,57 @@ def test_multi_domain_enforcement_is_never_on_site_with_line_teams() -> None:
     assert len(construction) > 0 and (construction["on_site"] == 0).all()
     single = enf[enf["category"] == "street_vending"]
     assert single["on_site"].notna().all()
+
+
+def test_clusters_pool_grid_handlers() -> None:
+    m = _model(**{"clusters.villages_per_cluster": 2, "grid.separation": True, "grid.leaders_per_grid": 1})
+    U, places = m.units, m.places
+    teams = U.of_kind(GRID_KIND)
+    assert len(teams) < places.n_grids
+    counts = np.bincount(U.grid_unit, minlength=len(teams))
+    assert (U.staff[teams] == counts).all()  # one leader per grid, pooled
+    # a team never spans two towns or more than two villages
+    for k in range(len(teams)):
+        grids = np.flatnonzero(U.grid_unit == k)
+        assert len(set(places.town_of_grid[grids])) == 1 and len(set(places.village_of_grid[grids])) <= 2
+        assert (U.route[0, 0, grids] == k).all()
+    res = sim.run(m.params, seed=1, days=40)
+    assert res.summary["tier_share_grid"] > 0.5 and res.summary["cases_closed"] > 0
+
+
+def test_duty_list_removes_misrouting() -> None:
+    a = sim.run("baseline", seed=3, days=60, overrides=SMALL).summary
+    b = sim.run(
+        "baseline", seed=3, days=60, overrides={**SMALL, "departments.duty_list_coverage": 1.0}
+    ).summary
+    assert a["bounces_per_case"] > 0.02 and b["bounces_per_case"] == 0
+
+
+def test_town_domains_and_staff_moved_down() -> None:
+    over = {"departments.town_domains": ["urban_management"], "departments.moved_down_per_town": 5}
+    m = _model(**over)
+    depts = [u for u in m.units.units if isinstance(u, Department)]
+    town = [u for u in depts if u.town >= 0]
+    assert [u.domains for u in town] == [("urban_management",)]
+    plain = _model(**{"departments.town_domains": ["urban_management"]})
+    plain_depts = [u for u in plain.units.units if isinstance(u, Department)]
+    assert sum(u.staff for u in depts) == sum(u.staff for u in plain_depts)  # moved, not added
+    assert town[0].staff == [u for u in plain_depts if u.town >= 0][0].staff + 5
+    di = m.params.domains.index("urban_management")
+    assert m.units.units[m.units.route[1, di, 0]] is town[0]
+    with pytest.raises(sim.ScenarioError, match="whole department groups"):
+        sim.load_scenario(
+            "reform", overrides={"departments.location": "county", "departments.town_domains": ["land"]}
+        )
+
+
+def test_sub_centres_serve_their_towns() -> None:
+    p = sim.load_scenario(
+        "reform", context="wujiang", overrides={"population.residents": 80_000, "dispatch.sub_centres": True}
+    )
+    m = GovModel(p, seed=0, days=5)
+    centres = m.units.centre
+    assert len(set(centres.tolist())) == 8 and all(m.units.units[c].town == t for t, c in enumerate(centres))
+    for _ in range(5):
+        m.step()
+    m.release()

@@ -45,22 +45,29 @@ class Discovery:
         self.intake = INTAKE_LAYER.copy()
         self.intake[INSPECTION] = COUNTY if model.params.departments.location == "county" else TOWN
         u = model.units
-        grids = u.of_kind(GRID_KIND)
-        self.grid_servers = u.first[grids][:, None] + np.arange(int(u.staff[grids].max()))[None, :]
-        self.grid_server_ok = np.arange(self.grid_servers.shape[1])[None, :] < u.staff[grids][:, None]
-        self.patrol_hours_today = np.zeros(len(grids))
+        teams = u.of_kind(GRID_KIND)
+        self.team_servers = u.first[teams][:, None] + np.arange(int(u.staff[teams].max()))[None, :]
+        self.team_server_ok = np.arange(self.team_servers.shape[1])[None, :] < u.staff[teams][:, None]
+        self.grids_per_team = np.bincount(u.grid_unit, minlength=len(teams))
+        self.patrol_hours_today = np.zeros(model.places.n_grids)
 
     def patrol_hours(self, day: int) -> np.ndarray:
-        """Patrol hours each grid puts in today (0 on its days off)."""
+        """Patrol hours each grid puts in today (0 on its days off).
+
+        Unseparated workers patrol with the hours their handling queue leaves them; a
+        cluster's pooled workers share their free hours equally among its grids.
+        """
         p, cal = self.model.params, self.model.params.calendar.grid
+        n_grids = self.model.places.n_grids
         if day % 7 >= cal.days_per_week:
-            return np.zeros(self.grid_servers.shape[0])
+            return np.zeros(n_grids)
         if p.grid.separation:
-            return np.full(self.grid_servers.shape[0], p.grid.patrollers_per_grid * cal.hours_per_day)
+            return np.full(n_grids, float(p.grid.patrollers_per_grid * cal.hours_per_day))
         open_ = day + cal.start_hour / 24.0
-        free = self.model.units.free_at[self.grid_servers]
+        free = self.model.units.free_at[self.team_servers]
         busy = np.clip((free - open_) * 24.0, 0.0, cal.hours_per_day)
-        return ((cal.hours_per_day - busy) * self.grid_server_ok).sum(axis=1)
+        team_free = ((cal.hours_per_day - busy) * self.team_server_ok).sum(axis=1)
+        return (team_free / self.grids_per_team)[self.model.units.grid_unit]
 
     def step(self, day: int) -> None:
         """Find latent issues today; found ones go to dispatch at the time found."""

@@ -63,7 +63,9 @@ class Dispatch:
         t = L.next_t[ids]
         if p.command_centre:
             todo = L.triaged[ids]
-            self._to_unit(ids[~todo], np.full((~todo).sum(), m.units.centre), t[~todo], TRIAGE)
+            new = ids[~todo]
+            centre = m.units.centre[m.places.town_of_grid[L.grid[new]]]
+            self._to_unit(new, centre, t[~todo], TRIAGE)
             ids, t = ids[todo], t[todo]
         lvl = level_at(m, ids, t)
         dom = m.catalogue.domains[L.category[ids]]
@@ -95,7 +97,8 @@ class Dispatch:
         """Send some cases to a wrong unit of the same kind (only where there is one)."""
         p, kinds = self.model.params.dispatch, self.model.units.kind
         unit, outcome = target.copy(), np.full(target.size, WORK, dtype=np.int8)
-        wrong = self.rng.random(target.size) < p.misroute_probability
+        owned = self.model.params.departments.duty_list_coverage  # a duty list removes that misrouting
+        wrong = self.rng.random(target.size) < p.misroute_probability * (1.0 - owned)
         draw = self.rng.random(target.size)
         for k, pool in self.pool.items():
             sel = np.flatnonzero(wrong & (kinds[target] == k))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.agents import DEPT_KIND, ENF_KIND
+from sim.agents import DEPT_KIND, ENF_KIND, GRID_KIND
 from sim.ledger import (
     BOUNCE,
     BOUNCE_LIMIT,
@@ -54,6 +54,9 @@ class Handling:
         cv2 = p.service_cv**2
         self._sigma = float(np.sqrt(np.log1p(cv2)))
         self._exponential = p.service_distribution == "exponential"
+        U = model.units
+        pooled = (U.kind == GRID_KIND) & (np.bincount(U.grid_unit, minlength=len(U.kind)) > 1)
+        self._pool_travel = np.where(pooled, 2.0 * p.clusters.travel_hours, 0.0)  # a cluster's team
 
     # ---------------------------------------------------------------- arrivals
     def arrive(self, day: int, among: np.ndarray | None = None) -> int:
@@ -127,7 +130,7 @@ class Handling:
             p.population.county_travel_hours,
             p.population.town_travel_hours,
         )
-        travel = np.where((kind == DEPT_KIND) | (kind == ENF_KIND), 2.0 * travel, 0.0)
+        travel = np.where((kind == DEPT_KIND) | (kind == ENF_KIND), 2.0 * travel, self._pool_travel[unit])
         hours = mean * noise + travel
         hours = np.where(outcome == ESCALATE, p.dispatch.escalation_assessment_hours, hours)
         hours = np.where(outcome == BOUNCE, p.dispatch.bounce_assessment_hours, hours)
