@@ -40,6 +40,8 @@ KPI_ORDER = (
     "approval_days_mean",
     "approval_trips_mean",
     "approval_completion_rate",
+    "one_thing_days_mean",
+    "one_thing_steps_mean",
     "cases_created",
     "cases_closed",
     "cases_open",

@@ -11,8 +11,10 @@ Definitions (all delays in days):
   ``raised_from_below_share``: discovered cases not found by inspections from above;
 - ``completion_within_deadline_rate``: among discovered cases whose deadline (from
   discovery) had passed by the horizon, the share resolved by then;
-- ``approval_*``: service requests completed within the horizon (days and trips), and
-  the share of requests whose deadline had passed that were completed within it;
+- ``approval_*``: ordinary service requests completed within the horizon (days and
+  trips), and the share of requests whose deadline had passed that were completed in it;
+- ``one_thing_*``: the same for cross-department "one thing" requests (004: a farmer's
+  house-building), with the number of steps they took;
 - ``staff_hours``: paid hours of all staff (the cost); ``satisfaction_mean``: residents'
   mean satisfaction at the end.
 """
@@ -54,6 +56,9 @@ KPIS = (
     "approval_days_mean",
     "approval_trips_mean",
     "approval_completion_rate",
+    "one_thing_days_mean",
+    "one_thing_steps_mean",
+    "one_thing_trips_mean",
     "staff_hours",
     "satisfaction_mean",
     "tier_distance_from_target",
@@ -102,6 +107,10 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
     due = found & (disc + col["deadline_days"] <= horizon)
     in_time = (res_t - disc) <= col["deadline_days"]  # False where unresolved (NaN)
     enf = res & (tier == 2)
+    one = (requests["kind"] == "one_thing").to_numpy()
+    ot = requests[one]
+    ot_done = ot[ot["completed_at"].notna()]
+    requests = requests[~one]
     sub, done = requests["submitted_at"].to_numpy(), requests["completed_at"].to_numpy()
     req_deadline = model.params.service_requests.deadline_days
     req_due = sub + req_deadline <= horizon
@@ -127,6 +136,9 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
         "approval_days_mean": _mean(done - sub),
         "approval_trips_mean": _mean(requests["trips"].to_numpy()),
         "approval_completion_rate": _share((done - sub) <= req_deadline, req_due),
+        "one_thing_days_mean": _mean((ot_done["completed_at"] - ot_done["submitted_at"]).to_numpy()),
+        "one_thing_steps_mean": _mean(ot_done["steps"].to_numpy(dtype=float)),
+        "one_thing_trips_mean": _mean(ot_done["trips"].to_numpy(dtype=float)),
         "staff_hours": staff_hours(model),
         "satisfaction_mean": float(model.population.satisfaction.mean()),
     }

@@ -77,12 +77,14 @@ def case_table(model: GovModel) -> pd.DataFrame:
 
 
 def request_table(model: GovModel) -> pd.DataFrame:
-    """One row per service request: submitted, completed, trips, steps, town."""
+    """One row per service request: kind (``ordinary`` or ``one_thing``), submitted,
+    completed, trips, steps, town."""
     t = model.one_window.table()
     done = t["completed"] < model.days
     return pd.DataFrame(
         {
             "request_id": np.arange(t["submitted"].size),
+            "kind": _categorical(t["kind"].astype(np.int64), categories=["ordinary", "one_thing"]),
             "town": t["town"].astype(np.int32),
             "steps": t["steps"].astype(np.int32),
             "submitted_at": t["submitted"],

@@ -95,6 +95,15 @@ class Residents(Section):
         return v
 
 
+class OneThing(Section):
+    """A cross-department "one thing" request, e.g. a farmer's house-building (004)."""
+
+    rate_per_1000_per_day: float = Field(0.005, ge=0, le=100, description="per office working day")
+    steps: int = Field(7, ge=1, le=30, description="approval steps, department by department")
+    steps_with_lead: int = Field(3, ge=1, le=30, description="steps when a lead department runs it (004)")
+    processing_days: float = Field(10.0, ge=0, description="mean lag between taking and signing, per step")
+
+
 class ServiceRequests(Section):
     """Licensing and other approvals asked for by residents (one window; 000)."""
 
@@ -109,6 +118,7 @@ class ServiceRequests(Section):
     trip_interval_days: float = Field(1.5, ge=0, description="mean days before a resident's next trip")
     incomplete_probability: Probability = Field(0.25, ge=0, le=1)
     deadline_days: float = Field(10.0, gt=0)
+    one_thing: OneThing = OneThing()
 
     @field_validator("steps_probabilities")
     @classmethod

@@ -81,3 +81,12 @@ def test_comprehensive_squad_raises_on_site_disposal() -> None:
     }
     for a, b in _pair(squad):
         assert b["on_site_disposal_rate"] > a["on_site_disposal_rate"]
+
+
+def test_one_thing_lead_department_cuts_steps_trips_and_days() -> None:
+    over = {**SMALL, "service_requests.one_thing.rate_per_1000_per_day": 0.2}
+    a = sim.run("baseline", seed=2, days=200, overrides=over).summary
+    b = sim.run("baseline", seed=2, days=200, overrides={**over, "departments.lead_department": True}).summary
+    assert a["one_thing_steps_mean"] == 7 and b["one_thing_steps_mean"] == 3
+    assert a["one_thing_trips_mean"] >= 7 and b["one_thing_trips_mean"] == 1
+    assert b["one_thing_days_mean"] < a["one_thing_days_mean"] / 2

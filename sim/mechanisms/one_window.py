@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 AT_DESK, AT_WINDOW, BACK, DONE = range(4)
 MAX_ROUNDS = 10_000
 _FIELDS = {
+    "kind": 0,  # 0 an ordinary request, 1 a "one thing"
+    "proc": 0.0,  # mean processing days per step
+    "par": 0,  # 1 if desks work in parallel behind the counter
     "submitted": np.nan,
     "completed": np.nan,
     "trips": 0,
@@ -50,15 +53,19 @@ class OneWindow:
     def __init__(self, model: GovModel) -> None:
         self.model = model
         self.demand = stream(model.seed, "requests")
+        self.one_thing = stream(model.seed, "one_thing_requests")
         self.rng = stream(model.seed, "one_window")
         self.n = 0
         self.cols = {k: np.full(64, v, dtype=float) for k, v in _FIELDS.items()}
-        self.domains = np.full((64, len(model.params.domains)), -1, dtype=np.int64)
+        p = model.params
+        self.width = max(len(p.domains), p.service_requests.one_thing.steps)
+        self.domains = np.full((64, self.width), -1, dtype=np.int64)
         self.active = np.empty(0, dtype=np.int64)
 
     def step(self, day: int) -> None:
         """Take today's requests and move every request due today."""
         self._new_requests(day)
+        self._new_one_things(day)
         for _ in range(MAX_ROUNDS):
             if self._advance(day) == 0:
                 break
@@ -87,7 +94,32 @@ class OneWindow:
         c["submitted"][ids], c["steps"][ids], c["town"][ids], c["next_t"][ids] = t, steps, town, t
         c["trips"][ids] = 1
         c["stage"][ids] = AT_WINDOW if p.one_window.enabled else AT_DESK
-        self.domains[ids] = perm
+        c["proc"][ids], c["par"][ids] = sr.processing_days, float(p.one_window.parallel)
+        self.domains[ids] = self._cycle(perm)
+
+    def _cycle(self, perm: np.ndarray) -> np.ndarray:
+        """Desk order per request, repeating the domains when a request has more steps."""
+        return perm[:, np.arange(self.width) % perm.shape[1]]
+
+    def _new_one_things(self, day: int) -> None:
+        """Today's "one thing" requests: department by department, through the window, or
+        (with a lead department, 004) fewer steps coordinated by the lead in parallel."""
+        p, m, rng = self.model.params, self.model, self.one_thing
+        ot, cal = p.service_requests.one_thing, p.calendar.office
+        n = int(rng.poisson(ot.rate_per_1000_per_day * p.population.residents / 1000.0))
+        t = day + (cal.start_hour + rng.random(n) * cal.hours_per_day) / 24.0
+        perm = np.argsort(rng.random((n, len(p.domains))), axis=1)
+        town = m.places.town_of_grid[m.places.grid_of(rng.integers(0, p.population.residents, n))]
+        if n == 0 or day % 7 >= cal.days_per_week:
+            return
+        ids = self._add(n)
+        c, lead = self.cols, p.departments.lead_department
+        c["submitted"][ids], c["town"][ids], c["next_t"][ids], c["trips"][ids] = t, town, t, 1
+        c["kind"][ids], c["proc"][ids] = 1, ot.processing_days
+        c["steps"][ids] = ot.steps_with_lead if lead else ot.steps
+        c["par"][ids] = 1.0 if lead else float(p.one_window.parallel)
+        c["stage"][ids] = BACK if lead else AT_WINDOW if p.one_window.enabled else AT_DESK
+        self.domains[ids] = self._cycle(perm)
 
     def _add(self, n: int) -> np.ndarray:
         if self.n + n > self.cols["stage"].size:
@@ -143,7 +175,7 @@ class OneWindow:
             self._desk_of(ids, c["pos"][ids]), c["next_t"][ids], np.full(ids.size, sr.step_hours)
         )
         incomplete = self.rng.random(ids.size) < sr.incomplete_probability
-        ready = fin + self.rng.exponential(sr.processing_days, ids.size)
+        ready = fin + self.rng.exponential(1.0, ids.size) * c["proc"][ids]
         last = c["pos"][ids] + 1 >= c["steps"][ids]
         trip = self.rng.exponential(sr.trip_interval_days, ids.size)
         c["pos"][ids] += (~incomplete).astype(float)
@@ -170,24 +202,31 @@ class OneWindow:
     def _back(self, ids: np.ndarray) -> None:
         """Behind the counter: desks work the file in parallel or in turn; no trips."""
         c, p = self.cols, self.model.params
-        sr, ow = p.service_requests, p.one_window
-        if ow.parallel:
+        sr = p.service_requests
+        par = c["par"][ids] > 0
+        if not par.all():
+            self._back_in_turn(ids[~par])
+        ids = ids[par]
+        if ids.size:
             k = c["steps"][ids].astype(np.int64)
             case = np.repeat(np.arange(ids.size), k)
             pos = np.concatenate([np.arange(n) for n in k])
             fin = self._serve(
                 self._desk_of(ids[case], pos), c["next_t"][ids][case], np.full(case.size, sr.step_hours)
             )
-            fin += self.rng.exponential(sr.processing_days, case.size)
+            fin += self.rng.exponential(1.0, case.size) * c["proc"][ids][case]
             fin += self._rework(ids[case])
             ready = np.full(ids.size, -np.inf)
             np.maximum.at(ready, case, fin)
             self._finish(ids, ready)
-            return
+
+    def _back_in_turn(self, ids: np.ndarray) -> None:
+        """Behind the counter, desks in turn: the file moves by hand-off, no trips."""
+        c, sr = self.cols, self.model.params.service_requests
         fin = self._serve(
             self._desk_of(ids, c["pos"][ids]), c["next_t"][ids], np.full(ids.size, sr.step_hours)
         )
-        ready = fin + self.rng.exponential(sr.processing_days, ids.size) + self._rework(ids)
+        ready = fin + self.rng.exponential(1.0, ids.size) * c["proc"][ids] + self._rework(ids)
         c["pos"][ids] += 1
         last = c["pos"][ids] >= c["steps"][ids]
         c["next_t"][ids] = ready
@@ -211,5 +250,5 @@ class OneWindow:
         return {
             k: v[: self.n].copy()
             for k, v in self.cols.items()
-            if k not in ("stage", "next_t", "pos", "prechecked")
+            if k not in ("stage", "next_t", "pos", "prechecked", "proc", "par")
         }
