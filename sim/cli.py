@@ -207,4 +207,4 @@ def scenarios() -> None:
 
 
 # the experiment commands register themselves on the same app
-from sim import cli_experiments, cli_programmes, cli_report  # noqa: E402, F401
+from sim import cli_dashboard, cli_experiments, cli_programmes, cli_report  # noqa: E402, F401

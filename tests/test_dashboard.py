@@ -1,0 +1,369 @@
+"""The dashboard: its state logic without a browser, then the real page in headless Chromium."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("dash", reason="the dashboard needs the viz extra (pip install 'govsim[viz]')")
+
+import sim.cli_dashboard  # noqa: E402, F401  (registers the command)
+from sim.agents import ENF_KIND  # noqa: E402
+from sim.cli import app as cli_app  # noqa: E402
+from sim.dashboard.app import apply_action, create_app, loopback, read_controls  # noqa: E402
+from sim.dashboard.figures import delay_figure, map_figure, open_cases_figure, tier_figure  # noqa: E402
+from sim.dashboard.state import (  # noqa: E402
+    Controls,
+    Session,
+    SessionRegistry,
+    build_params,
+    controls_for,
+    grid_layout,
+    grid_values,
+)
+from sim.errors import ScenarioError  # noqa: E402
+from sim.ledger import DISPATCH, QUEUED, TRANSIT  # noqa: E402
+from sim.places import TOWN  # noqa: E402
+from sim.scenarios import builtin_scenarios, load_scenario  # noqa: E402
+
+SMALL = 20_000
+
+
+def small(scenario: str = "baseline", **changes: object) -> Controls:
+    """A scenario's controls on a 20,000-resident town, with some controls changed."""
+    return dataclasses.replace(controls_for(scenario, residents=SMALL), **changes)
+
+
+# ------------------------------------------------------------------ state logic
+@pytest.mark.parametrize("scenario", builtin_scenarios())
+def test_a_scenarios_own_controls_change_nothing(scenario: str) -> None:
+    assert build_params(controls_for(scenario)) == load_scenario(scenario)
+
+
+def test_controls_reach_the_parameters() -> None:
+    p = build_params(
+        small(
+            separation=True,
+            command_centre=True,
+            one_window=True,
+            patrollers_per_grid=3,
+            misroute_probability=0.07,
+            department_staff_per_10k=30.0,
+            enforcement_staff_per_10k=4.5,
+        )
+    )
+    assert (p.grid.separation, p.dispatch.command_centre, p.one_window.enabled) == (True, True, True)
+    assert (p.grid.patrollers_per_grid, p.dispatch.misroute_probability) == (3, 0.07)
+    assert (p.departments.staff_per_10k, p.enforcement.staff_per_10k) == (30.0, 4.5)
+    assert p.population.residents == SMALL
+
+
+def test_comprehensive_enforcement_on_baseline_builds_a_town_squad() -> None:
+    s = Session(small(enforcement_mode="comprehensive"), horizon=5)
+    assert s.params.enforcement.devolved_domains  # baseline devolves none; the switch devolves all
+    U = s.model.units
+    squads = U.kind == ENF_KIND
+    assert (U.layer[squads] == TOWN).any()
+    s.close()
+
+
+def test_session_steps_and_its_chart_data_agree_with_the_model() -> None:
+    s = Session(small("baseline"), horizon=30)
+    assert s.step(6) == 6 and s.day == 6
+    v = s.view("backlog")
+    assert v.day == 6 and v.days == [1, 2, 3, 4, 5, 6]
+    assert all(len(ys) == 6 for ys in v.open_series.values())
+    assert all(len(ys) == 6 for ys in v.delays.values())
+    assert v.open_series["open cases"] == [float(x) for x in s.model.snapshots["open_cases"]]
+    # the map holds every grid once, with its backlog
+    L = s.model.ledger
+    a = L.active
+    st = L.stage[a]
+    backlog = np.bincount(
+        L.grid[a[(st == DISPATCH) | (st == TRANSIT) | (st == QUEUED)]], minlength=s.model.places.n_grids
+    )
+    cells = [
+        (g, z)
+        for grow, zrow in zip(v.grid_map.grid, v.grid_map.z, strict=True)
+        for g, z in zip(grow, zrow, strict=True)
+    ]
+    placed = sorted((g, z) for g, z in cells if g >= 0)
+    assert [g for g, _ in placed] == list(range(s.model.places.n_grids))
+    assert [z for _, z in placed] == backlog.astype(float).tolist()
+    assert all(z is None for g, z in cells if g < 0)
+    # tiers: counts of cases resolved so far, shares summing to one
+    res = L.column("resolved")
+    done = res < s.day
+    assert sum(v.tier_counts.values()) == int(done.sum()) > 0
+    assert sum(v.tier_shares.values()) == pytest.approx(1.0)
+    assert v.kpis["mean delay (days)"] == pytest.approx(np.mean((res - L.column("occurred"))[done]))
+    assert v.step_ms > 0
+    s.close()
+
+
+def test_session_stops_at_the_horizon() -> None:
+    s = Session(small(), horizon=4)
+    assert s.step(10) == 4 and s.done
+    assert s.step(1) == 0 and s.day == 4
+    s.close()
+
+
+def test_map_layout_puts_towns_side_by_side() -> None:
+    s = Session(small(), horizon=2)
+    row, col, n_rows, n_cols = grid_layout(s.model)
+    assert len(set(zip(row.tolist(), col.tolist(), strict=True))) == s.model.places.n_grids
+    assert row.max() < n_rows and col.max() < n_cols
+    for metric in ("backlog", "grid_queue", "latent"):
+        assert grid_values(s.model, metric).shape == (s.model.places.n_grids,)
+    with pytest.raises(ValueError, match="not allowed"):
+        grid_values(s.model, "nonsense")
+    s.close()
+    s = Session(small(context="wujiang", residents=80_000), horizon=2)
+    row, col, n_rows, n_cols = grid_layout(s.model)
+    assert s.model.places.towns == 8 and col.max() == n_cols - 1
+    assert len(s.view().grid_map.towns) == 8
+    s.close()
+
+
+def test_rebuild_keeps_the_previous_run_and_refuses_bad_controls() -> None:
+    s = Session(small("baseline"), horizon=20)
+    s.step(3)
+    s.rebuild(small("reform"))
+    assert s.day == 0 and s.params.name == "reform"
+    assert s.previous is not None and len(s.previous[1]) == 3 and s.previous[0].startswith("baseline")
+    with pytest.raises(ScenarioError, match="misroute_probability"):
+        s.rebuild(small("reform", misroute_probability=1.5))
+    assert s.params.name == "reform" and s.controls == small("reform")  # unchanged
+    s.close()
+
+
+def test_actions_of_the_page() -> None:
+    s = Session(small("baseline"), horizon=40)
+    c = s.controls
+    assert apply_action(s, "step", c, speed=3) is False and s.day == 1
+    apply_action(s, "step-week", c, speed=3)
+    assert s.day == 8
+    apply_action(s, "ticker", c, speed=3)
+    assert s.day == 11
+    apply_action(s, "map-metric", dataclasses.replace(c, seed=9), speed=3)
+    assert s.day == 11  # a map choice neither steps nor rebuilds
+    apply_action(s, "reset", c, speed=3)
+    assert s.day == 0 and s.previous is not None
+    assert apply_action(s, "scenario", dataclasses.replace(c, scenario="reform"), speed=1) is True
+    assert s.controls == small("reform")  # a scenario pick moves every control to its values
+    apply_action(s, "mechanisms", dataclasses.replace(s.controls, separation=False), speed=1)
+    assert s.params.grid.separation is False and s.params.name == "reform"
+    s.close()
+
+
+def test_read_controls_keeps_values_while_typing() -> None:
+    fallback = small("reform")
+    c = read_controls(
+        "reform",
+        None,
+        ["separation"],
+        "line",
+        {"patrollers": 2, "misroute": None, "dept-staff": 20, "enf-staff": 5},
+        None,
+        None,
+        fallback,
+    )
+    assert c.residents == SMALL and c.seed == fallback.seed
+    assert (c.separation, c.command_centre, c.one_window, c.enforcement_mode) == (True, False, False, "line")
+    assert (c.patrollers_per_grid, c.misroute_probability) == (2, fallback.misroute_probability)
+
+
+def test_figures_are_json_and_follow_the_view() -> None:
+    s = Session(small("reform"), horizon=10)
+    s.step(5)
+    v = s.view("latent")
+    figs = [map_figure(v), tier_figure(v), delay_figure(v), open_cases_figure(v)]
+    json.dumps(figs)  # plain JSON: what the browser receives
+    assert figs[0]["data"][0]["z"] == v.grid_map.z
+    assert figs[1]["data"][1]["y"] == [0.7, 0.2, 0.1]
+    assert all(len(t["x"]) == 5 for t in figs[2]["data"] + figs[3]["data"])
+    s.rebuild(small("baseline"))
+    assert open_cases_figure(s.view())["data"][-1]["name"].endswith("previous settings")
+    s.close()
+
+
+def test_registry_keeps_a_few_sessions() -> None:
+    reg = SessionRegistry(horizon=3, limit=2)
+    first = reg.get("a", small())
+    assert reg.get("a", small("reform")) is first  # an existing page keeps its session
+    reg.get("b", small())
+    reg.get("c", small())
+    assert len(reg) == 2
+    assert reg.get("a", small()) is not first  # dropped, then built afresh
+    reg.close_all()
+    assert len(reg) == 0
+
+
+def test_the_app_serves_its_page_and_layout() -> None:
+    app = create_app(horizon=5)
+    client = app.server.test_client()
+    assert client.get("/").status_code == 200
+    layout = client.get("/_dash-layout").get_data(as_text=True)
+    for element in ("scenario", "mechanisms", "enforcement-mode", "patrollers", "step", "play", "open-cases"):
+        assert f'"{element}"' in layout
+
+
+def test_cli_refuses_a_non_loopback_host() -> None:
+    assert loopback("127.0.0.1") and loopback("localhost")
+    assert not loopback("0.0.0.0") and not loopback("192.0.2.1")  # numeric: no name lookup
+    res = CliRunner().invoke(cli_app, ["dashboard", "--host", "0.0.0.0"])
+    assert res.exit_code == 2
+    assert "not a loopback address" in res.output
+
+
+# ----------------------------------------------------------------- the real page
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+START_SECONDS = 60
+WAIT_MS = 60_000
+"""The longest wait for the page to react (generous: a busy 2-core machine is slow, a pass is fast)."""
+HORIZON = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def dashboard_url(tmp_path: Path) -> Iterator[str]:
+    """``govsim dashboard`` in a subprocess on a free loopback port; always stopped afterwards."""
+    if not CHROMIUM.exists() and not os.environ.get("CI"):
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); CI runs this test")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    log = (tmp_path / "server.log").open("w")
+    code = "import sim.cli_dashboard; from sim.cli import app; app()"
+    cmd = [sys.executable, "-c", code, "dashboard", "--port", str(port), "--days", str(HORIZON)]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"the dashboard exited ({proc.returncode}): {(tmp_path / 'server.log').read_text()}"
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the dashboard did not answer within {START_SECONDS} s")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+def test_dashboard_in_a_browser(dashboard_url: str, tmp_path: Path) -> None:
+    if os.environ.get("CI"):
+        from playwright.sync_api import sync_playwright
+    else:
+        sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+    errors: list[str] = []
+    outside: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.set_default_timeout(WAIT_MS)
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on(
+                "request", lambda r: None if r.url.startswith("http://127.0.0.1:") else outside.append(r.url)
+            )
+            page.goto(dashboard_url)
+
+            def day_is(n: int) -> None:
+                page.wait_for_function(f"document.querySelector('#day').innerText === 'day {n} of {HORIZON}'")
+
+            def series_length() -> int:
+                return int(
+                    page.evaluate("document.querySelector('#open-cases .js-plotly-plot').data[0].y.length")
+                )
+
+            # the page loads, with the first scenario's model at day 0
+            day_is(0)
+            page.wait_for_function("document.querySelector('#label').innerText.startsWith('baseline')")
+            assert "separation off" in page.inner_text("#settings")
+
+            # a control: pick the reform; every control follows, and a new model runs
+            page.click("#scenario")
+            page.get_by_role("option", name="reform", exact=True).click()
+            page.wait_for_function("document.querySelector('#label').innerText.startsWith('reform')")
+            assert page.is_checked("#mechanisms input[value='separation']")
+            assert page.is_checked("#enforcement-mode input[value='comprehensive']")
+            page.wait_for_function("document.querySelector('#settings').innerText.includes('separation on')")
+
+            # step three days: the counter and the open-cases series follow
+            for n in (1, 2, 3):  # one click at a time: clicks made while a step is on its way may merge
+                page.click("#step")
+                day_is(n)
+            page.wait_for_function(
+                "document.querySelector('#open-cases .js-plotly-plot').data[0].y.length === 3"
+            )
+            map_total = page.evaluate(
+                "document.querySelector('#map .js-plotly-plot').data[0].z.flat()"
+                ".reduce((a, b) => a + (b || 0), 0)"
+            )
+            assert map_total > 0
+
+            # switch separation off: the run restarts with the change, the old run stays dashed
+            page.click("#mechanisms input[value='separation']")
+            page.wait_for_function("document.querySelector('#settings').innerText.includes('separation off')")
+            day_is(0)
+            assert (
+                page.evaluate(
+                    "document.querySelector('#open-cases .js-plotly-plot').data.slice(-1)[0].y.length"
+                )
+                == 3
+            )
+
+            # play, then pause: days go by on their own
+            page.click("#play")
+            page.wait_for_function("parseInt(document.querySelector('#day').innerText.split(' ')[1]) >= 8")
+            page.click("#play")
+            page.wait_for_function("document.querySelector('#play').innerText.includes('Play')")
+            time.sleep(1.0)  # a tick already on its way may still land
+            n = series_length()
+            time.sleep(1.0)
+            assert series_length() == n >= 8
+            page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+        finally:
+            browser.close()
+    assert not outside, f"the page fetched from outside this machine: {outside}"
+    assert not errors, f"errors in the browser console: {errors}"
