@@ -54,9 +54,10 @@ def overrides(items: list[str] | None) -> dict[str, Any]:
     return dict(parse_override(s) for s in items or [])
 
 
-def _progress() -> Progress:
+def progress_bar(label: str = "{task.description}") -> Progress:
+    """A transient progress bar on stderr (off when stderr is not a terminal)."""
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
@@ -88,7 +89,7 @@ def run(
     from sim.runner import run as run_model
 
     params = load_scenario(scenario, context=context, overrides=overrides(set_))
-    with _progress() as bar:
+    with progress_bar() as bar:
         task = bar.add_task(f"{params.name} ({params.context})", total=days)
         res = run_model(params, seed=seed, days=days, progress=lambda d: bar.update(task, completed=d))
     folder = out_dir or Path("results") / f"run-{params.name}-{params.context}-seed{seed}"
@@ -137,7 +138,7 @@ def compare(
 
     if reps < 2:
         err.print("[yellow]warning:[/yellow] with one replication there is no interval; use --reps 2 or more")
-    with _progress() as bar:
+    with progress_bar() as bar:
         task = bar.add_task("runs", total=reps * len(scenarios))
         summaries, daily = replicate(
             scenarios,

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from sim.cli import (
@@ -16,11 +15,11 @@ from sim.cli import (
     SeedOpt,
     SetOpt,
     app,
-    err,
     fmt,
     friendly,
     out,
     overrides,
+    progress_bar,
 )
 from sim.compare import KPI_ORDER
 
@@ -69,15 +68,7 @@ def attribute(
         f"coalitions × {reps} replications, plus the equal-cost control",
         highlight=False,
     )
-    with Progress(
-        TextColumn("runs"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as bar:
+    with progress_bar("runs") as bar:
         task = bar.add_task("runs", total=None)
         res = run_attribution(
             a, b, kpis, reps=reps, seed=seed, days=days, workers=workers, progress=lambda: bar.advance(task)
@@ -127,15 +118,7 @@ def calibrate(
         f"(differential evolution, {cfg.optimiser.maxiter} generations)",
         highlight=False,
     )
-    with Progress(
-        TextColumn("generation"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as bar:
+    with progress_bar("generation") as bar:
         task = bar.add_task("generations", total=cfg.optimiser.maxiter)
         res = run_calibration(config, workers=workers, progress=lambda g: bar.update(task, completed=g))
     t = Table(

@@ -16,39 +16,24 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.metrics import KPIS
 from sim.params import Params
 from sim.rng import replication_seeds
 from sim.runner import run
 from sim.scenarios import load_scenario
 
-KPI_ORDER = (
-    "tier_share_grid",
-    "tier_share_department",
-    "tier_share_enforcement",
-    "delay_total_mean_days",
-    "delay_total_median_days",
-    "delay_total_p90_days",
-    "delay_discovery_mean_days",
-    "delay_dispatch_mean_days",
-    "delay_handling_mean_days",
-    "on_site_disposal_rate",
-    "patrol_reported_share",
-    "raised_from_below_share",
-    "completion_within_deadline_rate",
-    "escalations_per_case",
-    "bounces_per_case",
-    "approval_days_mean",
-    "approval_trips_mean",
-    "approval_completion_rate",
-    "one_thing_days_mean",
-    "one_thing_steps_mean",
+_COUNTS_AND_COST = (
     "cases_created",
     "cases_closed",
     "cases_open",
     "cases_dropped",
+    "cases_resolved",
     "staff_hours",
     "satisfaction_mean",
+    "tier_distance_from_target",
 )
+KPI_ORDER = tuple(k for k in KPIS if k not in _COUNTS_AND_COST) + _COUNTS_AND_COST
+"""The KPIs in display order: outcomes first, then counts, cost and satisfaction."""
 
 
 def _one(args: tuple[Params, int, int, int]) -> tuple[pd.Series, pd.DataFrame]:
