@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import sim
 
 SMALL = {"population.residents": 20_000}
+
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's Chromium, for the browser tests (installed by .ci/run)."""
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+"""Flags for a closed network: no background connections, no sandbox as root."""
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,7 @@ from sim.errors import ScenarioError  # noqa: E402
 from sim.ledger import DISPATCH, QUEUED, TRANSIT  # noqa: E402
 from sim.places import TOWN  # noqa: E402
 from sim.scenarios import builtin_scenarios, load_scenario  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
 SMALL = 20_000
 
@@ -229,16 +230,6 @@ def test_cli_refuses_a_non_loopback_host() -> None:
 
 
 # ----------------------------------------------------------------- the real page
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 START_SECONDS = 60
 WAIT_MS = 60_000
 """The longest wait for the page to react (generous: a busy 2-core machine is slow, a pass is fast)."""

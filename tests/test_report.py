@@ -14,13 +14,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import sim.cli_report  # noqa: F401  (registers `govsim report` until sim/cli.py imports it)
+import sim
 import sim.results
 from sim import plots
 from sim.batch import run_batch
 from sim.cli import app
 from sim.report import HEADLINE, MINUS, build_report, finding_sentence, format_diff
 from sim.stats import paired_differences
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
 TINY = """
 name: {name}
@@ -33,16 +34,6 @@ overrides: {{population.residents: 8000}}
 keep: {{daily: true, cases: true}}
 """
 QUESTION = "Does the reform cut delays & settle more issues in the grid?"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _store(folder: Path, name: str, scenarios: str, description: str) -> Path:
@@ -223,7 +214,7 @@ def _browser_required() -> bool:
 
 
 def test_the_brief_renders_in_headless_chromium(store: Path, tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists() and not _browser_required():
+    if not CHROMIUM.exists() and not _browser_required():
         pytest.skip(f"{CHROMIUM} is absent and CI is unset (apt-get install chromium to run this test)")
     from playwright.sync_api import sync_playwright
 
@@ -232,7 +223,7 @@ def test_the_brief_renders_in_headless_chromium(store: Path, tmp_path: Path) -> 
     errors: list[str] = []
     outside: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             tab = browser.new_page()
             tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
