@@ -22,13 +22,24 @@ def report(
     precision: Annotated[
         float, typer.Option(min=0.0001, help="target half-width of the 95% interval, relative to the mean")
     ] = 0.05,
+    calibration: Annotated[
+        Path | None, typer.Option(help="fit table of govsim calibrate (results/calibration/fit.parquet)")
+    ] = None,
+    attribution: Annotated[
+        Path | None,
+        typer.Option(help="shares.parquet of govsim attribute"),
+    ] = None,
 ) -> None:
     """Write a policy brief: question, scenarios, findings, KPI table, figures, provenance."""
     import sim.results
     from sim.report import build_report
     from sim.store import atomic_write_bytes
 
-    page = build_report(experiment, reference=reference, precision=precision)
+    extras = {k: v for k, v in (("calibration", calibration), ("attribution", attribution)) if v is not None}
+    for name, path in extras.items():
+        if not path.is_file():
+            raise GovsimError(f"--{name}: {path} not found")
+    page = build_report(experiment, reference=reference, precision=precision, extras=extras)
     target = out_file or sim.results.open(experiment).path / "brief.html"
     if target.is_dir():
         raise GovsimError(f"--out: {target} is a folder; give a file name such as {target / 'brief.html'}")

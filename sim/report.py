@@ -324,7 +324,7 @@ OPTIONAL: dict[str, Callable[[pd.DataFrame], Figure]] = {
 }
 
 
-def figures(study: Study) -> list[tuple[str, str]]:
+def figures(study: Study, extras: Mapping[str, Path] | None = None) -> list[tuple[str, str]]:
     """The brief's figures as (caption, data URI), in the order they appear.
 
     Raises:
@@ -343,7 +343,7 @@ def figures(study: Study) -> list[tuple[str, str]]:
         figs.append((CAPTIONS["delay"], plots.delay_figure(cases, "tier", colours)))
         figs.append((CAPTIONS["flow"], plots.flow_figure(cases)))
     for name, draw in OPTIONAL.items():
-        path = study.res.path / f"{name}.parquet"
+        path = Path((extras or {}).get(name) or study.res.path / f"{name}.parquet")
         if path.is_file():
             table = pd.read_parquet(path)
             try:
@@ -472,7 +472,12 @@ def _provenance(study: Study) -> str:
     )
 
 
-def build_report(experiment_path: str | Path, reference: str | None = None, precision: float = 0.05) -> str:
+def build_report(
+    experiment_path: str | Path,
+    reference: str | None = None,
+    precision: float = 0.05,
+    extras: Mapping[str, Path] | None = None,
+) -> str:
     """The policy brief of an experiment as one self-contained HTML page.
 
     Args:
@@ -480,6 +485,9 @@ def build_report(experiment_path: str | Path, reference: str | None = None, prec
         reference: scenario the others are compared with (default: the design's first).
         precision: target half-width of the 95% intervals, relative to the mean, for the
             replication note.
+        extras: tables kept outside the store, by name: ``calibration`` (the fit table of
+            ``govsim calibrate``, ``fit.parquet``) and ``attribution`` (``shares.parquet`` of
+            ``govsim attribute``); they replace ``<store>/<name>.parquet``.
 
     Returns:
         The HTML text (UTF-8; no external resources).
@@ -499,7 +507,7 @@ def build_report(experiment_path: str | Path, reference: str | None = None, prec
     )
     figs = "".join(
         f"<figure><img src='{uri}' alt='{escape(cap)}'><figcaption>{escape(cap)}</figcaption></figure>"
-        for cap, uri in figures(study)
+        for cap, uri in figures(study, extras)
     )
     sections = [
         ("The question", f"<p class='lead'>{escape(question)}</p>"),
@@ -511,7 +519,7 @@ def build_report(experiment_path: str | Path, reference: str | None = None, prec
         ("Provenance", _provenance(study)),
     ]
     body = "".join(f"<section><h2>{escape(h)}</h2>{c}</section>" for h, c in sections)
-    calibrated = (study.res.path / "calibration.parquet").is_file()
+    calibrated = (study.res.path / "calibration.parquet").is_file() or bool((extras or {}).get("calibration"))
     caveat = (
         ""
         if calibrated

@@ -257,3 +257,37 @@ def test_many_points_are_labelled_and_small_numbers_read_well(tmp_path: Path) ->
     assert "with 1 paired replication no interval can be given" in html
     assert "only 1 replication with a value" in html  # the replication note (from warnings_for)
     assert len(re.findall(r"<img ", html)) == 2  # no ledgers kept: tier shares and backlog
+
+
+def test_brief_draws_attribution_and_calibration_tables_from_their_commands(
+    store: Path, tmp_path: Path
+) -> None:
+    from sim.attribution import attribute
+    from sim.calibration import Target, fit_table
+
+    a = sim.load_scenario("baseline", overrides={"population.residents": 6000})
+    b = sim.load_scenario("reform", overrides={"population.residents": 6000})
+    shares = attribute(a, b, ["tier_share_grid"], reps=2, days=15).shares
+    shares.to_parquet(tmp_path / "shares.parquet")
+    t = Target(id="g", metric="tier_share_grid", scenario="reform", value=0.7, tolerance=0.03, source="001")
+    fit_table([t], {"g": [0.66, 0.68]}).to_parquet(tmp_path / "fit.parquet")
+    r = CliRunner().invoke(
+        app,
+        [
+            "report",
+            str(store),
+            "--out",
+            str(tmp_path / "b.html"),
+            "--attribution",
+            str(tmp_path / "shares.parquet"),
+            "--calibration",
+            str(tmp_path / "fit.parquet"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    page = (tmp_path / "b.html").read_text()
+    assert "Which mechanisms account for the change." in page
+    assert "The model against reported figures." in page
+    assert "not yet calibrated" not in page
+    bad = CliRunner().invoke(app, ["report", str(store), "--attribution", str(tmp_path / "nope.parquet")])
+    assert bad.exit_code == 2
