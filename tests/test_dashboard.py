@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -282,9 +283,10 @@ def dashboard_url(tmp_path: Path) -> Iterator[str]:
 
 def test_dashboard_in_a_browser(dashboard_url: str, tmp_path: Path) -> None:
     if os.environ.get("CI"):
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     else:
-        sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+        api = pytest.importorskip("playwright.sync_api")
+        expect, sync_playwright = api.expect, api.sync_playwright
 
     errors: list[str] = []
     outside: list[str] = []
@@ -298,57 +300,55 @@ def test_dashboard_in_a_browser(dashboard_url: str, tmp_path: Path) -> None:
                 "request", lambda r: None if r.url.startswith("http://127.0.0.1:") else outside.append(r.url)
             )
             page.goto(dashboard_url)
+            # Dash draws its layout after the page loads: wait through locators, which retry
+            # until the element exists, never on a querySelector that may still be null
+            expect.set_options(timeout=WAIT_MS)
+            day, label, settings = page.locator("#day"), page.locator("#label"), page.locator("#settings")
 
             def day_is(n: int) -> None:
-                page.wait_for_function(f"document.querySelector('#day').innerText === 'day {n} of {HORIZON}'")
+                expect(day).to_have_text(f"day {n} of {HORIZON}")
+
+            def plot_data(graph: str, js: str) -> object:
+                page.locator(f"{graph} .js-plotly-plot").wait_for(state="attached")
+                return page.evaluate(f"document.querySelector('{graph} .js-plotly-plot').data{js}")
 
             def series_length() -> int:
-                return int(
-                    page.evaluate("document.querySelector('#open-cases .js-plotly-plot').data[0].y.length")
-                )
+                return int(str(plot_data("#open-cases", "[0].y.length")))
 
             # the page loads, with the first scenario's model at day 0
             day_is(0)
-            page.wait_for_function("document.querySelector('#label').innerText.startsWith('baseline')")
-            assert "separation off" in page.inner_text("#settings")
+            expect(label).to_have_text(re.compile(r"^baseline"))
+            expect(settings).to_contain_text("separation off")
 
             # a control: pick the reform; every control follows, and a new model runs
             page.click("#scenario")
             page.get_by_role("option", name="reform", exact=True).click()
-            page.wait_for_function("document.querySelector('#label').innerText.startsWith('reform')")
-            assert page.is_checked("#mechanisms input[value='separation']")
-            assert page.is_checked("#enforcement-mode input[value='comprehensive']")
-            page.wait_for_function("document.querySelector('#settings').innerText.includes('separation on')")
+            expect(label).to_have_text(re.compile(r"^reform"))
+            expect(page.locator("#mechanisms input[value='separation']")).to_be_checked()
+            expect(page.locator("#enforcement-mode input[value='comprehensive']")).to_be_checked()
+            expect(settings).to_contain_text("separation on")
 
             # step three days: the counter and the open-cases series follow
             for n in (1, 2, 3):  # one click at a time: clicks made while a step is on its way may merge
                 page.click("#step")
                 day_is(n)
             page.wait_for_function(
-                "document.querySelector('#open-cases .js-plotly-plot').data[0].y.length === 3"
+                "document.querySelector('#open-cases .js-plotly-plot')?.data?.[0]?.y?.length === 3"
             )
-            map_total = page.evaluate(
-                "document.querySelector('#map .js-plotly-plot').data[0].z.flat()"
-                ".reduce((a, b) => a + (b || 0), 0)"
-            )
-            assert map_total > 0
+            map_total = plot_data("#map", "[0].z.flat().reduce((a, b) => a + (b || 0), 0)")
+            assert isinstance(map_total, int | float) and map_total > 0
 
             # switch separation off: the run restarts with the change, the old run stays dashed
             page.click("#mechanisms input[value='separation']")
-            page.wait_for_function("document.querySelector('#settings').innerText.includes('separation off')")
+            expect(settings).to_contain_text("separation off")
             day_is(0)
-            assert (
-                page.evaluate(
-                    "document.querySelector('#open-cases .js-plotly-plot').data.slice(-1)[0].y.length"
-                )
-                == 3
-            )
+            assert plot_data("#open-cases", ".slice(-1)[0].y.length") == 3
 
             # play, then pause: days go by on their own
             page.click("#play")
-            page.wait_for_function("parseInt(document.querySelector('#day').innerText.split(' ')[1]) >= 8")
+            expect(day).to_have_text(re.compile(rf"^day ([89]|[1-9][0-9]+) of {HORIZON}$"))
             page.click("#play")
-            page.wait_for_function("document.querySelector('#play').innerText.includes('Play')")
+            expect(page.locator("#play")).to_contain_text("Play")
             time.sleep(1.0)  # a tick already on its way may still land
             n = series_length()
             time.sleep(1.0)
