@@ -29,6 +29,7 @@ _COUNTS_AND_COST = (
     "cases_dropped",
     "cases_resolved",
     "staff_hours",
+    "overtime_hours",
     "satisfaction_mean",
     "tier_distance_from_target",
 )

@@ -56,6 +56,7 @@ _COLUMNS: dict[str, tuple[type, float | int]] = {
     "route_len": (np.int8, 0),
     "route_pos": (np.int8, 0),
     "followed": (np.bool_, False),
+    "supervised": (np.bool_, False),
 }
 
 

@@ -11,11 +11,14 @@ Definitions (all delays in days):
   ``raised_from_below_share``: discovered cases not found by inspections from above;
 - ``completion_within_deadline_rate``: among discovered cases whose deadline (from
   discovery) had passed by the horizon, the share resolved by then;
+  ``supervised_share``: discovered cases the centre's deadline watch had worked in
+  overtime (0 without the watch);
 - ``approval_*``: ordinary service requests completed within the horizon (days and
   trips), and the share of requests whose deadline had passed that were completed in it;
 - ``one_thing_*``: the same for cross-department "one thing" requests (004: a farmer's
   house-building), with the number of steps they took;
-- ``staff_hours``: paid hours of all staff (the cost); ``satisfaction_mean``: residents'
+- ``staff_hours``: paid hours of all staff (the cost), overtime included; ``overtime_hours``:
+  the overtime alone; ``satisfaction_mean``: residents'
   mean satisfaction at the end.
 """
 
@@ -51,6 +54,7 @@ KPIS = (
     "patrol_reported_share",
     "raised_from_below_share",
     "completion_within_deadline_rate",
+    "supervised_share",
     "escalations_per_case",
     "bounces_per_case",
     "approval_days_mean",
@@ -60,6 +64,7 @@ KPIS = (
     "one_thing_steps_mean",
     "one_thing_trips_mean",
     "staff_hours",
+    "overtime_hours",
     "satisfaction_mean",
     "tier_distance_from_target",
 )
@@ -131,6 +136,7 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
         "patrol_reported_share": _share(channel == CHANNELS.index("patrol"), found),
         "raised_from_below_share": _share(channel != CHANNELS.index("inspection"), found),
         "completion_within_deadline_rate": _share(in_time, due),
+        "supervised_share": _share(cases["supervised"].to_numpy(), found),
         "escalations_per_case": _mean(col["escalations"]),
         "bounces_per_case": _mean(col["bounces"]),
         "approval_days_mean": _mean(done - sub),
@@ -140,6 +146,7 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
         "one_thing_steps_mean": _mean(ot_done["steps"].to_numpy(dtype=float)),
         "one_thing_trips_mean": _mean(ot_done["trips"].to_numpy(dtype=float)),
         "staff_hours": staff_hours(model),
+        "overtime_hours": float(model.overtime_hours.sum()),
         "satisfaction_mean": float(model.population.satisfaction.mean()),
     }
     out["tier_distance_from_target"] = float(

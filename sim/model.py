@@ -59,6 +59,7 @@ class GovModel(mesa.Model):
         expected = self.catalogue.rate.sum() * params.population.residents / 1000.0
         self.ledger = Ledger(int(expected * days * 1.1) + 1024)
         self.busy = np.zeros((len(KINDS), days))
+        self.overtime_hours = np.zeros(len(KINDS))  # worked on supervised cases (deadline watch)
         self.snapshots: dict[str, list[float]] = {k: [] for k in SNAPSHOT_COLUMNS}
         self.population = Population(self)
         self.discovery = Discovery(self)

@@ -72,6 +72,7 @@ def case_table(model: GovModel) -> pd.DataFrame:
                 np.where(dropped, col("drop_reason"), 0), categories=list(DROP_REASONS)
             ),
             "deadline_days": model.catalogue.deadline[col("category")],
+            "supervised": col("supervised").copy(),
         }
     )
 
@@ -133,7 +134,7 @@ def daily_table(model: GovModel) -> pd.DataFrame:
 
 
 def staff_hours(model: GovModel) -> float:
-    """Paid staff-hours over the run (the cost): staff × shift hours × working days."""
+    """Paid staff-hours over the run (the cost): staff × shift hours × working days, plus overtime."""
     p, staff = model.params, staff_by_kind(model)
     shifts = {
         "grid": p.calendar.grid,
@@ -143,4 +144,5 @@ def staff_hours(model: GovModel) -> float:
         "desk": p.calendar.office,
         "window": p.calendar.office,
     }
-    return float(sum(staff[k] * s.hours_per_day * working_days(s, model.days) for k, s in shifts.items()))
+    paid = sum(staff[k] * s.hours_per_day * working_days(s, model.days) for k, s in shifts.items())
+    return float(paid + model.overtime_hours.sum())

@@ -193,6 +193,18 @@ class Dispatch(Section):
         0.3, ge=0, description="a unit's work on a case above its level before passing it up"
     )
     verification_days: float = Field(1.0, ge=0, description="mean days from resolution to closure")
+    deadline_watch: bool = Field(
+        False, description="the command centre supervises cases that would miss their deadline (overtime)"
+    )
+    overtime_hours_per_day: float = Field(
+        2.0, ge=0, le=12, description="hours a day each handler may work after the shift on supervised cases"
+    )
+
+    @model_validator(mode="after")
+    def _watch_needs_centre(self) -> Dispatch:
+        if self.deadline_watch and not self.command_centre:
+            raise ValueError("deadline_watch needs command_centre: true (the centre watches deadlines)")
+        return self
 
 
 class Departments(Section):

@@ -52,12 +52,14 @@ KPI_LABELS = {
     "patrol_reported_share": "share of discovered issues found by patrollers",
     "raised_from_below_share": "share of discovered issues raised from below",
     "completion_within_deadline_rate": "share of cases resolved within their deadline",
+    "supervised_share": "share of discovered cases supervised by the centre (worked in overtime)",
     "escalations_per_case": "escalations per case",
     "bounces_per_case": "bounces per case",
     "approval_days_mean": "mean days to complete an approval (days)",
     "approval_trips_mean": "mean trips a resident makes per approval",
     "approval_completion_rate": "share of approvals completed within their deadline",
-    "staff_hours": "paid staff-hours (hours)",
+    "staff_hours": "paid staff-hours, overtime included (hours)",
+    "overtime_hours": "overtime worked on supervised cases (hours)",
     "satisfaction_mean": "residents' mean satisfaction (0 to 1)",
 }
 TIERS = list(TARGET_TIER_SHARES)

@@ -50,6 +50,17 @@ def advance(t: float, hours: float, open_: float, close: float, dpw: float) -> f
 
 
 @njit(cache=True)
+def _book(free_at, s0, n, cal, arrival, hours):  # type: ignore[no-untyped-def,unused-ignore]
+    """Book one job on the first-free of servers ``s0 .. s0+n-1``: (server, start, finish)."""
+    best = s0
+    for s in range(s0 + 1, s0 + n):
+        if free_at[s] < free_at[best]:
+            best = s
+    t = next_open(max(arrival, free_at[best]), cal[0], cal[1], cal[2])
+    return best, t, advance(t, hours, cal[0], cal[1], cal[2])
+
+
+@njit(cache=True)
 def serve(free_at, first, n_servers, unit_calendar, calendars, unit, arrival, hours):  # type: ignore[no-untyped-def,unused-ignore]
     """Serve jobs in the given order; returns their start and finish times.
 
@@ -64,17 +75,50 @@ def serve(free_at, first, n_servers, unit_calendar, calendars, unit, arrival, ho
     finish = np.empty(m)
     for i in range(m):
         u = unit[i]
-        s0 = first[u]
-        best = s0
-        for s in range(s0 + 1, s0 + n_servers[u]):
-            if free_at[s] < free_at[best]:
-                best = s
-        cal = calendars[unit_calendar[u]]
-        t = next_open(max(arrival[i], free_at[best]), cal[0], cal[1], cal[2])
-        start[i] = t
-        finish[i] = advance(t, hours[i], cal[0], cal[1], cal[2])
+        best, start[i], finish[i] = _book(
+            free_at, first[u], n_servers[u], calendars[unit_calendar[u]], arrival[i], hours[i]
+        )
         free_at[best] = finish[i]
     return start, finish
+
+
+@njit(cache=True)
+def serve_watched(free_at, overtime_free_at, first, n_servers, unit_calendar, calendars, overtime_calendars, unit, arrival, hours, deadline):  # type: ignore[no-untyped-def,unused-ignore]  # noqa: E501
+    """:func:`serve`, with overtime for jobs that would finish past their deadline.
+
+    A job whose regular finish is after ``deadline`` is worked in overtime instead (its
+    unit's servers, on the row of ``overtime_calendars``: ``free_at`` of those hours in
+    ``overtime_free_at``) when that finishes sooner; a row with no working days has no
+    overtime. Returns start, finish and whether each job was worked in overtime.
+    """
+    m = unit.shape[0]
+    start = np.empty(m)
+    finish = np.empty(m)
+    overtime = np.zeros(m, dtype=np.bool_)
+    for i in range(m):
+        u = unit[i]
+        s0, n, row = first[u], n_servers[u], unit_calendar[u]
+        best, start[i], finish[i] = _book(free_at, s0, n, calendars[row], arrival[i], hours[i])
+        ot = overtime_calendars[row]
+        if finish[i] > deadline[i] and ot[2] > 0:
+            ot_best, ot_start, ot_finish = _book(overtime_free_at, s0, n, ot, arrival[i], hours[i])
+            if ot_finish < finish[i]:
+                overtime[i], start[i], finish[i] = True, ot_start, ot_finish
+                overtime_free_at[ot_best] = ot_finish
+                continue
+        free_at[best] = finish[i]
+    return start, finish, overtime
+
+
+def overtime_array(shift: Shift, hours_per_day: float) -> np.ndarray:
+    """The overtime calendar after a shift: ``hours_per_day`` from its close, every day.
+
+    No working days (none possible) where the shift leaves no such hours in the day.
+    """
+    close = (shift.start_hour + shift.hours_per_day) / 24.0
+    if hours_per_day <= 0 or close + hours_per_day / 24.0 > 1.0 + 1e-9:
+        return np.array([0.0, 0.0, 0.0])
+    return np.array([close, close + hours_per_day / 24.0, 7.0])
 
 
 def working_days(shift: Shift, days: int) -> int:

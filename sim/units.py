@@ -26,7 +26,7 @@ from sim.agents import (
 )
 from sim.params import LEVELS, Params
 from sim.places import COUNTY, TOWN, Places
-from sim.queues import shift_array
+from sim.queues import overtime_array, shift_array
 
 CALENDARS = ("grid", "office", "enforcement", "centre")
 
@@ -50,7 +50,9 @@ class UnitTable:
     first: np.ndarray
     calendar: np.ndarray
     calendars: np.ndarray
+    overtime_calendars: np.ndarray
     free_at: np.ndarray
+    overtime_free_at: np.ndarray
     route: np.ndarray
     desk: np.ndarray
     window: np.ndarray
@@ -206,6 +208,8 @@ def build_units(model: mesa.Model, p: Params, places: Places) -> UnitTable:
     kinds = np.array([u.kind for u in units], dtype=np.int64)
     cal = np.array([CALENDARS.index(u.calendar) for u in units], dtype=np.int64)
     calendars = np.stack([shift_array(getattr(p.calendar, c)) for c in CALENDARS])
+    ot = p.dispatch.overtime_hours_per_day
+    overtime = np.stack([overtime_array(getattr(p.calendar, c), ot) for c in CALENDARS])
     return UnitTable(
         units=units,
         kind=kinds,
@@ -215,7 +219,9 @@ def build_units(model: mesa.Model, p: Params, places: Places) -> UnitTable:
         first=first,
         calendar=cal,
         calendars=calendars,
+        overtime_calendars=overtime,
         free_at=np.zeros(int(staff.sum())),
+        overtime_free_at=np.zeros(int(staff.sum())),
         route=_route(units, p, places, team_of_grid),
         grid_unit=team_of_grid,
         desk=_desk_lookup(units, p),

@@ -72,6 +72,7 @@ def _write(tmp_path: Path, text: str, name: str = "bad.yaml") -> Path:
         ("extends: nowhere\n", "", "built-in scenarios"),
         ("extends: baseline\ngrid:\n  separation: true\n  leaders_per_grid: 0\n", "grid", "no one handles"),
         ("extends: baseline\ngrid: [1, 2\n", "line", "not valid YAML"),
+        ("extends: baseline\ndispatch:\n  deadline_watch: true\n", "dispatch", "needs command_centre"),
     ],
 )
 def test_bad_files_name_file_field_value_and_what_is_allowed(

@@ -34,7 +34,7 @@ from sim.ledger import (
 )
 from sim.mechanisms.population import level_at
 from sim.places import COUNTY
-from sim.queues import serve
+from sim.queues import serve, serve_watched
 from sim.rng import stream
 
 if TYPE_CHECKING:
@@ -91,18 +91,12 @@ class Handling:
         if parallel.any():
             hours[np.flatnonzero(parallel)] += m.params.departments.lead_coordination_hours
         seq = np.lexsort((jobs_case, arrival[order]))
-        start, finish = np.empty(seq.size), np.empty(seq.size)
-        start[seq], finish[seq] = serve(
-            U.free_at,
-            U.first,
-            U.staff,
-            U.calendar,
-            U.calendars,
-            jobs_unit[seq].astype(np.int64),
-            arrival[order][seq],
-            hours[seq],
-        )
-        m.record_busy(U.kind[jobs_unit], start, hours)
+        booked = self._book(jobs_case[seq], jobs_unit[seq], arrival[order][seq], hours[seq])
+        start, finish, overtime = (b[np.argsort(seq)] for b in booked)  # back to job order
+        m.record_busy(U.kind[jobs_unit[~overtime]], start[~overtime], hours[~overtime])
+        paid = overtime & (start < m.days)  # as record_busy: work past the horizon is left out
+        L.supervised[jobs_case[paid]] = True
+        np.add.at(m.overtime_hours, U.kind[jobs_unit[paid]], hours[paid])
         case_start = np.full(ids.size, np.inf)
         case_finish = np.full(ids.size, -np.inf)
         np.minimum.at(case_start, order, start)
@@ -113,6 +107,34 @@ class Handling:
         visit = keep & (U.kind[unit] == ENF_KIND) & ~L.followed[ids] & (L.on_site[ids] < 0)
         m.enforcement.first_visit(ids[visit], case_start[visit])
         return int(ids.size)
+
+    def _book(
+        self, case: np.ndarray, unit: np.ndarray, arrival: np.ndarray, hours: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Book jobs (in arrival order) on their units' servers: start, finish, worked in overtime.
+
+        With the centre's deadline watch, a job of work whose regular finish would pass the
+        case's deadline (discovery plus the category's ``deadline_days``) is supervised:
+        worked in overtime when that is sooner (:func:`sim.queues.serve_watched`).
+        """
+        m, L, U = self.model, self.model.ledger, self.model.units
+        args = (U.first, U.staff, U.calendar, U.calendars)
+        if not m.params.dispatch.deadline_watch:
+            start, finish = serve(U.free_at, *args, unit.astype(np.int64), arrival, hours)
+            return start, finish, np.zeros(unit.size, dtype=bool)
+        handles = UNIT_LEVEL[U.kind[unit]] >= 0
+        work = handles & np.isin(L.outcome[case], (WORK, FOLLOW_UP))
+        deadline = np.where(work, L.discovered[case] + m.catalogue.deadline[L.category[case]], np.inf)
+        return serve_watched(
+            U.free_at,
+            U.overtime_free_at,
+            *args,
+            U.overtime_calendars,
+            unit.astype(np.int64),
+            arrival,
+            hours,
+            deadline,
+        )
 
     def _hours(self, case: np.ndarray, unit: np.ndarray, outcome: np.ndarray) -> np.ndarray:
         """Hours of work of each job."""
