@@ -83,7 +83,19 @@ def serve(free_at, first, n_servers, unit_calendar, calendars, unit, arrival, ho
 
 
 @njit(cache=True)
-def serve_watched(free_at, overtime_free_at, first, n_servers, unit_calendar, calendars, overtime_calendars, unit, arrival, hours, deadline):  # type: ignore[no-untyped-def,unused-ignore]  # noqa: E501
+def serve_watched(
+    free_at: np.ndarray,
+    overtime_free_at: np.ndarray,
+    first: np.ndarray,
+    n_servers: np.ndarray,
+    unit_calendar: np.ndarray,
+    calendars: np.ndarray,
+    overtime_calendars: np.ndarray,
+    unit: np.ndarray,
+    arrival: np.ndarray,
+    hours: np.ndarray,
+    deadline: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`serve`, with overtime for jobs that would finish past their deadline.
 
     A job whose regular finish is after ``deadline`` is worked in overtime instead (its

@@ -19,7 +19,8 @@ import sim.results
 from sim import plots
 from sim.batch import run_batch
 from sim.cli import app
-from sim.report import HEADLINE, MINUS, build_report, finding_sentence, format_diff
+from sim.findings import HEADLINE, MINUS, finding_sentence, format_diff
+from sim.report import build_report
 from sim.stats import paired_differences
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
