@@ -72,6 +72,14 @@ def test_controls_reach_the_parameters() -> None:
     assert p.population.residents == SMALL
 
 
+def test_deadline_watch_needs_the_centre() -> None:
+    assert build_params(small(command_centre=True, deadline_watch=True)).dispatch.deadline_watch
+    alone = small(command_centre=False, deadline_watch=True)
+    assert not build_params(alone).dispatch.deadline_watch  # no error: nobody to watch
+    assert "deadline watch off" in alone.describe()
+    assert "deadline watch on" in small(command_centre=True, deadline_watch=True).describe()
+
+
 def test_comprehensive_enforcement_on_baseline_builds_a_town_squad() -> None:
     s = Session(small(enforcement_mode="comprehensive"), horizon=5)
     assert s.params.enforcement.devolved_domains  # baseline devolves none; the switch devolves all
@@ -325,6 +333,7 @@ def test_dashboard_in_a_browser(dashboard_url: str, tmp_path: Path) -> None:
             page.get_by_role("option", name="reform", exact=True).click()
             expect(label).to_have_text(re.compile(r"^reform"))
             expect(page.locator("#mechanisms input[value='separation']")).to_be_checked()
+            expect(page.locator("#mechanisms input[value='deadline_watch']")).to_be_checked()
             expect(page.locator("#enforcement-mode input[value='comprehensive']")).to_be_checked()
             expect(settings).to_contain_text("separation on")
 

@@ -86,6 +86,7 @@ def read_controls(
         seed=int(seed) if seed is not None and seed >= 0 else fallback.seed,
         separation="separation" in on,
         command_centre="command_centre" in on,
+        deadline_watch="deadline_watch" in on,
         enforcement_mode="comprehensive" if mode == "comprehensive" else "line",
         one_window="one_window" in on,
         patrollers_per_grid=int(num("patrollers", fallback.patrollers_per_grid)),

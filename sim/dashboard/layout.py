@@ -16,6 +16,7 @@ from sim.dashboard.state import MAP_METRICS, Controls
 MECHANISM_LABELS = {
     "separation": "patrol–handling separation",
     "command_centre": "command centre dispatches",
+    "deadline_watch": "centre watches deadlines (overtime)",
     "one_window": "one window for approvals",
 }
 """The mechanism switches, as the checklist shows them."""

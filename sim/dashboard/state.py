@@ -45,7 +45,7 @@ DELAY_PARTS = ("total", "discovery", "dispatch", "handling")
 SMOOTHING_DAYS = 7
 """The delay chart shows means over this many trailing days."""
 
-MECHANISM_SWITCHES = ("separation", "command_centre", "one_window")
+MECHANISM_SWITCHES = ("separation", "command_centre", "deadline_watch", "one_window")
 """Boolean mechanism switches of :class:`Controls`, in the order the page lists them."""
 
 
@@ -60,6 +60,8 @@ class Controls:
         seed: the run's seed.
         separation: patrol–handling separation (``grid.separation``).
         command_centre: a command centre dispatches (``dispatch.command_centre``).
+        deadline_watch: the centre supervises cases that would miss their deadline
+            (``dispatch.deadline_watch``; off whenever there is no centre).
         enforcement_mode: ``enforcement.mode``; ``comprehensive`` on a scenario that
             devolves no domains devolves all of them (else the switch would change nothing).
         one_window: ``one_window.enabled``.
@@ -75,6 +77,7 @@ class Controls:
     seed: int = 0
     separation: bool = False
     command_centre: bool = False
+    deadline_watch: bool = False
     enforcement_mode: EnforcementMode = "line"
     one_window: bool = False
     patrollers_per_grid: int = 1
@@ -84,9 +87,9 @@ class Controls:
 
     def describe(self) -> str:
         """A one-line label of the controls (for the page and chart legends)."""
-        switches = [
-            f"{s.replace('_', ' ')} {'on' if getattr(self, s) else 'off'}" for s in MECHANISM_SWITCHES
-        ]
+        on = {s: getattr(self, s) for s in MECHANISM_SWITCHES}
+        on["deadline_watch"] &= self.command_centre  # no centre, nobody to watch
+        switches = [f"{s.replace('_', ' ')} {'on' if v else 'off'}" for s, v in on.items()]
         return " · ".join(
             [
                 self.scenario,
@@ -123,6 +126,7 @@ def controls_for(
         seed=seed,
         separation=p.grid.separation,
         command_centre=p.dispatch.command_centre,
+        deadline_watch=p.dispatch.deadline_watch,
         enforcement_mode=p.enforcement.mode,
         one_window=p.one_window.enabled,
         patrollers_per_grid=p.grid.patrollers_per_grid,
@@ -137,6 +141,7 @@ def overrides_for(c: Controls) -> dict[str, Any]:
     out: dict[str, Any] = {
         "grid.separation": c.separation,
         "dispatch.command_centre": c.command_centre,
+        "dispatch.deadline_watch": c.deadline_watch and c.command_centre,
         "enforcement.mode": c.enforcement_mode,
         "one_window.enabled": c.one_window,
         "grid.patrollers_per_grid": int(c.patrollers_per_grid),
