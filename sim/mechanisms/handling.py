@@ -92,11 +92,17 @@ class Handling:
             hours[np.flatnonzero(parallel)] += m.params.departments.lead_coordination_hours
         seq = np.lexsort((jobs_case, arrival[order]))
         booked = self._book(jobs_case[seq], jobs_unit[seq], arrival[order][seq], hours[seq])
-        start, finish, overtime = (b[np.argsort(seq)] for b in booked)  # back to job order
-        m.record_busy(U.kind[jobs_unit[~overtime]], start[~overtime], hours[~overtime])
-        paid = overtime & (start < m.days)  # as record_busy: work past the horizon is left out
-        L.supervised[jobs_case[paid]] = True
-        np.add.at(m.overtime_hours, U.kind[jobs_unit[paid]], hours[paid])
+        back = np.empty_like(seq)
+        back[seq] = np.arange(seq.size)  # booking order -> job order
+        start, finish, overtime = (b[back] for b in booked)
+        if overtime.any():
+            paid = overtime & (start < m.days)  # as record_busy: work past the horizon is left out
+            L.supervised[jobs_case[paid]] = True
+            np.add.at(m.overtime_hours, U.kind[jobs_unit[paid]], hours[paid])
+            regular = ~overtime
+            m.record_busy(U.kind[jobs_unit[regular]], start[regular], hours[regular])
+        else:
+            m.record_busy(U.kind[jobs_unit], start, hours)
         case_start = np.full(ids.size, np.inf)
         case_finish = np.full(ids.size, -np.inf)
         np.minimum.at(case_start, order, start)
