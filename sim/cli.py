@@ -35,6 +35,23 @@ SeedOpt = Annotated[int, typer.Option(help="root seed")]
 DaysOpt = Annotated[int, typer.Option(min=1, help="days to simulate")]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from sim import __version__
+
+        out.print(f"govsim {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """govsim: simulate grassroots-governance reforms (patrol–handling separation and more)."""
+
+
 def friendly(fn: F) -> F:
     """Turn a GovsimError into one line on stderr and exit status 2."""
 

@@ -104,3 +104,10 @@ def test_bad_input_exits_2_with_one_line() -> None:
         out = _govsim(*args)
         assert out.returncode == 2, args
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr, out.stderr
+
+
+def test_version() -> None:
+    import sim
+
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.output.strip() == f"govsim {sim.__version__}"
