@@ -358,10 +358,16 @@ def test_dashboard_in_a_browser(dashboard_url: str, tmp_path: Path) -> None:
             expect(day).to_have_text(re.compile(rf"^day ([89]|[1-9][0-9]+) of {HORIZON}$"))
             page.click("#play")
             expect(page.locator("#play")).to_contain_text("Play")
-            time.sleep(1.0)  # a tick already on its way may still land
-            n = series_length()
-            time.sleep(1.0)
-            assert series_length() == n >= 8
+            # a tick already on its way may still land: wait until two readings a second apart
+            # agree, well before the horizon (a play that went on would run to it)
+            seen = [series_length()]
+            for _ in range(20):
+                time.sleep(1.0)
+                seen.append(series_length())
+                if seen[-1] == seen[-2]:
+                    break
+            assert seen[-1] == seen[-2], f"days kept passing after pause: {seen}"
+            assert 8 <= seen[-1] < HORIZON
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
         finally:
             browser.close()
