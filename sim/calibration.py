@@ -144,6 +144,10 @@ def load_calibration(path: str | Path) -> tuple[CalibrationConfig, list[Target],
                 raise ScenarioError(
                     str(p), f"parameters.{fp.name}", f"{pattern!r} matches no context parameter"
                 )
+            if pattern.endswith("initial_level") and not fp.scale:
+                raise ScenarioError(
+                    str(p), f"parameters.{fp.name}", "initial_level can only be scaled (scale: true)"
+                )
     return config, targets, p.parent
 
 
@@ -163,17 +167,36 @@ def _expand(base: Params, path: str) -> dict[str, Any]:
                 node = None
                 break
             node = node[part]
-        if isinstance(node, int | float) and not isinstance(node, bool):
+        if isinstance(node, int | float) and not isinstance(node, bool) or concrete[-1] == "initial_level":
             out[".".join(str(c) for c in concrete)] = node
     return out
 
 
+def _scaled_levels(levels: Sequence[float], v: float) -> list[float]:
+    """Initial levels with the chances of needing a department or enforcement scaled by ``v``.
+
+    The grid keeps the rest; where the scaled chances would pass 1 they are scaled down to 1.
+    """
+    above = [p * v for p in levels[1:]]
+    total = sum(above)
+    if total > 1.0:
+        above = [p / total for p in above]
+    return [max(0.0, 1.0 - sum(above)), *above]
+
+
 def context_values(base: Params, params: Sequence[FitParameter], x: Sequence[float]) -> dict[str, Any]:
-    """The context values a candidate ``x`` sets (scales applied; probabilities capped at 1)."""
+    """The context values a candidate ``x`` sets (scales applied; probabilities capped at 1).
+
+    A scale on ``categories.*.initial_level`` scales the chances of needing a department or
+    enforcement from the start; the grid keeps the rest.
+    """
     out: dict[str, Any] = {}
     for fp, v in zip(params, x, strict=True):
         for path in fp.paths:
             for concrete, current in _expand(base, path).items():
+                if concrete.endswith("initial_level"):
+                    out[concrete] = _scaled_levels(current, v)
+                    continue
                 value = current * v if fp.scale else v
                 if concrete.endswith("probability"):
                     value = min(value, 1.0)
@@ -322,7 +345,11 @@ def context_yaml(config: CalibrationConfig, base: Params, x: Sequence[float], fi
         *parents, leaf = path.split(".")
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = round(value, 6)
+        if isinstance(value, list):  # initial levels: round those above the grid; the grid keeps the rest
+            above = [round(v, 6) for v in value[1:]]
+            node[leaf] = [round(1.0 - sum(above), 6), *above]
+        else:
+            node[leaf] = round(value, 6)
     within = int(fit["within"].sum())
     header = (
         f"# Written by `govsim calibrate` ({config.name}): the {config.base_context} context with the\n"

@@ -94,6 +94,11 @@ def test_context_values_scale_every_category_and_cap_probabilities() -> None:
         ),
         ("targets: t.yaml\nparameters: []\n", "parameters"),
         (
+            "targets: t.yaml\nparameters:\n"
+            "  - {name: a, paths: ['categories.*.initial_level'], low: 0, high: 1}\n",
+            "can only be scaled",
+        ),
+        (
             "targets: t.yaml\nbudget: 3\nparameters:\n"
             "  - {name: a, paths: [service_requests.processing_days], low: 0, high: 1}\n",
             "budget",
@@ -146,6 +151,7 @@ optimiser: {{maxiter: 1, popsize: 1, seed: 1}}
 parameters:
   - {{name: detect, paths: ["categories.*.detectability"], scale: true, low: 0.5, high: 2.0}}
   - {{name: processing, paths: [service_requests.processing_days], low: 0.2, high: 3.0}}
+  - {{name: levels, paths: ["categories.*.initial_level"], scale: true, low: 0.5, high: 1.5}}
 """)
     r = CliRunner().invoke(app, ["calibrate", str(cfg), "--workers", "2", "--out", str(tmp_path / "out")])
     assert r.exit_code == 0, r.output
@@ -159,3 +165,18 @@ parameters:
     assert a.categories == b.categories and a.service_requests == b.service_requests
     town = sim.load_scenario("baseline")
     assert a.population == town.population and a.categories != town.categories
+
+
+def test_initial_level_scale_moves_weight_between_the_grid_and_above() -> None:
+    base = sim.load_scenario("baseline")
+    fp = [FitParameter(name="lv", paths=("categories.*.initial_level",), scale=True, low=0.3, high=3)]
+    for v in (0.5, 2.5):
+        vals = context_values(base, fp, [v])
+        for name, cat in base.categories.items():
+            new = vals[f"categories.{name}.initial_level"]
+            assert sum(new) == pytest.approx(1.0) and min(new) >= 0
+            above = sum(cat.initial_level[1:])
+            assert sum(new[1:]) == pytest.approx(min(1.0, v * above))
+            if above and v * above <= 1:  # the ratio between department and enforcement is kept
+                assert new[1] == pytest.approx(v * cat.initial_level[1])
+        sim.load_scenario("baseline", overrides=vals)  # a valid scenario
