@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -149,9 +149,10 @@ def compare(
     ),
     out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
 ) -> None:
-    """Compare scenarios: each KPI as mean and 95% interval across replications."""
-    from sim.compare import kpi_table, replicate
+    """Compare scenarios: each KPI as mean and 95% interval; paired differences from the first."""
+    from sim.compare import KPI_ORDER, kpi_table, replicate
     from sim.plots import tier_shares_figure
+    from sim.stats import paired_differences
 
     if reps < 2:
         err.print("[yellow]warning:[/yellow] with one replication there is no interval; use --reps 2 or more")
@@ -169,18 +170,25 @@ def compare(
         )
     kpis = kpi_table(summaries)
     names = list(dict.fromkeys(summaries["scenario"]))
+    ref, others = names[0], names[1:]
+    diffs = paired_differences(summaries.assign(point=0), list(KPI_ORDER), reference=ref)
     table = Table(
-        "KPI", *names, title=f"{' vs '.join(names)}: mean [95% interval], {reps} replications, {days} days"
+        "KPI",
+        *names,
+        *(f"{n} − {ref} (paired)" for n in others),
+        title=f"{' vs '.join(names)}: mean [95% interval], {reps} replications, {days} days",
     )
+    by_pair = {(r["scenario"], r["kpi"]): r for r in diffs.to_dict("records")}
     for k, grp in kpis.groupby("kpi", sort=False):
         cells = [cell(r) for _, r in grp.iterrows()]
-        table.add_row(str(k), *cells)
+        table.add_row(str(k), *cells, *(diff_cell(by_pair.get((n, k))) for n in others))
     out.print(table)
     folder = out_dir or Path("results") / f"compare-{'-'.join(names)}"
     folder.mkdir(parents=True, exist_ok=True)
     _write(summaries, folder, "summaries", False)
     _write(daily, folder, "daily", False)
     _write(kpis, folder, "kpis", True)
+    _write(diffs, folder, "differences", True)
     fig = tier_shares_figure(summaries)
     fig.savefig(folder / "tier_shares.png", dpi=120)
     out.print(f"tables and figure written to {folder}/")
@@ -203,6 +211,17 @@ def cell(row: pd.Series) -> str:
     if pd.isna(row["lo"]):
         return fmt(row["mean"])
     return f"{fmt(row['mean'])} [{fmt(row['lo'])}, {fmt(row['hi'])}]"
+
+
+def diff_cell(row: Mapping[Hashable, Any] | None) -> str:
+    """A paired difference and its bootstrap interval as text (signed)."""
+    if row is None or pd.isna(row["diff_mean"]):
+        return "–"
+    d = row["diff_mean"]
+    text = ("+" if d > 0 else "") + fmt(d)
+    if pd.isna(row["diff_lo"]):
+        return text
+    return f"{text} [{fmt(row['diff_lo'])}, {fmt(row['diff_hi'])}]"
 
 
 @app.command()

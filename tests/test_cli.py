@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
@@ -72,6 +73,12 @@ def test_compare_prints_intervals_and_writes_figure(tmp_path: Path) -> None:
     # replications share seeds across scenarios (common random numbers)
     seeds = summaries.groupby("scenario")["seed"].apply(list)
     assert seeds["baseline"] == seeds["reform"]
+    # the paired differences, reform minus baseline, replication by replication
+    assert "reform − baseline (paired)" in res.output
+    diffs = pd.read_csv(tmp_path / "differences.csv").set_index("kpi")
+    per_rep = summaries.pivot(index="replication", columns="scenario", values="delay_total_mean_days")
+    expected = (per_rep["reform"] - per_rep["baseline"]).mean()
+    assert diffs.loc["delay_total_mean_days", "diff_mean"] == pytest.approx(expected)
 
 
 def test_scenarios_lists_builtins() -> None:
