@@ -254,8 +254,9 @@ def _route(units: list[Unit], p: Params, places: Places, team_of_grid: np.ndarra
     grids = np.arange(n_grid)
     for level, cls in ((1, Department), (2, EnforcementSquad)):
         for di, d in enumerate(p.domains):
+            held = [u for u in units if isinstance(u, cls) and u.can_handle(level, (d,))]
             for t in range(places.towns):
-                cands = [u.index for u in units if isinstance(u, cls) and d in u.domains and _serves(u, t)]
+                cands = [u.index for u in held if _serves(u, t)]
                 if not cands:
                     continue
                 in_town = grids[places.town_of_grid == t]

@@ -462,11 +462,6 @@ class Session:
             )
 
 
-def with_scenario(c: Controls, scenario: str) -> Controls:
-    """Controls showing another scenario's own values, keeping place, residents and seed."""
-    return controls_for(scenario, c.context, c.residents, c.seed)
-
-
 class SessionRegistry:
     """Live sessions by id (one per open page), the least recently used dropped past ``limit``.
 

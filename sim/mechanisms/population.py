@@ -47,7 +47,6 @@ class Population:
         shares = p.channel_shares
         self.channel_codes = np.array([RESIDENT_CHANNELS[k] for k in shares], dtype=np.int8)
         self.channel_cum = np.cumsum(list(shares.values()))
-        self.expected_per_day = float(model.catalogue.rate.sum() * n / 1000.0)
 
     def step(self, day: int) -> None:
         """Create today's issues in the ledger."""
