@@ -8,8 +8,10 @@ departments and enforcement — villages are a layer reports pass through, not a
 tier); if the unit was the wrong one, it assesses and bounces
 it; otherwise it works the catalogue's service hours for the unit's tier (lognormal or
 exponential), plus the travel to the grid and back for departments and squads, and the
-case stops growing. On completion a case moves to its next unit, to a follow-up visit,
-or is resolved at the tier of the unit and goes to closure (verification).
+case stops growing. With the command centre's deadline watch, work that would finish
+past the case's deadline is done in overtime when that is sooner (supervision). On
+completion a case moves to its next unit, to a follow-up visit, or is resolved at the
+tier of the unit and goes to closure (verification).
 """
 
 from __future__ import annotations
