@@ -258,3 +258,17 @@ keep: {daily: false}
     assert set(idx["index"]) >= {"mu_star", "sigma"}
     mu = idx[(idx["index"] == "mu_star")].set_index(["kpi", "factor"])["value"]
     assert (mu >= 0).all() and mu.notna().all()
+
+
+def test_written_files_get_the_mode_open_would_give(tmp_path: Path) -> None:
+    import stat
+
+    from sim.store import atomic_write_bytes, atomic_write_parquet
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    atomic_write_bytes(tmp_path / "a.json", b"{}")
+    atomic_write_parquet(tmp_path / "b.parquet", pd.DataFrame({"x": [1]}))
+    want = stat.S_IMODE(plain.stat().st_mode)  # e.g. 0644 under the usual umask, not mkstemp's 0600
+    for name in ("a.json", "b.parquet"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == want
