@@ -58,7 +58,7 @@ KPI_LABELS = {
     "approval_days_mean": "mean days to complete an approval (days)",
     "approval_trips_mean": "mean trips a resident makes per approval",
     "approval_completion_rate": "share of approvals completed within their deadline",
-    "staff_hours": "paid staff-hours, overtime included (hours)",
+    "staff_hours": "paid staff-hours including overtime (hours)",
     "overtime_hours": "overtime worked on supervised cases (hours)",
     "satisfaction_mean": "residents' mean satisfaction (0 to 1)",
 }
