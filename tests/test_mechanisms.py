@@ -149,3 +149,27 @@ def test_sub_centres_serve_their_towns() -> None:
     for _ in range(5):
         m.step()
     m.release()
+
+
+def test_approvals_move_satisfaction_by_the_days_they_take() -> None:
+    """No issues at all, only service requests: each resident who got one approval moves
+    from the initial satisfaction toward 0.5^(days/D) at the learning rate."""
+    base = sim.load_scenario("baseline")
+    quiet = {f"categories.{c}.rate_per_1000_per_day": 0.0 for c in base.categories}
+    m = _model(days=60, **quiet, **{"service_requests.rate_per_1000_per_day": 1.0})
+    for _ in range(60):
+        m.step()
+    c, n, r = m.one_window.cols, m.one_window.n, base.residents
+    done = np.flatnonzero(c["completed"][:n] < 60)  # in hand by the end of the last step
+    who = c["resident"][done].astype(np.int64)
+    once = np.isin(who, np.flatnonzero(np.bincount(who) == 1))
+    assert m.ledger.n == 0 and once.sum() > 200
+    days = (c["completed"] - c["submitted"])[done][once]
+    want = r.satisfaction_initial + r.learning_rate * (
+        0.5 ** (days / r.reference_delay_days) - r.satisfaction_initial
+    )
+    np.testing.assert_allclose(m.population.satisfaction[who[once]], want, rtol=1e-5)
+    untouched = np.ones(m.population.satisfaction.size, dtype=bool)
+    untouched[who] = False  # residents without an approval in hand (or one still pending) keep theirs
+    assert (m.population.satisfaction[untouched] == np.float32(r.satisfaction_initial)).all()
+    m.release()

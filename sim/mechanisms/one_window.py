@@ -14,6 +14,9 @@ next trip after an exponential ``trip_interval_days``.
 with ``precheck`` the counter finds every missing item at once (at most one more trip),
 without it each desk's finding costs another trip. Behind the counter the file goes to
 the desks at once (``parallel``) or one after another, by hand-off, with no trips.
+
+When the approval is in hand, the resident's satisfaction moves as after a closed case,
+by the days it took (:meth:`sim.mechanisms.population.Population.served`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from sim.rng import stream
 if TYPE_CHECKING:
     from sim.model import GovModel
 
-AT_DESK, AT_WINDOW, BACK, DONE = range(4)
+AT_DESK, AT_WINDOW, BACK, SERVED, DONE = range(5)
 MAX_ROUNDS = 10_000
 _FIELDS = {
     "kind": 0,  # 0 an ordinary request, 1 a "one thing"
@@ -43,6 +46,7 @@ _FIELDS = {
     "stage": DONE,
     "next_t": np.inf,
     "town": 0,
+    "resident": 0,
     "prechecked": 0,
 }
 
@@ -86,12 +90,14 @@ class OneWindow:
         )
         steps = steps.clip(1, len(sr.steps_probabilities))
         perm = np.argsort(self.demand.random((n, len(p.domains))), axis=1)
-        town = m.places.town_of_grid[m.places.grid_of(self.demand.integers(0, p.population.residents, n))]
+        resident = self.demand.integers(0, p.population.residents, n)
+        town = m.places.town_of_grid[m.places.grid_of(resident)]
         if n == 0 or day % 7 >= cal.days_per_week:
             return
         ids = self._add(n)
         c = self.cols
         c["submitted"][ids], c["steps"][ids], c["town"][ids], c["next_t"][ids] = t, steps, town, t
+        c["resident"][ids] = resident
         c["trips"][ids] = 1
         c["stage"][ids] = AT_WINDOW if p.one_window.enabled else AT_DESK
         c["proc"][ids], c["par"][ids] = sr.processing_days, float(p.one_window.parallel)
@@ -109,12 +115,14 @@ class OneWindow:
         n = int(rng.poisson(ot.rate_per_1000_per_day * p.population.residents / 1000.0))
         t = day + (cal.start_hour + rng.random(n) * cal.hours_per_day) / 24.0
         perm = np.argsort(rng.random((n, len(p.domains))), axis=1)
-        town = m.places.town_of_grid[m.places.grid_of(rng.integers(0, p.population.residents, n))]
+        resident = rng.integers(0, p.population.residents, n)
+        town = m.places.town_of_grid[m.places.grid_of(resident)]
         if n == 0 or day % 7 >= cal.days_per_week:
             return
         ids = self._add(n)
         c, lead = self.cols, p.departments.lead_department
         c["submitted"][ids], c["town"][ids], c["next_t"][ids], c["trips"][ids] = t, town, t, 1
+        c["resident"][ids] = resident
         c["kind"][ids], c["proc"][ids] = 1, ot.processing_days
         c["steps"][ids] = ot.steps_with_lead if lead else ot.steps
         c["par"][ids] = 1.0 if lead else float(p.one_window.parallel)
@@ -158,8 +166,15 @@ class OneWindow:
         due = a[(c["stage"][a] != DONE) & (c["next_t"][a] < day + 1.0)]
         if due.size == 0:
             return 0
-        for stage, act in ((AT_DESK, self._at_desk), (AT_WINDOW, self._at_window), (BACK, self._back)):
-            sel = due[c["stage"][due] == stage]
+        acts = (
+            (AT_DESK, self._at_desk),
+            (AT_WINDOW, self._at_window),
+            (BACK, self._back),
+            (SERVED, self._served),
+        )
+        stages = c["stage"][due]  # as they were: a request an act moves on waits for its own time
+        for stage, act in acts:
+            sel = due[stages == stage]
             if sel.size:
                 act(sel)
         return int(due.size)
@@ -243,12 +258,21 @@ class OneWindow:
         return again * self.rng.exponential(p.service_requests.trip_interval_days, ids.size)
 
     def _finish(self, ids: np.ndarray, at: np.ndarray) -> None:
-        self.cols["completed"][ids], self.cols["stage"][ids] = at, DONE
+        c = self.cols
+        c["completed"][ids], c["stage"][ids], c["next_t"][ids] = at, SERVED, at
+
+    def _served(self, ids: np.ndarray) -> None:
+        """The resident has the approval: satisfaction follows how long it took."""
+        c = self.cols
+        self.model.population.served(
+            c["resident"][ids].astype(np.int64), c["completed"][ids] - c["submitted"][ids]
+        )
+        c["stage"][ids] = DONE
 
     def table(self) -> dict[str, np.ndarray]:
         """The requests as columns (one row per request)."""
         return {
             k: v[: self.n].copy()
             for k, v in self.cols.items()
-            if k not in ("stage", "next_t", "pos", "prechecked", "proc", "par")
+            if k not in ("stage", "next_t", "pos", "prechecked", "proc", "par", "resident")
         }

@@ -88,14 +88,19 @@ class Population:
         """Move the satisfaction of the residents of closed (or dropped) cases."""
         if ids.size == 0:
             return
-        L, p = self.model.ledger, self.model.params.residents
-        r = L.resident[ids]
+        L = self.model.ledger
         if dropped:
-            outcome = np.zeros(ids.size)
+            self._learn(L.resident[ids], np.zeros(ids.size))
         else:
-            outcome = 0.5 ** ((L.closed[ids] - L.occurred[ids]) / p.reference_delay_days)
-        s = self.satisfaction[r]
-        self.satisfaction[r] = s + p.learning_rate * (outcome - s)
+            self.served(L.resident[ids], L.closed[ids] - L.occurred[ids])
+
+    def served(self, residents: np.ndarray, days: np.ndarray) -> None:
+        """Move the satisfaction of residents served after ``days`` (halved per reference delay)."""
+        self._learn(residents, 0.5 ** (days / self.model.params.residents.reference_delay_days))
+
+    def _learn(self, residents: np.ndarray, outcome: np.ndarray) -> None:
+        s = self.satisfaction[residents]
+        self.satisfaction[residents] = s + self.model.params.residents.learning_rate * (outcome - s)
 
 
 def level_at(model: GovModel, ids: np.ndarray, t: np.ndarray) -> np.ndarray:
