@@ -70,11 +70,10 @@ class Ledger:
     def __init__(self, capacity: int) -> None:
         self.n = 0
         self._cap = max(int(capacity), 16)
-        # rows get their defaults when added (add), so the capacity is only reserved here
         self.cols: dict[str, np.ndarray] = {
-            k: np.empty(self._cap, dtype=dt) for k, (dt, _) in _COLUMNS.items()
+            k: np.full(self._cap, fill, dtype=dt) for k, (dt, fill) in _COLUMNS.items()
         }
-        self.route = np.empty((self._cap, MAX_ROUTE), dtype=np.int32)
+        self.route = np.full((self._cap, MAX_ROUTE), -1, dtype=np.int32)
         self.active = np.empty(0, dtype=np.int64)
 
     def __getattr__(self, name: str) -> np.ndarray:
@@ -88,20 +87,17 @@ class Ledger:
         if self.n + n > self._cap:
             self._grow(self.n + n)
         ids = np.arange(self.n, self.n + n, dtype=np.int64)
-        for k, (_, fill) in _COLUMNS.items():
-            self.cols[k][self.n : self.n + n] = fill
-        self.route[self.n : self.n + n] = -1
         self.n += n
         self.active = np.concatenate([self.active, ids])
         return ids
 
     def _grow(self, need: int) -> None:
         cap = max(need, 2 * self._cap)
-        for k, (dt, _) in _COLUMNS.items():
-            new: np.ndarray = np.empty(cap, dtype=dt)
+        for k, (dt, fill) in _COLUMNS.items():
+            new: np.ndarray = np.full(cap, fill, dtype=dt)
             new[: self.n] = self.cols[k][: self.n]
             self.cols[k] = new
-        route = np.empty((cap, MAX_ROUTE), dtype=np.int32)
+        route = np.full((cap, MAX_ROUTE), -1, dtype=np.int32)
         route[: self.n] = self.route[: self.n]
         self.route, self._cap = route, cap
 
