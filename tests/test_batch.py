@@ -272,3 +272,13 @@ def test_written_files_get_the_mode_open_would_give(tmp_path: Path) -> None:
     want = stat.S_IMODE(plain.stat().st_mode)  # e.g. 0644 under the usual umask, not mkstemp's 0600
     for name in ("a.json", "b.parquet"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == want
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in (Path(__file__).parents[1] / "experiments").glob("*.yaml") if p.stem != "calibration"),
+)
+def test_shipped_designs_are_valid(path: Path) -> None:
+    d = load_design(path)
+    runs = expand(d)
+    assert len(runs) >= 2 and runs["scenario"].nunique() == len(d.scenarios)
