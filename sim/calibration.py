@@ -167,7 +167,8 @@ def _expand(base: Params, path: str) -> dict[str, Any]:
                 node = None
                 break
             node = node[part]
-        if isinstance(node, int | float) and not isinstance(node, bool) or concrete[-1] == "initial_level":
+        number = isinstance(node, int | float) and not isinstance(node, bool)
+        if number or concrete[-1] == "initial_level":  # initial levels: scaled as a whole (context_values)
             out[".".join(str(c) for c in concrete)] = node
     return out
 

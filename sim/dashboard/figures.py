@@ -34,6 +34,19 @@ def _layout(title: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+def _over_time(data: list[dict[str, Any]], view: View, title: str, unit: str) -> Figure:
+    """Line series against the day, from day 0 to the current day (at least 10), legend below."""
+    return {
+        "data": data,
+        "layout": _layout(
+            title,
+            xaxis={"title": {"text": "day"}, "range": [0, max(view.day, 10)], "gridcolor": "#eee"},
+            yaxis={"title": {"text": unit}, "rangemode": "tozero", "gridcolor": "#eee"},
+            legend={"orientation": "h", "y": -0.2},
+        ),
+    }
+
+
 def map_figure(view: View) -> Figure:
     """A heatmap of the grids, town by town (rows: villages; columns: grids of a village)."""
     gm = view.grid_map
@@ -156,15 +169,7 @@ def delay_figure(view: View) -> Figure:
         }
         for k in view.delays
     ]
-    return {
-        "data": data,
-        "layout": _layout(
-            "Delays of cases resolved (7-day mean, days)",
-            xaxis={"title": {"text": "day"}, "range": [0, max(view.day, 10)], "gridcolor": "#eee"},
-            yaxis={"title": {"text": "days"}, "rangemode": "tozero", "gridcolor": "#eee"},
-            legend={"orientation": "h", "y": -0.2},
-        ),
-    }
+    return _over_time(data, view, "Delays of cases resolved (7-day mean, days)", "days")
 
 
 def open_cases_figure(view: View) -> Figure:
@@ -193,12 +198,4 @@ def open_cases_figure(view: View) -> Figure:
                 "line": {"color": "#d55e00", "dash": "dash", "width": 2},
             }
         )
-    return {
-        "data": data,
-        "layout": _layout(
-            "Open cases over time (day end)",
-            xaxis={"title": {"text": "day"}, "range": [0, max(view.day, 10)], "gridcolor": "#eee"},
-            yaxis={"title": {"text": "cases"}, "rangemode": "tozero", "gridcolor": "#eee"},
-            legend={"orientation": "h", "y": -0.2},
-        ),
-    }
+    return _over_time(data, view, "Open cases over time (day end)", "cases")

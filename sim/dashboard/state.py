@@ -85,10 +85,14 @@ class Controls:
     department_staff_per_10k: float = 22.0
     enforcement_staff_per_10k: float = 6.0
 
+    @property
+    def watches_deadlines(self) -> bool:
+        """The deadline watch as it runs: only with a centre (nobody watches without one)."""
+        return self.deadline_watch and self.command_centre
+
     def describe(self) -> str:
         """A one-line label of the controls (for the page and chart legends)."""
-        on = {s: getattr(self, s) for s in MECHANISM_SWITCHES}
-        on["deadline_watch"] &= self.command_centre  # no centre, nobody to watch
+        on = {s: getattr(self, s) for s in MECHANISM_SWITCHES} | {"deadline_watch": self.watches_deadlines}
         switches = [f"{s.replace('_', ' ')} {'on' if v else 'off'}" for s, v in on.items()]
         return " · ".join(
             [
@@ -141,7 +145,7 @@ def overrides_for(c: Controls) -> dict[str, Any]:
     out: dict[str, Any] = {
         "grid.separation": c.separation,
         "dispatch.command_centre": c.command_centre,
-        "dispatch.deadline_watch": c.deadline_watch and c.command_centre,
+        "dispatch.deadline_watch": c.watches_deadlines,
         "enforcement.mode": c.enforcement_mode,
         "one_window.enabled": c.one_window,
         "grid.patrollers_per_grid": int(c.patrollers_per_grid),
