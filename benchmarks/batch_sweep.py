@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-import sim.results
-from sim.batch import run_batch
-from sim.design import expand, load_design
+import sim.experiments.results
+from sim.experiments.batch import run_batch
+from sim.experiments.design import expand, load_design
 
 
 def rss_mb() -> float:
@@ -51,7 +51,7 @@ def main() -> None:
         t0 = time.perf_counter()
         report = run_batch(design, out=tmp, workers=args.workers, progress=progress)
         wall = time.perf_counter() - t0
-        runs = sim.results.open(tmp).runs
+        runs = sim.experiments.results.open(tmp).runs
     per_worker = runs["peak_rss_mb"].astype(float)
     print(f"design {design.name}: {n} runs, {report.ok} ok, {report.failed} failed, {args.workers} workers")
     print(

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 import sim
-from sim.scenarios import builtin_scenarios
+from sim.core.scenarios import builtin_scenarios
 
 REFERENCE = Path(__file__).with_name("output_hashes.json")
 

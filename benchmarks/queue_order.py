@@ -15,7 +15,7 @@ import argparse
 import numpy as np
 
 import sim
-import sim.mechanisms.handling as handling
+import sim.core.mechanisms.handling as handling
 
 WINDOW = 300
 """Bookings looked back at, per unit, for a job that overtook (same-day rounds are close)."""

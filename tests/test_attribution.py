@@ -7,10 +7,17 @@ import pytest
 from typer.testing import CliRunner
 
 import sim
-from sim.attribution import attribute, differences, equal_cost_control, group, shapley, shapley_orders
 from sim.cli import app
-from sim.model import GovModel
-from sim.output import staff_hours
+from sim.core.model import GovModel
+from sim.core.output import staff_hours
+from sim.experiments.attribution import (
+    attribute,
+    differences,
+    equal_cost_control,
+    group,
+    shapley,
+    shapley_orders,
+)
 
 SMALL = {"population.residents": 12_000}
 KPIS = ["tier_share_grid", "delay_total_mean_days", "on_site_disposal_rate", "approval_trips_mean"]

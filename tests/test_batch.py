@@ -15,11 +15,11 @@ import pandas.testing as pdt
 import pytest
 from typer.testing import CliRunner
 
-import sim.results
-from sim.batch import run_batch
+import sim.experiments.results
 from sim.cli import app
-from sim.design import expand, load_design
 from sim.errors import ScenarioError
+from sim.experiments.batch import run_batch
+from sim.experiments.design import expand, load_design
 
 TINY = """
 name: tiny
@@ -263,7 +263,7 @@ keep: {daily: false}
 def test_written_files_get_the_mode_open_would_give(tmp_path: Path) -> None:
     import stat
 
-    from sim.store import atomic_write_bytes, atomic_write_parquet
+    from sim.experiments.store import atomic_write_bytes, atomic_write_parquet
 
     plain = tmp_path / "plain.txt"
     plain.write_text("x")

@@ -9,7 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 import sim
-from sim.calibration import (
+from sim.cli import app
+from sim.errors import ScenarioError
+from sim.experiments.calibration import (
     FitParameter,
     Target,
     context_values,
@@ -18,8 +20,6 @@ from sim.calibration import (
     load_calibration,
     loss,
 )
-from sim.cli import app
-from sim.errors import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 

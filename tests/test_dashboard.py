@@ -20,12 +20,16 @@ from typer.testing import CliRunner
 
 pytest.importorskip("dash", reason="the dashboard needs the viz extra (pip install 'govsim[viz]')")
 
-import sim.cli_dashboard  # noqa: E402, F401  (registers the command)
-from sim.agents import ENF_KIND  # noqa: E402
+import sim.cli.dashboard  # noqa: E402, F401  (registers the command)
 from sim.cli import app as cli_app  # noqa: E402
-from sim.dashboard.app import apply_action, create_app, loopback, read_controls  # noqa: E402
-from sim.dashboard.figures import delay_figure, map_figure, open_cases_figure, tier_figure  # noqa: E402
-from sim.dashboard.state import (  # noqa: E402
+from sim.core.agents import ENF_KIND  # noqa: E402
+from sim.core.ledger import DISPATCH, QUEUED, TRANSIT  # noqa: E402
+from sim.core.places import TOWN  # noqa: E402
+from sim.core.scenarios import builtin_scenarios, load_scenario  # noqa: E402
+from sim.errors import ScenarioError  # noqa: E402
+from sim.presentation.dashboard.app import apply_action, create_app, loopback, read_controls  # noqa: E402
+from sim.presentation.dashboard.figures import delay_figure, map_figure, open_cases_figure, tier_figure  # noqa: E402
+from sim.presentation.dashboard.state import (  # noqa: E402
     Controls,
     Session,
     SessionRegistry,
@@ -34,10 +38,6 @@ from sim.dashboard.state import (  # noqa: E402
     grid_layout,
     grid_values,
 )
-from sim.errors import ScenarioError  # noqa: E402
-from sim.ledger import DISPATCH, QUEUED, TRANSIT  # noqa: E402
-from sim.places import TOWN  # noqa: E402
-from sim.scenarios import builtin_scenarios, load_scenario  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
 SMALL = 20_000
@@ -259,7 +259,7 @@ def dashboard_url(tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     log = (tmp_path / "server.log").open("w")
-    code = "import sim.cli_dashboard; from sim.cli import app; app()"
+    code = "import sim.cli.dashboard; from sim.cli import app; app()"
     cmd = [sys.executable, "-c", code, "dashboard", "--port", str(port), "--days", str(HORIZON)]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:

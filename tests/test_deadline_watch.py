@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import sim
-from sim.params import Shift
-from sim.queues import overtime_array, serve, serve_watched, shift_array
+from sim.core.params import Shift
+from sim.core.queues import overtime_array, serve, serve_watched, shift_array
 
 OFFICE = Shift(start_hour=9, hours_per_day=8, days_per_week=5)  # 9:00-17:00 Mon-Fri
 

@@ -100,7 +100,7 @@ def test_ledger_columns_match_the_published_schema(reform_run: sim.RunResult) ->
 
 
 def test_delay_table_by_tier_matches_ledger(reform_run: sim.RunResult) -> None:
-    from sim.metrics import delay_table
+    from sim.core.metrics import delay_table
 
     t = delay_table(reform_run.cases, "tier")
     assert set(t["tier"]) == {"grid", "department", "enforcement"}
@@ -113,7 +113,7 @@ def test_delay_table_by_tier_matches_ledger(reform_run: sim.RunResult) -> None:
 
 
 def test_summary_lists_exactly_the_published_kpis(reform_run: sim.RunResult) -> None:
-    from sim.metrics import KPIS
+    from sim.core.metrics import KPIS
 
     assert tuple(reform_run.summary.index) == KPIS
 
@@ -122,7 +122,7 @@ def test_a_finished_run_leaves_no_model_behind() -> None:
     """Mesa 3.3 keeps models alive through Agent._ids (mesa#3179); run() must release them."""
     import gc
 
-    from sim.model import GovModel
+    from sim.core.model import GovModel
 
     def models() -> int:
         gc.collect()

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import sim
-from sim.agents import DEPT_KIND, ENF_KIND, GRID_KIND, Department, GridTeam
-from sim.ledger import LATENT
-from sim.mechanisms.dispatch import unique_rows
-from sim.model import DAY_ORDER, GovModel
+from sim.core.agents import DEPT_KIND, ENF_KIND, GRID_KIND, Department, GridTeam
+from sim.core.ledger import LATENT
+from sim.core.mechanisms.dispatch import unique_rows
+from sim.core.model import DAY_ORDER, GovModel
 from tests.conftest import SMALL
 
 

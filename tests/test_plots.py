@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 import sim
-from sim import plots
-from sim.compare import interval, replicate
+from sim.experiments.compare import interval, replicate
+from sim.presentation import plots
 
 SMALL = {"population.residents": 20_000}
 SCENARIOS = ["baseline", "reform"]
@@ -286,7 +286,7 @@ def test_attribution_bars_are_percent_shares_with_intervals() -> None:
 
 
 def test_attribution_accepts_the_attribution_modules_table() -> None:
-    """sim.attribution writes contributions and a TOTAL row; shares' intervals are derived from them."""
+    """The attribution writes contributions and a TOTAL row; shares' intervals are derived from them."""
     shares = pd.DataFrame(
         {
             "kpi": ["delay_total_mean_days"] * 3,

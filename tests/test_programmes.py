@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.attribution import differences
+from sim.experiments.attribution import differences
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.validation import erlang_c, mmc_mean_time_in_system, mmc_scenario
+from sim.core.validation import erlang_c, mmc_mean_time_in_system, mmc_scenario
 
 
 def test_erlang_c_known_values() -> None:

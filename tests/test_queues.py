@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.params import Shift
-from sim.queues import advance, next_open, serve, shift_array, working_days
+from sim.core.params import Shift
+from sim.core.queues import advance, next_open, serve, shift_array, working_days
 
 OFFICE = shift_array(Shift(start_hour=9, hours_per_day=8, days_per_week=5))  # 9:00-17:00 Mon-Fri
 ALWAYS = shift_array(Shift(start_hour=0, hours_per_day=24, days_per_week=7))

@@ -15,13 +15,13 @@ import pytest
 from typer.testing import CliRunner
 
 import sim
-import sim.results
-from sim import plots
-from sim.batch import run_batch
+import sim.experiments.results
 from sim.cli import app
-from sim.findings import HEADLINE, MINUS, finding_sentence, format_diff
-from sim.report import build_report
-from sim.stats import paired_differences
+from sim.experiments.batch import run_batch
+from sim.experiments.stats import paired_differences
+from sim.presentation import plots
+from sim.presentation.findings import HEADLINE, MINUS, finding_sentence, format_diff
+from sim.presentation.report import build_report
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
 TINY = """
@@ -263,8 +263,8 @@ def test_many_points_are_labelled_and_small_numbers_read_well(tmp_path: Path) ->
 def test_brief_draws_attribution_and_calibration_tables_from_their_commands(
     store: Path, tmp_path: Path
 ) -> None:
-    from sim.attribution import attribute
-    from sim.calibration import Target, fit_table
+    from sim.experiments.attribution import attribute
+    from sim.experiments.calibration import Target, fit_table
 
     a = sim.load_scenario("baseline", overrides={"population.residents": 6000})
     b = sim.load_scenario("reform", overrides={"population.residents": 6000})

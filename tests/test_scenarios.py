@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 import sim
+from sim.core.scenarios import builtin_contexts, builtin_scenarios, parse_override
 from sim.errors import ScenarioError
-from sim.scenarios import builtin_contexts, builtin_scenarios, parse_override
 
 
 def test_builtin_scenarios_and_contexts_load() -> None:

@@ -1,4 +1,4 @@
-"""Sampling designs and sensitivity analysis (sim.sensitivity) on analytic test functions."""
+"""Sampling designs and sensitivity analysis (sim.experiments.sensitivity) on analytic test functions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from SALib.test_functions import Ishigami
 
-from sim.sensitivity import Factor, SampleMethod, analyze, full_factorial, sample
+from sim.experiments.sensitivity import Factor, SampleMethod, analyze, full_factorial, sample
 
 Fit = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]  # (X, Y, analysis)
 

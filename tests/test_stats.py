@@ -1,4 +1,4 @@
-"""sim.stats on small synthetic summary tables (no simulation runs)."""
+"""sim.experiments.stats on small synthetic summary tables (no simulation runs)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,14 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from sim.compare import interval
-from sim.stats import MAX_NEEDED, kpi_intervals, paired_differences, replication_advice, warnings_for
+from sim.experiments.compare import interval
+from sim.experiments.stats import (
+    MAX_NEEDED,
+    kpi_intervals,
+    paired_differences,
+    replication_advice,
+    warnings_for,
+)
 
 
 def _frame(values: dict[str, list[float]], kpi: str = "x", point: int = 0) -> pd.DataFrame:

@@ -1,0 +1,121 @@
+"""What every ``govsim`` command shares: the app, its consoles, options, errors and formatting."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Hashable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from sim.core.scenarios import (
+    parse_override,
+)
+from sim.errors import GovsimError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="govsim: simulate grassroots-governance reforms (patrol–handling separation and more).",
+)
+out = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_WORKERS = os.cpu_count() or 1
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="override a parameter: section.field=value")]
+ContextOpt = Annotated[str | None, typer.Option(help="context name or file (replaces the scenario's)")]
+SeedOpt = Annotated[int, typer.Option(help="root seed")]
+DaysOpt = Annotated[int, typer.Option(min=1, help="days to simulate")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from sim import __version__
+
+        out.print(f"govsim {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """govsim: simulate grassroots-governance reforms (patrol–handling separation and more)."""
+
+
+def friendly(fn: F) -> F:
+    """Turn a GovsimError into one line on stderr and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except GovsimError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def overrides(items: list[str] | None) -> dict[str, Any]:
+    """``--set`` items as a mapping of dotted paths to values."""
+    return dict(parse_override(s) for s in items or [])
+
+
+def progress_bar(label: str = "{task.description}") -> Progress:
+    """A transient progress bar on stderr (off when stderr is not a terminal)."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+def write_table(df: pd.DataFrame, folder: Path, name: str, csv: bool) -> None:
+    df.to_parquet(folder / f"{name}.parquet", index=False)
+    if csv:
+        df.to_csv(folder / f"{name}.csv", index=False)
+
+
+def fmt(x: float) -> str:
+    """A number with about three significant digits, thousands separated."""
+    a = abs(x)
+    if a >= 100:
+        return f"{x:,.0f}"
+    if a >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}" if a >= 1 else f"{x:.3g}"
+
+
+def cell(row: pd.Series) -> str:
+    """A KPI's mean and interval as text."""
+    if pd.isna(row["mean"]):
+        return "–"
+    if pd.isna(row["lo"]):
+        return fmt(row["mean"])
+    return f"{fmt(row['mean'])} [{fmt(row['lo'])}, {fmt(row['hi'])}]"
+
+
+def diff_cell(row: Mapping[Hashable, Any] | None) -> str:
+    """A paired difference and its bootstrap interval as text (signed)."""
+    if row is None or pd.isna(row["diff_mean"]):
+        return "–"
+    d = row["diff_mean"]
+    text = ("+" if d > 0 else "") + fmt(d)
+    if pd.isna(row["diff_lo"]):
+        return text
+    return f"{text} [{fmt(row['diff_lo'])}, {fmt(row['diff_hi'])}]"

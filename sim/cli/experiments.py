@@ -1,0 +1,276 @@
+"""``govsim`` commands for experiments: batch, results, query, analyze, sensitivity."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sim.cli.base import DEFAULT_WORKERS, app, cell, err, fmt, friendly, out
+from sim.errors import GovsimError
+
+WorkersOpt = Annotated[
+    int, typer.Option(min=1, help="parallel processes or Dask workers (default: all cores)")
+]
+SchedulerOpt = Annotated[str | None, typer.Option(help="address of a running Dask scheduler")]
+ClusterOpt = Annotated[str | None, typer.Option(help="'local' starts a Dask LocalCluster")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="results folder (default results/<design name>)")]
+FreshOpt = Annotated[bool, typer.Option(help="discard earlier results of this design's folder")]
+
+
+def _batch(
+    design: Path, workers: int, scheduler: str | None, cluster: str | None, out_dir: Path | None, fresh: bool
+) -> Any:
+    from sim.experiments.batch import run_batch
+    from sim.experiments.design import load_design
+
+    if cluster not in (None, "local"):
+        raise GovsimError(
+            f"--cluster: {cluster!r} is not allowed; use --cluster local or --scheduler ADDRESS"
+        )
+    d = load_design(design)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("failed {task.fields[failed]}"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(d.name, total=None, failed=0)
+        failed = 0
+
+        def planned(todo: int, done: int) -> None:
+            bar.update(task, total=todo)
+            if done:
+                err.print(f"resuming: {done} finished runs kept, {todo} to run")
+
+        def step(st: dict[str, Any]) -> None:
+            nonlocal failed
+            failed += st["status"] != "ok"
+            bar.update(task, advance=1, failed=failed)
+
+        report = run_batch(
+            d,
+            out=out_dir,
+            workers=workers,
+            scheduler=scheduler,
+            local_cluster=cluster == "local",
+            fresh=fresh,
+            progress=step,
+            on_plan=planned,
+        )
+    return d, report
+
+
+@app.command()
+@friendly
+def batch(
+    design: Path,
+    workers: WorkersOpt = DEFAULT_WORKERS,
+    scheduler: SchedulerOpt = None,
+    cluster: ClusterOpt = None,
+    out_dir: OutOpt = None,
+    fresh: FreshOpt = False,
+) -> None:
+    """Run (or resume) an experiment design; exit status = number of failed runs (max 125)."""
+    _, report = _batch(design, workers, scheduler, cluster, out_dir, fresh)
+    out.print(
+        f"{report.store}: {report.total} runs, {report.skipped} already finished, "
+        f"{report.ok} done now, {report.failed} failed, {report.seconds:.1f} s",
+        highlight=False,
+    )
+    for f in report.failures[:10]:
+        out.print(f"  failed {f['run_id']}: {f['error']}", highlight=False)
+    if report.failed:
+        raise typer.Exit(min(report.failed, 125))
+
+
+@app.command()
+@friendly
+def results(experiment: str) -> None:
+    """Summarise an experiment's results: provenance, run status, KPIs per scenario."""
+    import sim.experiments.results
+    from sim.experiments.stats import kpi_intervals
+
+    res = sim.experiments.results.open(experiment)
+    m = res.manifest
+    out.print(
+        f"experiment {m.get('experiment')} in {res.path}: design {m.get('design_hash')}, "
+        f"govsim {m.get('package_version')}, commit {m.get('git_commit')}, backend {m.get('backend')}, "
+        f"status {m.get('status')}",
+        highlight=False,
+    )
+    counts = res.runs["status"].value_counts()
+    out.print("runs: " + ", ".join(f"{k} {v}" for k, v in counts.items()), highlight=False)
+    for _, row in res.runs[res.runs["status"] == "failed"].head(10).iterrows():
+        out.print(f"  failed {row['run_id']}: {row['error']}", highlight=False)
+    if res.summaries.empty:
+        return
+    kpis = [
+        c for c in res.summaries.columns if c not in ("run_id", "scenario", "point", "replication", "seed")
+    ]
+    table = kpi_intervals(res.summaries, kpis)
+    _print_intervals(table)
+
+
+def _print_intervals(table: pd.DataFrame) -> None:
+    cols = list(dict.fromkeys(zip(table["scenario"], table["point"], strict=True)))
+    multi = len({p for _, p in cols}) > 1
+    names = [f"{s} p{p}" if multi else str(s) for s, p in cols]
+    t = Table("KPI", *names, title="mean [95% interval] across replications")
+    for kpi, grp in table.groupby("kpi", sort=False):
+        cells = {(r["scenario"], r["point"]): cell(r) for _, r in grp.iterrows()}
+        t.add_row(str(kpi), *[cells.get(c, "–") for c in cols])
+    out.print(t)
+
+
+@app.command()
+@friendly
+def query(
+    experiment: str, sql: str, csv: Annotated[bool, typer.Option(help="print CSV instead of a table")] = False
+) -> None:
+    """Run DuckDB SQL over an experiment's tables: design, runs, summaries, daily, cases."""
+    import sim.experiments.results
+
+    df = sim.experiments.results.open(experiment).query(sql)
+    if csv:
+        out.print(df.to_csv(index=False), end="", highlight=False)
+        return
+    t = Table(*[str(c) for c in df.columns])
+    for row in df.head(200).itertuples(index=False):
+        t.add_row(*[fmt(v) if isinstance(v, float) else str(v) for v in row])
+    out.print(t)
+    if len(df) > 200:
+        out.print(f"({len(df)} rows; first 200 shown; use --csv for all)")
+
+
+@app.command()
+@friendly
+def analyze(
+    experiment: str,
+    reference: Annotated[str | None, typer.Option(help="scenario to compare against")] = None,
+    precision: Annotated[
+        float, typer.Option(help="target half-width of the 95% interval, relative to the mean")
+    ] = 0.05,
+    kpi: Annotated[list[str] | None, typer.Option(help="KPIs to analyse (default: main ones)")] = None,
+) -> None:
+    """KPIs per scenario with intervals; paired differences, Wilcoxon tests, effect sizes."""
+    import sim.experiments.results
+    from sim.experiments.compare import KPI_ORDER
+    from sim.experiments.stats import kpi_intervals, paired_differences, replication_advice, warnings_for
+    from sim.experiments.store import atomic_write_parquet
+
+    res = sim.experiments.results.open(experiment)
+    s = res.summaries
+    if s.empty:
+        raise GovsimError(f"{res.path}: no finished runs to analyse")
+    kpis = kpi or [k for k in KPI_ORDER if k in s.columns][:18]
+    missing = [k for k in kpis if k not in s.columns]
+    if missing:
+        raise GovsimError(f"--kpi: {missing} not in the results; available: {list(s.columns[5:])}")
+    intervals = kpi_intervals(s, kpis)
+    _print_intervals(intervals)
+    diffs = pd.DataFrame()
+    if s["scenario"].nunique() > 1:
+        diffs = paired_differences(s, kpis, reference=reference)
+        t = Table(
+            "scenario − reference",
+            "KPI",
+            "difference [95% bootstrap]",
+            "relative",
+            "Wilcoxon p",
+            "effect size d",
+            title="paired differences (common random numbers)",
+        )
+        for _, r in diffs.iterrows():
+            t.add_row(
+                f"{r['scenario']} − {r['reference']}"
+                + (f" p{r['point']}" if diffs["point"].nunique() > 1 else ""),
+                str(r["kpi"]),
+                f"{fmt(r['diff_mean'])} [{fmt(r['diff_lo'])}, {fmt(r['diff_hi'])}]",
+                f"{r['relative_change']:+.1%}" if pd.notna(r["relative_change"]) else "–",
+                fmt(r["wilcoxon_p"]),
+                fmt(r["effect_size"]),
+            )
+        out.print(t)
+    advice = replication_advice(s, kpis, rel_half_width=precision)
+    for line in warnings_for(advice):
+        err.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
+    folder = res.path / "analysis"
+    atomic_write_parquet(folder / "intervals.parquet", intervals)
+    atomic_write_parquet(folder / "advice.parquet", advice)
+    if not diffs.empty:
+        atomic_write_parquet(folder / "differences.parquet", diffs)
+    out.print(f"analysis tables written to {folder}/", highlight=False)
+
+
+@app.command()
+@friendly
+def sensitivity(
+    design: Path,
+    workers: WorkersOpt = DEFAULT_WORKERS,
+    scheduler: SchedulerOpt = None,
+    cluster: ClusterOpt = None,
+    out_dir: OutOpt = None,
+    fresh: FreshOpt = False,
+) -> None:
+    """Morris screening or Sobol indices of the design's KPIs over its parameters (runs the batch)."""
+    import sim.experiments.results
+    from sim.experiments.design import load_design
+    from sim.experiments.sensitivity import Factor, analyze
+    from sim.experiments.store import atomic_write_parquet
+
+    d = load_design(design)
+    if d.sampling.method not in ("sobol", "morris"):
+        raise GovsimError(
+            f"{design}: sampling.method: {d.sampling.method!r} is not allowed for sensitivity; "
+            "use sobol or morris"
+        )
+    t0 = time.perf_counter()
+    _, report = _batch(design, workers, scheduler, cluster, out_dir, fresh)
+    if report.failed:
+        raise GovsimError(
+            f"{report.failed} runs failed; see govsim results {report.store}; "
+            "rerun to retry them before the analysis"
+        )
+    res = sim.experiments.results.open(report.store)
+    factors = [Factor(k, float(p.low or 0), float(p.high or 0), p.integer) for k, p in d.parameters.items()]
+    frames = []
+    for scen, grp in res.summaries.groupby("scenario", sort=False):
+        y = grp.groupby("point")[list(d.kpis)].mean().sort_index()
+        x = res.design[res.design["scenario"] == scen].drop_duplicates("point").sort_values("point")
+        idx = analyze(
+            factors,
+            d.sampling.method,
+            x[list(d.parameters)].reset_index(drop=True),
+            y.reset_index(drop=True),
+            seed=d.sampling.seed,
+        )
+        frames.append(idx.assign(scenario=scen))
+    table = pd.concat(frames, ignore_index=True)
+    atomic_write_parquet(report.store / "sensitivity.parquet", table)
+    t = Table(
+        "scenario",
+        "KPI",
+        "parameter",
+        "index",
+        "value ± conf",
+        title=f"{d.sampling.method} sensitivity ({time.perf_counter() - t0:.0f} s)",
+    )
+    for _, r in table.iterrows():
+        t.add_row(
+            str(r["scenario"]),
+            str(r["kpi"]),
+            str(r["factor"]),
+            str(r["index"]),
+            f"{fmt(r['value'])} ± {fmt(r['conf'])}" if pd.notna(r["conf"]) else fmt(r["value"]),
+        )
+    out.print(t)
+    out.print(f"indices written to {report.store / 'sensitivity.parquet'}", highlight=False)

@@ -1,0 +1,155 @@
+"""``govsim`` commands for the reform programmes: attribute (and calibrate)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from sim.cli.base import (
+    DEFAULT_WORKERS,
+    ContextOpt,
+    DaysOpt,
+    SeedOpt,
+    SetOpt,
+    app,
+    fmt,
+    friendly,
+    out,
+    overrides,
+    progress_bar,
+)
+from sim.experiments.compare import KPI_ORDER
+
+MAIN_KPIS = (
+    "tier_share_grid",
+    "tier_share_department",
+    "tier_share_enforcement",
+    "delay_total_mean_days",
+    "on_site_disposal_rate",
+    "patrol_reported_share",
+    "approval_days_mean",
+    "staff_hours",
+)
+
+
+@app.command()
+@friendly
+def attribute(
+    from_scenario: Annotated[str, typer.Argument(metavar="FROM")],
+    to_scenario: Annotated[str, typer.Argument(metavar="TO")],
+    reps: Annotated[int, typer.Option(min=2, help="replications (paired across coalitions)")] = 5,
+    seed: SeedOpt = 0,
+    days: DaysOpt = 365,
+    context: ContextOpt = None,
+    set_: SetOpt = None,
+    kpi: Annotated[list[str] | None, typer.Option(help="KPIs to attribute (default: main ones)")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="parallel processes")] = DEFAULT_WORKERS,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
+) -> None:
+    """Shapley shares of each mechanism in the change FROM → TO, with an equal-cost control."""
+    from sim.core.scenarios import load_scenario
+    from sim.errors import GovsimError
+    from sim.experiments.attribution import attribute as run_attribution
+    from sim.experiments.attribution import differences, group
+    from sim.experiments.store import atomic_write_parquet
+
+    a = load_scenario(from_scenario, context=context, overrides=overrides(set_))
+    b = load_scenario(to_scenario, context=context, overrides=overrides(set_))
+    kpis = list(kpi or MAIN_KPIS)
+    unknown = [k for k in kpis if k not in KPI_ORDER]
+    if unknown:
+        raise GovsimError(f"--kpi: {unknown} unknown; known: {list(KPI_ORDER)}")
+    n_mech = len(group(differences(a, b)))
+    out.print(
+        f"{a.name} → {b.name}: {n_mech} mechanisms differ; {2**n_mech if n_mech <= 6 else 'sampled'} "
+        f"coalitions × {reps} replications, plus the equal-cost control",
+        highlight=False,
+    )
+    with progress_bar("runs") as bar:
+        task = bar.add_task("runs", total=None)
+        res = run_attribution(
+            a, b, kpis, reps=reps, seed=seed, days=days, workers=workers, progress=lambda: bar.advance(task)
+        )
+    for k in kpis:
+        t = Table(
+            "mechanism", "contribution [95% interval]", "share of change", title=f"{k}: {a.name} → {b.name}"
+        )
+        for _, r in res.shares[res.shares["kpi"] == k].iterrows():
+            t.add_row(
+                str(r["mechanism"]),
+                f"{fmt(r['contribution_mean'])} [{fmt(r['contribution_lo'])}, {fmt(r['contribution_hi'])}]",
+                f"{r['share_mean']:.0%}" if r["share_mean"] == r["share_mean"] else "–",
+            )
+        c = res.control[res.control["kpi"] == k].iloc[0]
+        t.add_row(
+            "equal-cost control",
+            f"{fmt(c['control_change_mean'])} [{fmt(c['control_change_lo'])}, {fmt(c['control_change_hi'])}]",
+            "(same staff-hours, no structure)",
+        )
+        out.print(t)
+    folder = out_dir or Path("results") / f"attribute-{a.name}-{b.name}"
+    for name, df in (
+        ("shares", res.shares),
+        ("control", res.control),
+        ("runs", res.runs.drop(columns=["coalition"]).assign(coalition=res.runs["coalition"])),
+    ):
+        atomic_write_parquet(folder / f"{name}.parquet", df)
+    out.print(f"tables written to {folder}/", highlight=False)
+
+
+@app.command()
+@friendly
+def calibrate(
+    config: Annotated[Path, typer.Argument(help="calibration file")] = Path("experiments/calibration.yaml"),
+    workers: Annotated[int, typer.Option(min=1, help="parallel processes")] = DEFAULT_WORKERS,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="folder for the fit table")] = None,
+) -> None:
+    """Fit the shared context to the reported figures; write the fit table and the calibrated context."""
+    from sim.experiments.calibration import calibrate as run_calibration
+    from sim.experiments.calibration import load_calibration
+    from sim.experiments.store import atomic_write_bytes, atomic_write_parquet
+
+    cfg, targets, folder = load_calibration(config)
+    out.print(
+        f"calibrating {len(cfg.parameters)} context parameters to {len(targets)} targets "
+        f"(differential evolution, {cfg.optimiser.maxiter} generations)",
+        highlight=False,
+    )
+    with progress_bar("generation") as bar:
+        task = bar.add_task("generations", total=cfg.optimiser.maxiter)
+        res = run_calibration(config, workers=workers, progress=lambda g: bar.update(task, completed=g))
+    t = Table(
+        "target",
+        "scenario",
+        "reported",
+        "simulated [95% interval]",
+        "within",
+        "source",
+        title=f"fit at {cfg.final.residents:,} residents, {cfg.final.days} days, "
+        f"{cfg.final.replications} replications",
+    )
+    for _, r in res.fit.iterrows():
+        bound = {"eq": "±", "at_least": "≥ −", "at_most": "≤ +"}[r["direction"]]
+        t.add_row(
+            str(r["target"]),
+            str(r["scenario"]),
+            f"{fmt(r['reported'])} ({bound}{fmt(r['tolerance'])})",
+            f"{fmt(r['sim_mean'])} [{fmt(r['sim_lo'])}, {fmt(r['sim_hi'])}]",
+            "yes" if r["within"] else "NO",
+            str(r["source"]),
+        )
+    out.print(t)
+    out.print("fitted: " + ", ".join(f"{k} = {v:.3g}" for k, v in res.x.items()), highlight=False)
+    target_dir = out_dir or Path("results") / cfg.name
+    atomic_write_parquet(target_dir / "fit.parquet", res.fit)
+    atomic_write_bytes(target_dir / "fit.csv", res.fit.to_csv(index=False).encode())
+    context_path = (folder / cfg.context_out).resolve()
+    atomic_write_bytes(context_path, res.context_yaml.encode())
+    out.print(
+        f"fit table in {target_dir}/; calibrated context written to {context_path} "
+        f"(use --context {context_path.stem})",
+        highlight=False,
+    )

@@ -1,0 +1,56 @@
+"""The category catalogue as arrays indexed by category code (catalogue order)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.core.ledger import MAX_ROUTE
+from sim.core.params import LEVELS, Params
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Per-category parameters as arrays (see :class:`sim.core.params.Category`)."""
+
+    names: tuple[str, ...]
+    rate: np.ndarray
+    domains: np.ndarray  # (C, MAX_ROUTE) domain indices, -1 padded
+    initial_cum: np.ndarray  # (C, 3) cumulative initial-level probabilities
+    max_level: np.ndarray
+    growth_days: np.ndarray
+    detectability: np.ndarray
+    self_report: np.ndarray
+    self_delay: np.ndarray
+    service_hours: np.ndarray  # (C, 3)
+    on_site: np.ndarray
+    freshness: np.ndarray
+    deadline: np.ndarray
+
+
+def build_catalogue(p: Params) -> Catalogue:
+    """Arrays of the catalogue of ``p``."""
+    cats = list(p.categories.values())
+    dom = np.full((len(cats), MAX_ROUTE), -1, dtype=np.int32)
+    for i, c in enumerate(cats):
+        dom[i, : len(c.domains)] = [p.domains.index(d) for d in c.domains]
+
+    def col(attr: str) -> np.ndarray:
+        return np.array([getattr(c, attr) for c in cats], dtype=float)
+
+    return Catalogue(
+        names=p.category_names,
+        rate=col("rate_per_1000_per_day"),
+        domains=dom,
+        initial_cum=np.cumsum(np.array([c.initial_level for c in cats]), axis=1),
+        max_level=np.array([LEVELS.index(c.max_level) for c in cats], dtype=np.int8),
+        growth_days=col("growth_days"),
+        detectability=col("detectability"),
+        self_report=col("self_report_probability"),
+        self_delay=col("self_report_delay_days"),
+        service_hours=np.array([c.service_hours for c in cats], dtype=float),
+        on_site=col("on_site_probability"),
+        freshness=col("freshness_days"),
+        deadline=col("deadline_days"),
+    )

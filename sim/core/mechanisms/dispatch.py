@@ -1,0 +1,118 @@
+"""Dispatch: sending a reported case to the unit with authority over it.
+
+Without a command centre, a report travels through the hierarchy (grid 0, village 1,
+town 2, county 3) from the layer it entered to the layer of the unit that holds
+authority for the case's current level and domains: each hand-off takes an exponential
+``handoff_days`` and may lose the case (``handoff_loss_probability``; nobody follows
+it up), each upward hand-off counts as an escalation. With a command centre every
+report first queues for triage at the centre (``triage_hours``), then goes straight to
+the unit, and nothing is lost (the centre closes the loop). Either way the case may be
+sent to a wrong unit of the right kind (``misroute_probability``); that unit assesses
+it and sends it back to the layer that sent it (a bounce, "passing the buck", 004),
+which sends it again; a case that would bounce more than ``max_bounces`` times is
+dropped. A case needing several domains visits their units one after another, or all at
+once under a lead department (Quzhou "one thing", 004).
+
+Escalations count upward hand-offs: without a centre, each layer a case climbs on its
+way to the unit with authority; with a centre (which is not a layer), each time a unit
+passes a case back up because it lacks the authority.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.core.agents import DEPT_KIND, ENF_KIND
+from sim.core.ledger import BOUNCE, DISPATCH, DROPPED, LOST, TRANSIT, TRIAGE, WORK
+from sim.core.mechanisms.population import level_at
+from sim.core.rng import stream
+
+if TYPE_CHECKING:
+    from sim.core.model import GovModel
+
+
+def unique_rows(route: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the distinct non-negative entries in first-seen order, -1 padded; and counts."""
+    out = np.full_like(route, -1)
+    n = np.zeros(route.shape[0], dtype=np.int8)
+    for j in range(route.shape[1]):
+        col = route[:, j]
+        new = (col >= 0) & ~(out == col[:, None]).any(axis=1)
+        out[np.flatnonzero(new), n[new]] = col[new]
+        n += new
+    return out, n
+
+
+class Dispatch:
+    """Routes cases at stage DISPATCH to a unit (stage TRANSIT) or drops them."""
+
+    def __init__(self, model: GovModel) -> None:
+        self.model = model
+        self.rng = stream(model.seed, "dispatch")
+        kinds = model.units.kind
+        self.pool = {k: np.flatnonzero(kinds == k) for k in (DEPT_KIND, ENF_KIND)}
+
+    def step(self, day: int, among: np.ndarray | None = None) -> int:
+        """Dispatch every case due today (optionally only ``among`` these); returns how many."""
+        m, L, p = self.model, self.model.ledger, self.model.params.dispatch
+        ids = L.due(DISPATCH, day + 1.0, among)
+        if ids.size == 0:
+            return 0
+        t = L.next_t[ids]
+        if p.command_centre:
+            todo = L.triaged[ids]
+            new = ids[~todo]
+            centre = m.units.centre[m.places.town_of_grid[L.grid[new]]]
+            self._to_unit(new, centre, t[~todo], TRIAGE)
+            ids, t = ids[todo], t[todo]
+        lvl = level_at(m, ids, t)
+        dom = m.catalogue.domains[L.category[ids]]
+        raw = np.where(dom >= 0, m.units.route[lvl[:, None], dom.clip(0), L.grid[ids][:, None]], -1)
+        route, n = unique_rows(raw)
+        L.route[ids], L.route_len[ids], L.route_pos[ids] = route, n, 0
+        target = route[:, 0]
+        if p.command_centre:
+            delay = np.zeros(ids.size)
+        else:
+            hops = np.abs(m.units.layer[target].astype(int) - L.at_layer[ids])
+            up = np.maximum(m.units.layer[target].astype(int) - L.at_layer[ids], 0)
+            L.escalations[ids] += up.astype(np.int16)
+            delay = self.rng.gamma(np.maximum(hops, 1), p.handoff_days) * (hops > 0)
+            lost = self.rng.random(ids.size) < 1.0 - (1.0 - p.handoff_loss_probability) ** hops
+            if lost.any():
+                gone = ids[lost]
+                L.stage[gone], L.drop_reason[gone] = DROPPED, LOST
+                L.closed[gone] = t[lost]
+                m.population.feedback(gone, dropped=True)
+                ids, t, target, delay = ids[~lost], t[~lost], target[~lost], delay[~lost]
+        unit, outcome = self._misroute(target)
+        self._to_unit(ids, unit, t + delay, outcome)
+        first = np.isnan(L.dispatched[ids])
+        L.dispatched[ids[first]] = (t + delay)[first]
+        return int(ids.size)
+
+    def _misroute(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Send some cases to a wrong unit of the same kind (only where there is one)."""
+        p, kinds = self.model.params.dispatch, self.model.units.kind
+        unit, outcome = target.copy(), np.full(target.size, WORK, dtype=np.int8)
+        owned = self.model.params.departments.duty_list_coverage  # a duty list removes that misrouting
+        wrong = self.rng.random(target.size) < p.misroute_probability * (1.0 - owned)
+        draw = self.rng.random(target.size)
+        for k, pool in self.pool.items():
+            sel = np.flatnonzero(wrong & (kinds[target] == k))
+            if pool.size < 2 or sel.size == 0:
+                continue
+            # a uniformly chosen unit of the kind other than the right one
+            pick = (draw[sel] * (pool.size - 1)).astype(int)
+            pos = np.searchsorted(pool, target[sel])
+            unit[sel] = pool[pick + (pick >= pos)]
+            outcome[sel] = BOUNCE
+        return unit, outcome
+
+    def _to_unit(
+        self, ids: np.ndarray, unit: np.ndarray, arrive: np.ndarray, outcome: int | np.ndarray
+    ) -> None:
+        L = self.model.ledger
+        L.unit[ids], L.next_t[ids], L.stage[ids], L.outcome[ids] = unit, arrive, TRANSIT, outcome

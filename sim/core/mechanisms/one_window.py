@@ -1,0 +1,278 @@
+"""Service requests (approvals) and the one window (便民服务一窗口; 000: 8 → 3 days).
+
+A request needs approvals from ``k`` departments (``steps_probabilities``), drawn from
+the ``requests`` stream only (common random numbers across scenarios). Requests are
+made on office working days, during office hours.
+
+*Without one window* the resident takes the file to each department's desk in turn:
+each visit is a trip; the desk works ``step_hours``; with ``incomplete_probability`` the
+materials are incomplete and the resident must come back (another trip); otherwise the
+department signs after an exponential ``processing_days`` and the resident makes the
+next trip after an exponential ``trip_interval_days``.
+
+*With one window* the resident makes one trip to the town's counter (``window_hours``);
+with ``precheck`` the counter finds every missing item at once (at most one more trip),
+without it each desk's finding costs another trip. Behind the counter the file goes to
+the desks at once (``parallel``) or one after another, by hand-off, with no trips.
+
+When the approval is in hand, the resident's satisfaction moves as after a closed case,
+by the days it took (:meth:`sim.core.mechanisms.population.Population.served`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.core.queues import serve
+from sim.core.rng import stream
+from sim.errors import GovsimError
+
+if TYPE_CHECKING:
+    from sim.core.model import GovModel
+
+AT_DESK, AT_WINDOW, BACK, SERVED, DONE = range(5)
+MAX_ROUNDS = 10_000
+_FIELDS = {
+    "kind": 0,  # 0 an ordinary request, 1 a "one thing"
+    "proc": 0.0,  # mean processing days per step
+    "par": 0,  # 1 if desks work in parallel behind the counter
+    "submitted": np.nan,
+    "completed": np.nan,
+    "trips": 0,
+    "steps": 0,
+    "pos": 0,
+    "stage": DONE,
+    "next_t": np.inf,
+    "town": 0,
+    "resident": 0,
+    "prechecked": 0,
+}
+
+
+class OneWindow:
+    """Takes service requests and moves them through desks (and the window)."""
+
+    def __init__(self, model: GovModel) -> None:
+        self.model = model
+        self.demand = stream(model.seed, "requests")
+        self.one_thing = stream(model.seed, "one_thing_requests")
+        self.rng = stream(model.seed, "one_window")
+        self.n = 0
+        self.cols = {k: np.full(64, v, dtype=float) for k, v in _FIELDS.items()}
+        p = model.params
+        self.width = max(len(p.domains), p.service_requests.one_thing.steps)
+        self.domains = np.full((64, self.width), -1, dtype=np.int64)
+        self.active = np.empty(0, dtype=np.int64)
+
+    def step(self, day: int) -> None:
+        """Take today's requests and move every request due today."""
+        self._new_requests(day)
+        self._new_one_things(day)
+        for _ in range(MAX_ROUNDS):
+            if self._advance(day) == 0:
+                break
+        else:
+            raise GovsimError(f"day {day}: service requests still moving after {MAX_ROUNDS} rounds")
+        st = self.cols["stage"][self.active]
+        self.active = self.active[st != DONE]
+
+    def _new_requests(self, day: int) -> None:
+        p, m = self.model.params, self.model
+        sr, cal = p.service_requests, p.calendar.office
+        n = int(self.demand.poisson(sr.rate_per_1000_per_day * p.population.residents / 1000.0))
+        t = day + (cal.start_hour + self.demand.random(n) * cal.hours_per_day) / 24.0
+        steps = 1 + np.searchsorted(
+            np.cumsum(sr.steps_probabilities),
+            self.demand.random(n) * sum(sr.steps_probabilities),
+            side="right",
+        )
+        steps = steps.clip(1, len(sr.steps_probabilities))
+        perm = np.argsort(self.demand.random((n, len(p.domains))), axis=1)
+        resident = self.demand.integers(0, p.population.residents, n)
+        town = m.places.town_of_grid[m.places.grid_of(resident)]
+        if n == 0 or day % 7 >= cal.days_per_week:
+            return
+        ids = self._add(n)
+        c = self.cols
+        c["submitted"][ids], c["steps"][ids], c["town"][ids], c["next_t"][ids] = t, steps, town, t
+        c["resident"][ids] = resident
+        c["trips"][ids] = 1
+        c["stage"][ids] = AT_WINDOW if p.one_window.enabled else AT_DESK
+        c["proc"][ids], c["par"][ids] = sr.processing_days, float(p.one_window.parallel)
+        self.domains[ids] = self._cycle(perm)
+
+    def _cycle(self, perm: np.ndarray) -> np.ndarray:
+        """Desk order per request, repeating the domains when a request has more steps."""
+        return perm[:, np.arange(self.width) % perm.shape[1]]
+
+    def _new_one_things(self, day: int) -> None:
+        """Today's "one thing" requests: department by department, through the window, or
+        (with a lead department, 004) fewer steps coordinated by the lead in parallel."""
+        p, m, rng = self.model.params, self.model, self.one_thing
+        ot, cal = p.service_requests.one_thing, p.calendar.office
+        n = int(rng.poisson(ot.rate_per_1000_per_day * p.population.residents / 1000.0))
+        t = day + (cal.start_hour + rng.random(n) * cal.hours_per_day) / 24.0
+        perm = np.argsort(rng.random((n, len(p.domains))), axis=1)
+        resident = rng.integers(0, p.population.residents, n)
+        town = m.places.town_of_grid[m.places.grid_of(resident)]
+        if n == 0 or day % 7 >= cal.days_per_week:
+            return
+        ids = self._add(n)
+        c, lead = self.cols, p.departments.lead_department
+        c["submitted"][ids], c["town"][ids], c["next_t"][ids], c["trips"][ids] = t, town, t, 1
+        c["resident"][ids] = resident
+        c["kind"][ids], c["proc"][ids] = 1, ot.processing_days
+        c["steps"][ids] = ot.steps_with_lead if lead else ot.steps
+        c["par"][ids] = 1.0 if lead else float(p.one_window.parallel)
+        c["stage"][ids] = BACK if lead else AT_WINDOW if p.one_window.enabled else AT_DESK
+        self.domains[ids] = self._cycle(perm)
+
+    def _add(self, n: int) -> np.ndarray:
+        if self.n + n > self.cols["stage"].size:
+            cap = 2 * (self.n + n)
+            for k, v in _FIELDS.items():
+                new = np.full(cap, v, dtype=float)
+                new[: self.n] = self.cols[k][: self.n]
+                self.cols[k] = new
+            dom = np.full((cap, self.domains.shape[1]), -1, dtype=np.int64)
+            dom[: self.n] = self.domains[: self.n]
+            self.domains = dom
+        ids = np.arange(self.n, self.n + n)
+        self.n += n
+        self.active = np.concatenate([self.active, ids])
+        return ids
+
+    def _serve(self, unit: np.ndarray, arrival: np.ndarray, hours: np.ndarray) -> np.ndarray:
+        U = self.model.units
+        order = np.argsort(arrival, kind="stable")
+        finish = np.empty(arrival.size)
+        start, finish[order] = serve(
+            U.free_at,
+            U.first,
+            U.staff,
+            U.calendar,
+            U.calendars,
+            unit[order].astype(np.int64),
+            arrival[order],
+            hours[order],
+        )
+        self.model.record_busy(U.kind[unit[order]], start, hours[order])
+        return finish
+
+    def _advance(self, day: int) -> int:
+        c, a = self.cols, self.active
+        due = a[(c["stage"][a] != DONE) & (c["next_t"][a] < day + 1.0)]
+        if due.size == 0:
+            return 0
+        acts = (
+            (AT_DESK, self._at_desk),
+            (AT_WINDOW, self._at_window),
+            (BACK, self._back),
+            (SERVED, self._served),
+        )
+        stages = c["stage"][due]  # as they were: a request an act moves on waits for its own time
+        for stage, act in acts:
+            sel = due[stages == stage]
+            if sel.size:
+                act(sel)
+        return int(due.size)
+
+    def _desk_of(self, ids: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        town = self.cols["town"][ids].astype(np.int64)
+        return self.model.units.desk[self.domains[ids, pos.astype(np.int64)], town]
+
+    def _at_desk(self, ids: np.ndarray) -> None:
+        """A resident at a department's desk (no window)."""
+        c, sr = self.cols, self.model.params.service_requests
+        fin = self._serve(
+            self._desk_of(ids, c["pos"][ids]), c["next_t"][ids], np.full(ids.size, sr.step_hours)
+        )
+        incomplete = self.rng.random(ids.size) < sr.incomplete_probability
+        ready = fin + self.rng.exponential(1.0, ids.size) * c["proc"][ids]
+        last = c["pos"][ids] + 1 >= c["steps"][ids]
+        trip = self.rng.exponential(sr.trip_interval_days, ids.size)
+        c["pos"][ids] += (~incomplete).astype(float)
+        c["trips"][ids] += (incomplete | ~last).astype(float)
+        done = ~incomplete & last
+        c["next_t"][ids] = np.where(incomplete, fin + trip, ready + trip)
+        self._finish(ids[done], ready[done])
+
+    def _at_window(self, ids: np.ndarray) -> None:
+        """A resident at the one window: intake, precheck, then the file goes behind."""
+        c, p = self.cols, self.model.params
+        unit = self.model.units.window[c["town"][ids].astype(np.int64)]
+        fin = self._serve(unit, c["next_t"][ids], np.full(ids.size, p.one_window.window_hours))
+        missing = (self.rng.random(ids.size) < p.service_requests.incomplete_probability) & (
+            c["prechecked"][ids] == 0
+        )
+        missing &= p.one_window.precheck
+        c["prechecked"][ids] = 1
+        trip = self.rng.exponential(p.service_requests.trip_interval_days, ids.size)
+        c["trips"][ids] += missing
+        c["next_t"][ids] = np.where(missing, fin + trip, fin)
+        c["stage"][ids[~missing]] = BACK
+
+    def _back(self, ids: np.ndarray) -> None:
+        """Behind the counter: desks work the file in parallel or in turn; no trips."""
+        c, p = self.cols, self.model.params
+        sr = p.service_requests
+        par = c["par"][ids] > 0
+        if not par.all():
+            self._back_in_turn(ids[~par])
+        ids = ids[par]
+        if ids.size:
+            k = c["steps"][ids].astype(np.int64)
+            case = np.repeat(np.arange(ids.size), k)
+            pos = np.concatenate([np.arange(n) for n in k])
+            fin = self._serve(
+                self._desk_of(ids[case], pos), c["next_t"][ids][case], np.full(case.size, sr.step_hours)
+            )
+            fin += self.rng.exponential(1.0, case.size) * c["proc"][ids][case]
+            fin += self._rework(ids[case])
+            ready = np.full(ids.size, -np.inf)
+            np.maximum.at(ready, case, fin)
+            self._finish(ids, ready)
+
+    def _back_in_turn(self, ids: np.ndarray) -> None:
+        """Behind the counter, desks in turn: the file moves by hand-off, no trips."""
+        c, sr = self.cols, self.model.params.service_requests
+        fin = self._serve(
+            self._desk_of(ids, c["pos"][ids]), c["next_t"][ids], np.full(ids.size, sr.step_hours)
+        )
+        ready = fin + self.rng.exponential(1.0, ids.size) * c["proc"][ids] + self._rework(ids)
+        c["pos"][ids] += 1
+        last = c["pos"][ids] >= c["steps"][ids]
+        c["next_t"][ids] = ready
+        self._finish(ids[last], ready[last])
+
+    def _rework(self, ids: np.ndarray) -> np.ndarray:
+        """Without a precheck a desk may find the file incomplete: the resident comes again
+        (a trip, counted on the request) and the step waits for him; returns the delays."""
+        p = self.model.params
+        if p.one_window.precheck:
+            return np.zeros(ids.size)
+        again = self.rng.random(ids.size) < p.service_requests.incomplete_probability
+        np.add.at(self.cols["trips"], ids, again)
+        return again * self.rng.exponential(p.service_requests.trip_interval_days, ids.size)
+
+    def _finish(self, ids: np.ndarray, at: np.ndarray) -> None:
+        c = self.cols
+        c["completed"][ids], c["stage"][ids], c["next_t"][ids] = at, SERVED, at
+
+    def _served(self, ids: np.ndarray) -> None:
+        """The resident has the approval: satisfaction follows how long it took."""
+        c = self.cols
+        self.model.population.served(
+            c["resident"][ids].astype(np.int64), c["completed"][ids] - c["submitted"][ids]
+        )
+        c["stage"][ids] = DONE
+
+    def table(self) -> dict[str, np.ndarray]:
+        """The requests as columns (one row per request)."""
+        return {
+            k: v[: self.n].copy()
+            for k, v in self.cols.items()
+            if k not in ("stage", "next_t", "pos", "prechecked", "proc", "par", "resident")
+        }

@@ -1,0 +1,113 @@
+"""Residents: their state as arrays, the issues they meet, and how handling changes them.
+
+Each resident has a base willingness to report (Beta distributed) and a satisfaction
+with past handling. Issues occur as Poisson counts per category and day (rates from the
+catalogue), at a uniformly drawn resident and time. At occurrence each issue's future is
+pre-sampled from the ``occurrence`` stream only — its initial level, the times at which
+it would grow a level if nobody handled it ("discover early, handle while small", 004),
+the random draw that decides whether the resident reports it, the delay and the channel
+— so scenarios sharing a context meet identical issues (common random numbers). The
+decision compares that draw with the resident's *current* willingness, base × (0.5 +
+satisfaction), capped at 1, so it can differ between scenarios as satisfaction does.
+When one resident has several cases closed on the same day, the last update counts.
+When a case is closed (or dropped) the resident's satisfaction moves toward
+0.5 ** (delay / reference_delay_days) (0 if dropped) at the learning rate.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.core.ledger import APP, HOTLINE, WALK_IN
+from sim.core.rng import stream
+
+if TYPE_CHECKING:
+    from sim.core.model import GovModel
+
+RESIDENT_CHANNELS = {"hotline": HOTLINE, "app": APP, "walk_in": WALK_IN}
+
+
+class Population:
+    """The residents of the context and the issues they meet."""
+
+    def __init__(self, model: GovModel) -> None:
+        self.model = model
+        p = model.params.residents
+        n = model.params.population.residents
+        init = stream(model.seed, "population")
+        a, b = (
+            p.willingness_mean * p.willingness_concentration,
+            (1 - p.willingness_mean) * p.willingness_concentration,
+        )
+        self.willingness = (init.beta(a, b, n) if b > 0 else np.ones(n)).astype(np.float32)
+        self.satisfaction = np.full(n, p.satisfaction_initial, dtype=np.float32)
+        self.rng = stream(model.seed, "occurrence")
+        shares = p.channel_shares
+        self.channel_codes = np.array([RESIDENT_CHANNELS[k] for k in shares], dtype=np.int8)
+        self.channel_cum = np.cumsum(list(shares.values()))
+
+    def step(self, day: int) -> None:
+        """Create today's issues in the ledger."""
+        m, cat, rng = self.model, self.model.catalogue, self.rng
+        n_res = m.params.population.residents
+        counts = rng.poisson(cat.rate * n_res / 1000.0)
+        n = int(counts.sum())
+        c = np.repeat(np.arange(len(counts), dtype=np.int16), counts)
+        t = np.minimum(day + rng.random(n), np.nextafter(day + 1.0, day))  # stay inside the day
+        resident = rng.integers(0, n_res, n)
+        u_level, u_self, u_chan = rng.random(n), rng.random(n), rng.random(n)
+        e_grow, e_self = rng.exponential(1.0, (n, 2)), rng.exponential(1.0, n)
+        order = np.argsort(t, kind="stable")
+        c, t, resident = c[order], t[order], resident[order]
+        u_level, u_self, u_chan, e_grow, e_self = (
+            x[order] for x in (u_level, u_self, u_chan, e_grow, e_self)
+        )
+
+        ids = m.ledger.add(n)
+        L = m.ledger
+        L.category[ids], L.resident[ids], L.occurred[ids] = c, resident, t
+        L.grid[ids] = m.places.grid_of(resident)
+        L.level0[ids] = (u_level[:, None] >= cat.initial_cum[c]).sum(axis=1).clip(0, 2)
+        if m.params.growth:
+            g = cat.growth_days[c]
+            L.grow1[ids] = t + g * e_grow[:, 0]
+            L.grow2[ids] = L.grow1[ids] + g * e_grow[:, 1]
+        will = np.minimum(self.willingness[resident] * (0.5 + self.satisfaction[resident]), 1.0)
+        reports = u_self < cat.self_report[c] * will
+        L.self_report_at[ids] = np.where(reports, t + cat.self_delay[c] * e_self, np.inf)
+        L.self_channel[ids] = self.channel_codes[
+            np.searchsorted(self.channel_cum, u_chan * self.channel_cum[-1], side="right").clip(
+                0, len(self.channel_codes) - 1
+            )
+        ]
+        L.next_t[ids] = L.self_report_at[ids]
+
+    def feedback(self, ids: np.ndarray, dropped: bool) -> None:
+        """Move the satisfaction of the residents of closed (or dropped) cases."""
+        if ids.size == 0:
+            return
+        L = self.model.ledger
+        if dropped:
+            self._learn(L.resident[ids], np.zeros(ids.size))
+        else:
+            self.served(L.resident[ids], L.closed[ids] - L.occurred[ids])
+
+    def served(self, residents: np.ndarray, days: np.ndarray) -> None:
+        """Move the satisfaction of residents served after ``days`` (halved per reference delay)."""
+        self._learn(residents, 0.5 ** (days / self.model.params.residents.reference_delay_days))
+
+    def _learn(self, residents: np.ndarray, outcome: np.ndarray) -> None:
+        s = self.satisfaction[residents]
+        self.satisfaction[residents] = s + self.model.params.residents.learning_rate * (outcome - s)
+
+
+def level_at(model: GovModel, ids: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Level of each case at time ``t``: frozen once a unit able to handle it took it,
+    else its initial level plus the growth steps passed by ``t``, capped at its max level."""
+    L = model.ledger
+    grown = L.level0[ids] + (L.grow1[ids] <= t) + (L.grow2[ids] <= t)
+    lvl = np.minimum(grown, model.catalogue.max_level[L.category[ids]]).astype(np.int8)
+    frozen = L.level[ids]
+    return np.where(frozen >= 0, frozen, lvl)

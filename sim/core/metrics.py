@@ -1,0 +1,191 @@
+"""The run summary: one row of KPIs computed from the tidy tables of a run.
+
+Definitions (all delays in days):
+
+- tier shares: among cases resolved within the horizon, the share resolved by each tier;
+- ``delay_total``: occurrence → resolution; ``delay_discovery``: occurrence → discovery;
+  ``delay_dispatch``: discovery → first arrival at a handling unit; ``delay_handling``:
+  that arrival → resolution (all over resolved cases);
+- ``on_site_disposal_rate``: among cases resolved by enforcement, the share settled at
+  the first visit; ``patrol_reported_share``: discovered cases found by patrollers;
+  ``raised_from_below_share``: discovered cases not found by inspections from above;
+- ``completion_within_deadline_rate``: among discovered cases whose deadline (from
+  discovery) had passed by the horizon, the share resolved by then;
+  ``supervised_share``: discovered cases the centre's deadline watch had worked in
+  overtime (0 without the watch);
+- ``approval_*``: ordinary service requests completed within the horizon (days and
+  trips), and the share of requests whose deadline had passed that were completed in it;
+- ``one_thing_*``: the same for cross-department "one thing" requests (004: a farmer's
+  house-building), with the number of steps they took;
+- ``staff_hours``: paid hours of all staff (the cost), overtime included; ``overtime_hours``:
+  the overtime alone; ``satisfaction_mean``: residents'
+  mean satisfaction at the end.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.core.ledger import CHANNELS
+from sim.core.output import staff_hours
+
+if TYPE_CHECKING:
+    from sim.core.model import GovModel
+
+KPIS = (
+    "cases_created",
+    "cases_closed",
+    "cases_open",
+    "cases_dropped",
+    "cases_resolved",
+    "tier_share_grid",
+    "tier_share_department",
+    "tier_share_enforcement",
+    "delay_total_mean_days",
+    "delay_total_median_days",
+    "delay_total_p90_days",
+    "delay_discovery_mean_days",
+    "delay_dispatch_mean_days",
+    "delay_handling_mean_days",
+    "on_site_disposal_rate",
+    "patrol_reported_share",
+    "raised_from_below_share",
+    "completion_within_deadline_rate",
+    "supervised_share",
+    "escalations_per_case",
+    "bounces_per_case",
+    "approval_days_mean",
+    "approval_trips_mean",
+    "approval_completion_rate",
+    "one_thing_days_mean",
+    "one_thing_steps_mean",
+    "one_thing_trips_mean",
+    "staff_hours",
+    "overtime_hours",
+    "satisfaction_mean",
+    "tier_distance_from_target",
+)
+"""Names of the run summary's KPIs, in the order :func:`summary` returns them."""
+
+TARGET_TIER_SHARES = {"grid": 0.70, "department": 0.20, "enforcement": 0.10}
+"""The reforms' stated aim (001): used only to report the distance from it, never in the model."""
+
+
+def _mean(x: np.ndarray) -> float:
+    x = x[~np.isnan(x)]
+    return float(x.mean()) if x.size else float("nan")
+
+
+def _share(mask: np.ndarray, among: np.ndarray) -> float:
+    n = int(among.sum())
+    return float((mask & among).sum() / n) if n else float("nan")
+
+
+def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dict[str, float]:
+    """The KPIs of one run as a flat mapping."""
+    horizon = float(model.days)
+    col = {
+        k: cases[k].to_numpy(dtype=float)
+        for k in (
+            "occurred_at",
+            "discovered_at",
+            "dispatched_at",
+            "resolved_at",
+            "deadline_days",
+            "escalations",
+            "bounces",
+            "on_site",
+        )
+    }
+    occ, disc, disp, res_t = (
+        col[k] for k in ("occurred_at", "discovered_at", "dispatched_at", "resolved_at")
+    )
+    status = cases["status"].cat.codes.to_numpy()  # closed, open, dropped
+    tier = cases["tier"].cat.codes.to_numpy()  # -1 unresolved, else grid, department, enforcement
+    channel = cases["channel"].cat.codes.to_numpy()
+    res = ~np.isnan(res_t)
+    total = (res_t - occ)[res]
+    found = ~np.isnan(disc)
+    due = found & (disc + col["deadline_days"] <= horizon)
+    in_time = (res_t - disc) <= col["deadline_days"]  # False where unresolved (NaN)
+    enf = res & (tier == 2)
+    one = (requests["kind"] == "one_thing").to_numpy()
+    ot = requests[one]
+    ot_done = ot[ot["completed_at"].notna()]
+    requests = requests[~one]
+    sub, done = requests["submitted_at"].to_numpy(), requests["completed_at"].to_numpy()
+    req_deadline = model.params.service_requests.deadline_days
+    req_due = sub + req_deadline <= horizon
+    out = {
+        "cases_created": float(len(cases)),
+        "cases_closed": float((status == 0).sum()),
+        "cases_open": float((status == 1).sum()),
+        "cases_dropped": float((status == 2).sum()),
+        "cases_resolved": float(res.sum()),
+        **{f"tier_share_{k}": _share(tier == i, res) for i, k in enumerate(TARGET_TIER_SHARES)},
+        "delay_total_mean_days": _mean(total),
+        "delay_total_median_days": float(np.median(total)) if total.size else float("nan"),
+        "delay_total_p90_days": float(np.quantile(total, 0.9)) if total.size else float("nan"),
+        "delay_discovery_mean_days": _mean((disc - occ)[res]),
+        "delay_dispatch_mean_days": _mean((disp - disc)[res]),
+        "delay_handling_mean_days": _mean((res_t - disp)[res]),
+        "on_site_disposal_rate": _mean(col["on_site"][enf]),
+        "patrol_reported_share": _share(channel == CHANNELS.index("patrol"), found),
+        "raised_from_below_share": _share(channel != CHANNELS.index("inspection"), found),
+        "completion_within_deadline_rate": _share(in_time, due),
+        "supervised_share": _share(cases["supervised"].to_numpy(), found),
+        "escalations_per_case": _mean(col["escalations"]),
+        "bounces_per_case": _mean(col["bounces"]),
+        "approval_days_mean": _mean(done - sub),
+        "approval_trips_mean": _mean(requests["trips"].to_numpy()),
+        "approval_completion_rate": _share((done - sub) <= req_deadline, req_due),
+        "one_thing_days_mean": _mean((ot_done["completed_at"] - ot_done["submitted_at"]).to_numpy()),
+        "one_thing_steps_mean": _mean(ot_done["steps"].to_numpy(dtype=float)),
+        "one_thing_trips_mean": _mean(ot_done["trips"].to_numpy(dtype=float)),
+        "staff_hours": staff_hours(model),
+        "overtime_hours": float(model.overtime_hours.sum()),
+        "satisfaction_mean": float(model.population.satisfaction.mean()),
+    }
+    out["tier_distance_from_target"] = float(
+        sum(abs(out[f"tier_share_{k}"] - v) for k, v in TARGET_TIER_SHARES.items()) / 2
+    )
+    return out
+
+
+DELAYS = {
+    "discovery": ("occurred_at", "discovered_at"),
+    "dispatch": ("discovered_at", "dispatched_at"),
+    "handling": ("dispatched_at", "resolved_at"),
+    "total": ("occurred_at", "resolved_at"),
+}
+
+
+def delay_table(cases: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Mean, median and 90th percentile of each delay of resolved cases, by a ledger column.
+
+    Args:
+        cases: the case ledger.
+        by: ``"tier"``, ``"category"``, ``"channel"`` or another ledger column.
+
+    Returns:
+        One row per group and delay: ``by, delay, n, mean_days, median_days, p90_days``.
+    """
+    res = cases[cases["resolved_at"].notna()]
+    rows = []
+    for key, grp in res.groupby(by, observed=True, sort=True):
+        for name, (a, b) in DELAYS.items():
+            d = (grp[b] - grp[a]).to_numpy(dtype=float)
+            rows.append(
+                {
+                    by: key,
+                    "delay": name,
+                    "n": d.size,
+                    "mean_days": float(d.mean()),
+                    "median_days": float(np.median(d)),
+                    "p90_days": float(np.quantile(d, 0.9)),
+                }
+            )
+    return pd.DataFrame(rows)

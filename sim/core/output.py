@@ -1,0 +1,148 @@
+"""Tidy tables of a finished run: the case ledger, the daily table, the requests.
+
+Times are days since the start (floats, NaN where not reached). A case still moving at
+the horizon has status ``open``; its later times are NaN even where the model had
+already booked them (a queue slot beyond the horizon is not yet an event).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.core.agents import KINDS
+from sim.core.ledger import CHANNELS, CLOSED, DROP_REASONS, DROPPED
+from sim.core.params import LEVELS
+from sim.core.queues import working_days
+from sim.core.units import CALENDARS
+
+if TYPE_CHECKING:
+    from sim.core.model import GovModel
+
+TIME_COLUMNS = ("occurred", "discovered", "dispatched", "started", "resolved", "closed")
+
+
+def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical[str]:
+    """Codes (-1 for missing) as a pandas categorical."""
+    return pd.Categorical.from_codes(codes.astype(np.int64), categories=pd.Index(categories))
+
+
+def case_table(model: GovModel) -> pd.DataFrame:
+    """One row per case: place, channel, times, tier, resolver, escalations, bounces, status."""
+    L, horizon = model.ledger, float(model.days)
+    col = L.column
+    times = {k: col(k).copy() for k in TIME_COLUMNS}
+    for v in times.values():
+        v[v >= horizon] = np.nan
+    stage = col("stage")
+    closed = (stage == CLOSED) & ~np.isnan(times["closed"])
+    dropped = (stage == DROPPED) & ~np.isnan(times["closed"])
+    status = np.where(closed, 0, np.where(dropped, 2, 1))
+    resolved = ~np.isnan(times["resolved"])
+    grid = col("grid")
+    units = model.units.units
+    resolver = [f"{KINDS[u.kind]}:{u.index}" for u in units]
+    on_site = col("on_site").astype(float)
+    on_site[(col("tier") != 2) | ~resolved] = np.nan
+    return pd.DataFrame(
+        {
+            "case_id": np.arange(L.n),
+            "category": _categorical(col("category"), categories=list(model.catalogue.names)),
+            "town": model.places.town_of_grid[grid],
+            "village": model.places.village_of_grid[grid],
+            "grid": grid,
+            "channel": _categorical(
+                np.where(np.isnan(times["discovered"]), -1, col("channel")), categories=list(CHANNELS)
+            ),
+            "occurred_at": times["occurred"],
+            "discovered_at": times["discovered"],
+            "dispatched_at": times["dispatched"],
+            "handling_started_at": times["started"],
+            "resolved_at": times["resolved"],
+            "closed_at": times["closed"],
+            "tier": _categorical(np.where(resolved, col("tier"), -1), categories=list(LEVELS)),
+            "resolver": _categorical(np.where(resolved, col("resolver"), -1), categories=resolver),
+            "escalations": col("escalations").astype(np.int32),
+            "bounces": col("bounces").astype(np.int32),
+            "on_site": on_site,
+            "status": _categorical(status, categories=["closed", "open", "dropped"]),
+            "drop_reason": _categorical(
+                np.where(dropped, col("drop_reason"), 0), categories=list(DROP_REASONS)
+            ),
+            "deadline_days": model.catalogue.deadline[col("category")],
+            "supervised": col("supervised").copy(),
+        }
+    )
+
+
+def request_table(model: GovModel) -> pd.DataFrame:
+    """One row per service request: kind (``ordinary`` or ``one_thing``), submitted,
+    completed, trips, steps, town."""
+    t = model.one_window.table()
+    done = t["completed"] < model.days
+    return pd.DataFrame(
+        {
+            "request_id": np.arange(t["submitted"].size),
+            "kind": _categorical(t["kind"].astype(np.int64), categories=["ordinary", "one_thing"]),
+            "town": t["town"].astype(np.int32),
+            "steps": t["steps"].astype(np.int32),
+            "submitted_at": t["submitted"],
+            "completed_at": np.where(done, t["completed"], np.nan),
+            "trips": np.where(done, t["trips"], np.nan),
+        }
+    )
+
+
+def _counts_by_day(values: np.ndarray, days: int, mask: np.ndarray | None = None) -> np.ndarray:
+    v = values if mask is None else values[mask]
+    v = v[~np.isnan(v) & (v < days)]
+    return np.bincount(np.floor(v).astype(np.int64), minlength=days)[:days]
+
+
+def staff_by_kind(model: GovModel) -> dict[str, int]:
+    """Paid staff of each kind (grid counts patrollers and leaders)."""
+    p, U = model.params, model.units
+    out = {k: int(U.staff[U.kind == i].sum()) for i, k in enumerate(KINDS)}
+    out["grid"] = model.places.n_grids * (p.grid.patrollers_per_grid + p.grid.leaders_per_grid)
+    return out
+
+
+def daily_table(model: GovModel) -> pd.DataFrame:
+    """One row per day: flows, day-end stocks, patrol hours and utilisation by kind."""
+    days, L = model.days, model.ledger
+    tier = L.column("tier")
+    res = L.column("resolved")
+    df = pd.DataFrame({"day": np.arange(days)})
+    df["occurred"] = _counts_by_day(L.column("occurred"), days)
+    df["discovered"] = _counts_by_day(L.column("discovered"), days)
+    for i, name in enumerate(LEVELS):
+        df[f"resolved_{name}"] = _counts_by_day(res, days, tier == i)
+    stage = L.column("stage")
+    df["closed"] = _counts_by_day(L.column("closed"), days, stage == CLOSED)
+    df["dropped"] = _counts_by_day(L.column("closed"), days, stage == DROPPED)
+    for k, v in model.snapshots.items():
+        df[k] = np.asarray(v)[:days]
+    handlers = {k: model.units.staff[model.units.kind == i].sum() for i, k in enumerate(KINDS)}
+    for i, k in enumerate(KINDS):
+        shift = getattr(model.params.calendar, CALENDARS[[0, 1, 2, 3, 1, 1][i]])
+        working = (np.arange(days) % 7) < shift.days_per_week
+        cap = handlers[k] * shift.hours_per_day * working
+        df[f"utilisation_{k}"] = np.divide(model.busy[i], cap, out=np.zeros(days), where=cap > 0)
+    return df
+
+
+def staff_hours(model: GovModel) -> float:
+    """Paid staff-hours over the run (the cost): staff × shift hours × working days, plus overtime."""
+    p, staff = model.params, staff_by_kind(model)
+    shifts = {
+        "grid": p.calendar.grid,
+        "department": p.calendar.office,
+        "enforcement": p.calendar.enforcement,
+        "centre": p.calendar.centre,
+        "desk": p.calendar.office,
+        "window": p.calendar.office,
+    }
+    paid = sum(staff[k] * s.hours_per_day * working_days(s, model.days) for k, s in shifts.items())
+    return float(paid + model.overtime_hours.sum())

@@ -1,0 +1,335 @@
+"""The parameter tree: one frozen, validated pydantic model per section.
+
+A resolved scenario is a :class:`Params`: the *context* sections (``population``,
+``domains``, ``categories``, ``residents``, ``service_requests``) describe the place and
+its demand; the *mechanism* sections (``calendar``, ``grid``, ``dispatch``,
+``departments``, ``enforcement``, ``one_window``) describe the governance set-up.
+Loading from YAML, ``extends:`` and overrides live in :mod:`sim.core.scenarios`; this module
+only says what is allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Probability = float
+
+
+class Section(BaseModel):
+    """Base of every section: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+LEVELS = ("grid", "department", "enforcement")
+"""Issue levels, in order of the authority they need; also the names of the tiers."""
+
+
+# --------------------------------------------------------------------------- context
+class Population(Section):
+    """Places and people (Wujiang: 1.5 million+ residents, 8 towns; 001)."""
+
+    residents: int = Field(190_000, ge=100, le=20_000_000)
+    towns: int = Field(1, ge=1, le=200)
+    households_per_grid: int = Field(300, ge=10, le=5_000)
+    persons_per_household: float = Field(2.6, gt=0.5, le=10)
+    grids_per_village: int = Field(10, ge=1, le=200)
+    county_travel_hours: float = Field(1.0, ge=0, le=24, description="one way, county seat to a grid")
+    town_travel_hours: float = Field(0.25, ge=0, le=24, description="one way, town seat to a grid")
+
+
+class Category(Section):
+    """One issue category of the catalogue (rates, reporting, detection, authority, work)."""
+
+    rate_per_1000_per_day: float = Field(ge=0, le=1000)
+    domains: tuple[str, ...] = Field(min_length=1, max_length=4)
+    initial_level: tuple[Probability, Probability, Probability] = Field(
+        description="probabilities that a new issue needs the grid / a department / enforcement"
+    )
+    max_level: Literal["grid", "department", "enforcement"] = "department"
+    growth_days: float = Field(gt=0, description="mean days for an unhandled issue to grow a level")
+    detectability: float = Field(ge=0, description="daily detection hazard for one full-time patroller")
+    self_report_probability: Probability = Field(ge=0, le=1)
+    self_report_delay_days: float = Field(1.0, ge=0)
+    service_hours: tuple[float, float, float] = Field(
+        description="mean hours of work at the grid, a department, an enforcement squad"
+    )
+    on_site_probability: Probability = Field(0.0, ge=0, le=1)
+    freshness_days: float = Field(3.0, gt=0)
+    deadline_days: float = Field(7.0, gt=0)
+
+    @field_validator("initial_level")
+    @classmethod
+    def _sums_to_one(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(p < 0 for p in v) or abs(sum(v) - 1.0) > 1e-6:
+            raise ValueError("must be three probabilities >= 0 that sum to 1")
+        return v
+
+    @model_validator(mode="after")
+    def _levels_within_max(self) -> Category:
+        top = LEVELS.index(self.max_level)
+        if any(p > 0 for p in self.initial_level[top + 1 :]):
+            raise ValueError(f"initial_level puts weight above max_level {self.max_level!r}")
+        return self
+
+
+class Residents(Section):
+    """Residents' reporting behaviour and satisfaction."""
+
+    willingness_mean: Probability = Field(0.8, gt=0, le=1)
+    willingness_concentration: float = Field(8.0, gt=0, description="Beta distribution a+b")
+    satisfaction_initial: Probability = Field(0.6, ge=0, le=1)
+    learning_rate: Probability = Field(0.3, ge=0, le=1)
+    reference_delay_days: float = Field(5.0, gt=0, description="delay at which satisfaction halves")
+    channel_shares: dict[Literal["hotline", "app", "walk_in"], float] = Field(
+        default_factory=lambda: {"hotline": 0.5, "app": 0.3, "walk_in": 0.2}  # type: ignore[arg-type]
+    )
+
+    @field_validator("channel_shares")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(x < 0 for x in v.values()) or abs(sum(v.values()) - 1.0) > 1e-6:
+            raise ValueError("must be shares >= 0 that sum to 1")
+        return v
+
+
+class OneThing(Section):
+    """A cross-department "one thing" request, e.g. a farmer's house-building (004)."""
+
+    rate_per_1000_per_day: float = Field(0.005, ge=0, le=100, description="per office working day")
+    steps: int = Field(7, ge=1, le=30, description="approval steps, department by department")
+    steps_with_lead: int = Field(3, ge=1, le=30, description="steps when a lead department runs it (004)")
+    processing_days: float = Field(10.0, ge=0, description="mean lag between taking and signing, per step")
+
+
+class ServiceRequests(Section):
+    """Licensing and other approvals asked for by residents (one window; 000)."""
+
+    rate_per_1000_per_day: float = Field(
+        0.1, ge=0, le=100, description="requests per 1,000 residents per office working day"
+    )
+    steps_probabilities: tuple[float, ...] = Field(
+        (0.3, 0.3, 0.25, 0.15), description="probability that a request needs 1, 2, ... approvals"
+    )
+    step_hours: float = Field(1.0, gt=0)
+    processing_days: float = Field(1.0, ge=0, description="mean lag between taking and signing")
+    trip_interval_days: float = Field(1.5, ge=0, description="mean days before a resident's next trip")
+    incomplete_probability: Probability = Field(0.25, ge=0, le=1)
+    deadline_days: float = Field(10.0, gt=0)
+    one_thing: OneThing = OneThing()
+
+    @field_validator("steps_probabilities")
+    @classmethod
+    def _steps(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v or any(p < 0 for p in v) or abs(sum(v) - 1.0) > 1e-6:
+            raise ValueError("must be probabilities >= 0 that sum to 1")
+        return v
+
+
+# ------------------------------------------------------------------------ mechanisms
+class Shift(Section):
+    """A working calendar: a daily window of hours on the first days of each week."""
+
+    start_hour: float = Field(8.5, ge=0, lt=24)
+    hours_per_day: float = Field(8.0, gt=0, le=24)
+    days_per_week: int = Field(5, ge=1, le=7)
+
+    @model_validator(mode="after")
+    def _fits_day(self) -> Shift:
+        if self.start_hour + self.hours_per_day > 24 + 1e-9:
+            raise ValueError("start_hour + hours_per_day must be at most 24")
+        return self
+
+
+class Calendar(Section):
+    """Working calendars per kind of staff (use hours_per_day 24, days_per_week 7 for 24/7)."""
+
+    grid: Shift = Shift(days_per_week=6)
+    office: Shift = Shift()
+    enforcement: Shift = Shift(days_per_week=6)
+    centre: Shift = Shift(start_hour=0, hours_per_day=24, days_per_week=7)
+
+
+class Grid(Section):
+    """The basic grid's team and patrol–handling separation (巡办分离; 001)."""
+
+    separation: bool = False
+    patrollers_per_grid: int = Field(1, ge=0, le=50)
+    leaders_per_grid: int = Field(1, ge=0, le=50)
+    volunteers_per_grid: int = Field(0, ge=0, le=200)
+    volunteer_detectability_factor: float = Field(0.05, ge=0, le=1)
+    unseparated_report_probability: Probability = Field(
+        0.6, ge=0, le=1, description="chance an unseparated worker reports what he must fix himself"
+    )
+
+    @model_validator(mode="after")
+    def _someone_handles(self) -> Grid:
+        handlers = self.leaders_per_grid + (0 if self.separation else self.patrollers_per_grid)
+        if handlers < 1:
+            raise ValueError(
+                "no one handles grid cases: with separation leaders_per_grid must be >= 1, "
+                "without it patrollers_per_grid + leaders_per_grid must be >= 1"
+            )
+        return self
+
+
+class Dispatch(Section):
+    """How a report reaches the unit that handles it: the hierarchy, or a command centre."""
+
+    command_centre: bool = False
+    sub_centres: bool = Field(
+        False, description="one command sub-centre per town instead of one county centre"
+    )
+    centre_staff_per_10k: float = Field(0.5, ge=0, description="round-the-clock positions")
+    triage_hours: float = Field(0.1, ge=0)
+    handoff_days: float = Field(1.0, ge=0, description="mean delay of one hand-off between layers")
+    misroute_probability: Probability = Field(0.2, ge=0, le=1)
+    handoff_loss_probability: Probability = Field(0.01, ge=0, le=1)
+    max_bounces: int = Field(4, ge=0, le=100)
+    bounce_assessment_hours: float = Field(0.5, ge=0, description="a wrong unit's work before sending back")
+    escalation_assessment_hours: float = Field(
+        0.3, ge=0, description="a unit's work on a case above its level before passing it up"
+    )
+    verification_days: float = Field(1.0, ge=0, description="mean days from resolution to closure")
+    deadline_watch: bool = Field(
+        False, description="the command centre supervises cases that would miss their deadline (overtime)"
+    )
+    overtime_hours_per_day: float = Field(
+        2.0, ge=0, le=12, description="hours a day each handler may work after the shift on supervised cases"
+    )
+
+    @model_validator(mode="after")
+    def _watch_needs_centre(self) -> Dispatch:
+        if self.deadline_watch and not self.command_centre:
+            raise ValueError("deadline_watch needs command_centre: true (the centre watches deadlines)")
+        return self
+
+
+class Departments(Section):
+    """Line departments (county) or merged bureaus (town) holding authority over domains."""
+
+    location: Literal["county", "town"] = "county"
+    groups: tuple[tuple[str, ...], ...] = Field(
+        (("land",), ("housing",), ("work_safety",), ("urban_management",), ("water",), ("justice",)),
+        description="which domains each department holds; one group per department",
+    )
+    staff_per_10k: float = Field(22.0, gt=0, description="all departments together, per 10,000 residents")
+    lead_department: bool = False
+    lead_coordination_hours: float = Field(1.0, ge=0)
+    duty_list_coverage: Probability = Field(
+        0.0, ge=0, le=1, description="share of items whose owner a duty list fixes (removes that misrouting)"
+    )
+    town_domains: tuple[str, ...] = Field(
+        (), description="with location county: domains whose department work the duty list gives to towns"
+    )
+    moved_down_per_town: int = Field(
+        0, ge=0, le=1000, description="department staff moved from county departments to each town's bureaus"
+    )
+    inspection_rate: float = Field(
+        0.01, ge=0, description="inspections' detection hazard, relative to one full-time patroller's"
+    )
+
+
+class Enforcement(Section):
+    """Line enforcement teams (county) or comprehensive town squads with devolved powers."""
+
+    mode: Literal["line", "comprehensive"] = "line"
+    devolved_domains: tuple[str, ...] = ()
+    staff_per_10k: float = Field(6.0, gt=0, description="all enforcement staff, per 10,000 residents")
+    squads_per_town: int = Field(
+        1, ge=1, le=20, description="comprehensive squads per town (per group of towns_per_squad towns)"
+    )
+    towns_per_squad: int = Field(1, ge=1, le=50)
+    follow_up_days: float = Field(5.0, ge=0)
+    follow_up_hours: float = Field(3.0, ge=0)
+
+
+class OneWindow(Section):
+    """Service requests: taken at one window and routed behind it, or department by department."""
+
+    enabled: bool = False
+    parallel: bool = True
+    window_hours: float = Field(0.3, ge=0)
+    desk_staff_per_10k: float = Field(1.0, gt=0, description="approval desks of all departments")
+    window_staff_per_10k: float = Field(0.1, gt=0, description="staff of the window counter itself")
+    precheck: bool = True
+
+
+# ------------------------------------------------------------------------------ root
+CONTEXT_SECTIONS = ("population", "domains", "categories", "residents", "service_requests")
+
+
+class Clusters(Section):
+    """Neighbouring villages (communities) grouped into clusters that pool grid staff (片区组团, 002)."""
+
+    villages_per_cluster: int = Field(1, ge=1, le=100, description="1 means no clusters")
+    travel_hours: float = Field(0.25, ge=0, description="one way, within a cluster, for pooled handling")
+
+
+MECHANISM_SECTIONS = ("calendar", "grid", "dispatch", "departments", "enforcement", "one_window", "clusters")
+
+
+class Params(Section):
+    """A resolved scenario: its context and its mechanisms, validated together."""
+
+    name: str = "unnamed"
+    description: str = ""
+    context: str = "town"
+    service_distribution: Literal["lognormal", "exponential"] = "lognormal"
+    service_cv: float = Field(0.6, gt=0, le=5)
+    growth: bool = True
+
+    population: Population = Population()
+    domains: tuple[str, ...] = ("land", "housing", "work_safety", "urban_management", "water", "justice")
+    categories: dict[str, Category] = Field(min_length=1)
+    residents: Residents = Residents()
+    service_requests: ServiceRequests = ServiceRequests()
+
+    calendar: Calendar = Calendar()
+    grid: Grid = Grid()
+    dispatch: Dispatch = Dispatch()
+    departments: Departments = Departments()
+    enforcement: Enforcement = Enforcement()
+    one_window: OneWindow = OneWindow()
+    clusters: Clusters = Clusters()
+
+    @model_validator(mode="after")
+    def _domains_consistent(self) -> Params:
+        known = set(self.domains)
+        for name, cat in self.categories.items():
+            bad = sorted(set(cat.domains) - known)
+            if bad:
+                raise ValueError(f"categories.{name}.domains: {bad} not among domains {list(self.domains)}")
+        grouped = [d for g in self.departments.groups for d in g]
+        missing = sorted(known - set(grouped))
+        dup = sorted({d for d in grouped if grouped.count(d) > 1})
+        unknown = sorted(set(grouped) - known)
+        if missing or dup or unknown:
+            raise ValueError(
+                "departments.groups must hold each domain exactly once "
+                f"(missing {missing}, repeated {dup}, unknown {unknown}; domains {list(self.domains)})"
+            )
+        self._town_domains_whole_groups(known)
+        bad = sorted(set(self.enforcement.devolved_domains) - known)
+        if bad:
+            raise ValueError(f"enforcement.devolved_domains: {bad} not among {list(self.domains)}")
+        if len(self.service_requests.steps_probabilities) > len(self.domains):
+            raise ValueError("service_requests.steps_probabilities: more steps than domains")
+        return self
+
+    def _town_domains_whole_groups(self, known: set[str]) -> None:
+        town = set(self.departments.town_domains)
+        if town - known:
+            raise ValueError(f"departments.town_domains: {sorted(town - known)} not among {sorted(known)}")
+        split = [g for g in self.departments.groups if 0 < len(town & set(g)) < len(g)]
+        if split:
+            raise ValueError(f"departments.town_domains must hold whole department groups; split: {split}")
+        if self.departments.moved_down_per_town and (self.departments.location == "town" or town >= known):
+            raise ValueError("departments.moved_down_per_town needs county departments to move staff from")
+
+    @property
+    def category_names(self) -> tuple[str, ...]:
+        """Category names in catalogue order (the order codes are assigned in)."""
+        return tuple(self.categories)

@@ -1,0 +1,250 @@
+"""Loading scenarios and contexts from YAML: ``extends:``, contexts, overrides, clear errors.
+
+A *scenario* file holds mechanism sections and names its *context* (``context: town``);
+a *context* file (``scenarios/contexts/NAME.yaml``) holds the place and its demand.
+Either may ``extends:`` another file of its kind and override parts of it (mappings
+merge key by key, lists are replaced). Every leaf value remembers the file it came from,
+so a validation error names that file, the field path, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sim.core.params import CONTEXT_SECTIONS, MECHANISM_SECTIONS, Params
+from sim.errors import ScenarioError
+
+SCENARIO_KEYS = (
+    "name",
+    "description",
+    "extends",
+    "context",
+    "service_distribution",
+    "service_cv",
+    "growth",
+    *MECHANISM_SECTIONS,
+)
+CONTEXT_KEYS = ("name", "description", "extends", *CONTEXT_SECTIONS)
+
+Origins = dict[tuple[str, ...], str]
+
+
+def scenario_dir() -> Path:
+    """The folder of built-in scenarios: ``$GOVSIM_SCENARIOS`` or the project's ``scenarios/``."""
+    env = os.environ.get("GOVSIM_SCENARIOS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def builtin_scenarios() -> list[str]:
+    """Names of the built-in scenarios, sorted."""
+    return sorted(p.stem for p in scenario_dir().glob("*.yaml"))
+
+
+def builtin_contexts() -> list[str]:
+    """Names of the built-in contexts, sorted."""
+    return sorted(p.stem for p in (scenario_dir() / "contexts").glob("*.yaml"))
+
+
+def _locate(name_or_path: str | Path, kind: str, relative_to: Path | None = None) -> Path:
+    """Find a scenario or context by name or path, or fail listing what exists."""
+    folder = scenario_dir() / "contexts" if kind == "context" else scenario_dir()
+    raw = Path(name_or_path)
+    candidates = [raw] if raw.suffix in (".yaml", ".yml") else []
+    if relative_to is not None and candidates:
+        candidates.insert(0, relative_to / raw)
+    candidates.append(folder / f"{raw.name if raw.suffix == '' else raw.stem}.yaml")
+    for c in candidates:
+        if c.is_file():
+            return c
+    known = builtin_contexts() if kind == "context" else builtin_scenarios()
+    raise ScenarioError(str(name_or_path), "", f"no such {kind} file; built-in {kind}s: {known}")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}" if mark is not None else "YAML"
+        raise ScenarioError(str(path), line, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    except OSError as exc:
+        raise ScenarioError(str(path), "", f"cannot read file ({exc.strerror})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ScenarioError(str(path), "", "must be a mapping of keys to values")
+    return data
+
+
+def _merge(
+    base: dict[str, Any], over: Mapping[str, Any], src: str, origins: Origins, path: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Deep-merge ``over`` into a copy of ``base``, recording where each leaf came from."""
+    out = dict(base)
+    for key, value in over.items():
+        here = (*path, str(key))
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            origins[here] = src  # the last file to touch a section answers for it
+            out[key] = _merge(dict(out[key]), value, src, origins, here)
+        else:
+            out[key] = value
+            for p in [p for p in origins if p[: len(here)] == here]:
+                del origins[p]
+            _record(value, src, origins, here)
+    return out
+
+
+def _record(value: Any, src: str, origins: Origins, path: tuple[str, ...]) -> None:
+    origins[path] = src
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _record(v, src, origins, (*path, str(k)))
+
+
+def _load_chain(path: Path, kind: str, origins: Origins, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a file and the files it ``extends``, merged base first."""
+    if path.resolve() in seen:
+        raise ScenarioError(str(path), "extends", "extends itself (a cycle of extends)")
+    data = _read(path)
+    allowed = CONTEXT_KEYS if kind == "context" else SCENARIO_KEYS
+    for key in data:
+        if key not in allowed:
+            hint = (
+                " (context sections belong in scenarios/contexts/*.yaml)" if key in CONTEXT_SECTIONS else ""
+            )
+            raise ScenarioError(
+                str(path), str(key), f"unknown key in a {kind} file{hint}; allowed: {list(allowed)}"
+            )
+    base: dict[str, Any] = {}
+    parent = data.pop("extends", None)
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise ScenarioError(str(path), "extends", f"{parent!r} must be the name or path of a {kind}")
+        base = _load_chain(_locate(parent, kind, path.parent), kind, origins, (*seen, path.resolve()))
+        base.pop("name", None)
+        base.pop("description", None)
+    return _merge(base, data, str(path), origins)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``a.b.c=value`` into the dotted key and the YAML-parsed value."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ScenarioError("--set", text, "must look like section.field=value")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def _nest(dotted: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in dotted.items():
+        parts = key.split(".")
+        node = out
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ScenarioError("--set", key, "sets a field inside a value that is not a section")
+        node[parts[-1]] = value
+    return out
+
+
+def load_scenario(
+    name_or_path: str | Path | Params, context: str | None = None, overrides: Mapping[str, Any] | None = None
+) -> Params:
+    """Load, merge and validate a scenario.
+
+    Args:
+        name_or_path: a built-in name (``"reform"``), a YAML path, or an already loaded
+            :class:`Params` (then only ``context`` and ``overrides`` apply).
+        context: a context name or path replacing the one the scenario names.
+        overrides: values by dotted path, e.g. ``{"enforcement.squads_per_town": 2}``.
+
+    Returns:
+        The frozen, validated parameter tree.
+
+    Raises:
+        ScenarioError: naming the file, the field, the bad value and what is allowed.
+    """
+    origins: Origins = {}
+    if isinstance(name_or_path, Params):
+        data = name_or_path.model_dump(
+            exclude={"population", "domains", "categories", "residents", "service_requests"}
+            if context
+            else set()
+        )
+        top = "<python>"
+        _record(data, top, origins, ())
+    else:
+        path = _locate(name_or_path, "scenario")
+        top = str(path)
+        data = _load_chain(path, "scenario", origins)
+        data.setdefault("name", path.stem)
+    ctx_name = context or data.get("context", "town")
+    if context or not isinstance(name_or_path, Params):
+        ctx_path = _locate(str(ctx_name), "context")
+        ctx = _load_chain(ctx_path, "context", origins)
+        ctx.pop("name", None)
+        ctx.pop("description", None)
+        data = {**ctx, **data, "context": Path(str(ctx_name)).stem}
+    if overrides:
+        data = _merge(data, _nest(overrides), "--set", origins)
+    return _validate(data, origins, top)
+
+
+def _validate(data: dict[str, Any], origins: Origins, top: str) -> Params:
+    try:
+        return Params.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(str(p) for p in err["loc"])
+        src = next((origins[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in origins), top)
+        field = ".".join(loc)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(loc[:-1])
+            raise ScenarioError(src, field, f"unknown key; allowed: {allowed}") from None
+        if err["type"] == "missing":
+            raise ScenarioError(src, field, "required but missing") from None
+        if not loc or isinstance(err.get("input"), Mapping):
+            raise ScenarioError(src, field, msg) from None
+        raise ScenarioError(src, field, f"{err.get('input')!r} is not allowed: {msg}") from None
+
+
+def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
+    """The keys a section at ``loc`` accepts (walking the pydantic models)."""
+    model: Any = Params
+    for part in loc:
+        fields = getattr(model, "model_fields", {})
+        # a key of a mapping (e.g. a category name) steps into the mapping's value type
+        ann = fields[part].annotation if part in fields else model
+        args = typing.get_args(ann)
+        model = args[-1] if typing.get_origin(ann) is dict else ann
+        if args and not (isinstance(model, type) and issubclass(model, BaseModel)):
+            model = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), model)
+    return list(getattr(model, "model_fields", {}))
+
+
+def validate_file(path: str | Path) -> str:
+    """Validate a scenario or context file without running it; returns what it is."""
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError(str(path), "", "file not found")
+    if p.parent.name == "contexts":  # a context is checked inside the baseline scenario
+        params = load_scenario("baseline", context=str(p))
+        return (
+            f"context {p.stem}: {params.population.residents} residents, {len(params.categories)} categories"
+        )
+    params = load_scenario(p)
+    return f"scenario {params.name} (context {params.context})"

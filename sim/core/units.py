@@ -1,0 +1,286 @@
+"""Building the units (agents) of a scenario and the arrays the mechanisms route with.
+
+Staff of departments and enforcement are set per 10,000 residents for all units of a
+kind together, then split across units in proportion to each unit's *potential
+workload* (see :func:`_domain_load`) in the domains it holds and the residents it
+serves, with at least one each. So a scenario that merges departments has the same
+staff as one that does not: differences are structure, not headcount.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+
+from sim.core.agents import (
+    KINDS,
+    ApprovalDesk,
+    CommandCentre,
+    Department,
+    EnforcementSquad,
+    GridTeam,
+    Unit,
+    WindowCounter,
+)
+from sim.core.params import LEVELS, Params
+from sim.core.places import COUNTY, TOWN, Places
+from sim.core.queues import overtime_array, shift_array
+
+CALENDARS = ("grid", "office", "enforcement", "centre")
+
+
+@dataclass
+class UnitTable:
+    """Units as arrays, plus routing look-ups.
+
+    ``route[level, domain, grid]`` is the unit that holds authority over ``domain`` at
+    ``level`` for grid ``grid`` (-1 if none); ``desk[domain, town]`` the approval desk;
+    ``window[town]`` the one-window counter (-1 if none); ``centre[town]`` the command
+    centre or sub-centre serving a town (-1 if none); ``grid_unit[grid]`` the grid team
+    that handles a grid's cases (its own, or its cluster's).
+    """
+
+    units: list[Unit]
+    kind: np.ndarray
+    layer: np.ndarray
+    town: np.ndarray
+    staff: np.ndarray
+    first: np.ndarray
+    calendar: np.ndarray
+    calendars: np.ndarray
+    overtime_calendars: np.ndarray
+    free_at: np.ndarray
+    overtime_free_at: np.ndarray
+    route: np.ndarray
+    desk: np.ndarray
+    window: np.ndarray
+    centre: np.ndarray
+    grid_unit: np.ndarray
+
+    def of_kind(self, kind: int) -> np.ndarray:
+        """Indices of the units of one kind."""
+        return np.flatnonzero(self.kind == kind)
+
+
+def _domain_load(params: Params, tier: int) -> dict[str, float]:
+    """Expected hours a day per 1,000 residents that reach ``tier`` in each domain.
+
+    A case reaches the tier if it starts at or above it, or (approximately, half the
+    time) grows into it; each domain's unit does the full work (plus travel) on it.
+    """
+    load = dict.fromkeys(params.domains, 0.0)
+    travel = 2 * params.population.county_travel_hours
+    for cat in params.categories.values():
+        if LEVELS.index(cat.max_level) < tier:
+            continue
+        reach = sum(cat.initial_level[tier:]) + 0.5 * sum(cat.initial_level[:tier])
+        for d in cat.domains:
+            load[d] += cat.rate_per_1000_per_day * reach * (cat.service_hours[tier] + travel)
+    return load
+
+
+def _split(total: float, weights: list[float]) -> list[int]:
+    """Split ``round(total)`` staff in proportion to ``weights`` (largest remainder), >= 1 each."""
+    if not weights:
+        return []
+    w = np.asarray(weights, dtype=float)
+    w = np.ones_like(w) if w.sum() <= 0 else w
+    n = max(round(total), len(w))
+    exact = n * w / w.sum()
+    out = np.maximum(np.floor(exact).astype(int), 1)
+    for i in np.argsort(-(exact - np.floor(exact)), kind="stable")[: max(n - out.sum(), 0)]:
+        out[i] += 1
+    return [int(x) for x in out]
+
+
+def _departments(model: mesa.Model, p: Params, town_res: np.ndarray) -> list[Unit]:
+    """County line departments and/or town bureaus (a group goes to the towns when the
+    departments are town-located or the duty list gives all its domains to the towns)."""
+    dep, load = p.departments, _domain_load(p, 1)
+    spec: list[tuple[int, int, tuple[str, ...], float]] = []  # (layer, town, domains, weight)
+    for g in dep.groups:
+        at_town = dep.location == "town" or set(g) <= set(dep.town_domains)
+        for t in range(p.population.towns) if at_town else [-1]:
+            share = 1.0 if t < 0 else town_res[t] / town_res.sum()
+            spec.append((COUNTY if t < 0 else TOWN, t, g, share * sum(load[d] for d in g)))
+    staff = _split(dep.staff_per_10k * p.population.residents / 1e4, [s[3] for s in spec])
+    if dep.moved_down_per_town:
+        staff = _move_down(spec, staff, dep.moved_down_per_town * p.population.towns)
+    return [Department(model, lay, t, g, n) for (lay, t, g, _), n in zip(spec, staff, strict=True)]
+
+
+def _move_down(spec: list[tuple[int, int, tuple[str, ...], float]], staff: list[int], n: int) -> list[int]:
+    """Move ``n`` staff from county units (keeping one each) to town units, by weight."""
+    county = [i for i, s in enumerate(spec) if s[0] == COUNTY]
+    town = [i for i, s in enumerate(spec) if s[0] == TOWN]
+    spare = [staff[i] - 1 for i in county]
+    n = min(n, sum(spare))
+    if n <= 0 or not town:
+        return staff
+    out = list(staff)
+    for i, k in zip(county, _split_exact(n, [float(x) for x in spare]), strict=True):
+        out[i] -= k
+    for i, k in zip(town, _split_exact(n, [spec[i][3] for i in town]), strict=True):
+        out[i] += k
+    return out
+
+
+def _split_exact(n: int, weights: list[float]) -> list[int]:
+    """Split exactly ``n`` in proportion to ``weights`` (largest remainder; zero allowed)."""
+    w = np.asarray(weights, dtype=float)
+    exact = n * w / w.sum() if w.sum() > 0 else np.full(len(w), n / len(w))
+    out = np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - out), kind="stable")[: n - out.sum()]:
+        out[i] += 1
+    return [int(x) for x in out]
+
+
+def _enforcement(model: mesa.Model, p: Params, town_res: np.ndarray) -> list[Unit]:
+    e, load = p.enforcement, _domain_load(p, 2)
+    needed = [d for d in p.domains if load[d] > 0]
+    devolved = tuple(d for d in needed if e.mode == "comprehensive" and d in e.devolved_domains)
+    spec: list[tuple[int, int, tuple[str, ...], float, tuple[int, ...]]] = []  # + towns served
+    for d in needed:
+        if d not in devolved:
+            spec.append((COUNTY, -1, (d,), load[d], tuple(range(p.population.towns))))
+    if devolved:
+        for first in range(0, p.population.towns, e.towns_per_squad):
+            served = tuple(range(first, min(first + e.towns_per_squad, p.population.towns)))
+            share = town_res[list(served)].sum() / town_res.sum() / e.squads_per_town
+            for _ in range(e.squads_per_town):
+                spec.append((TOWN, first, devolved, share * sum(load[d] for d in devolved), served))
+    staff = _split(e.staff_per_10k * p.population.residents / 1e4, [s[3] for s in spec])
+    return [
+        EnforcementSquad(model, lay, t, ds, n, served)
+        for (lay, t, ds, _, served), n in zip(spec, staff, strict=True)
+    ]
+
+
+def _desks(model: mesa.Model, p: Params) -> list[Unit]:
+    towns = [-1] if p.departments.location == "county" else list(range(p.population.towns))
+    spec = [(t, g) for t in towns for g in p.departments.groups]
+    staff = _split(p.one_window.desk_staff_per_10k * p.population.residents / 1e4, [len(g) for _, g in spec])
+    out: list[Unit] = [
+        ApprovalDesk(model, COUNTY if t < 0 else TOWN, t, g, n) for (t, g), n in zip(spec, staff, strict=True)
+    ]
+    if p.one_window.enabled:
+        per_w = max(
+            1, round(p.one_window.window_staff_per_10k * p.population.residents / 1e4 / p.population.towns)
+        )
+        out += [WindowCounter(model, TOWN, t, (), per_w) for t in range(p.population.towns)]
+    return out
+
+
+def build_units(model: mesa.Model, p: Params, places: Places) -> UnitTable:
+    """Create every unit agent of the scenario and the routing arrays."""
+    town_res = places.residents_in_town().astype(float)
+    g = p.grid
+    team_of_grid = cluster_of_grid(places, p.clusters.villages_per_cluster)
+    units: list[Unit] = [
+        GridTeam(
+            model,
+            tuple(int(x) for x in np.flatnonzero(team_of_grid == k)),
+            int(places.town_of_grid[team_of_grid == k][0]),
+            g.patrollers_per_grid,
+            g.leaders_per_grid,
+            g.separation,
+        )
+        for k in range(int(team_of_grid.max()) + 1)
+    ]
+    units += _departments(model, p, town_res) + _enforcement(model, p, town_res)
+    centre = np.full(p.population.towns, -1, dtype=np.int32)
+    if p.dispatch.command_centre:
+        n = p.dispatch.centre_staff_per_10k * p.population.residents / 1e4
+        if p.dispatch.sub_centres:
+            for t, k in enumerate(_split(n, list(town_res))):
+                centre[t] = len(units)
+                units.append(CommandCentre(model, TOWN, t, (), k))
+        else:
+            centre[:] = len(units)
+            units.append(CommandCentre(model, COUNTY, -1, (), max(1, round(n))))
+    units += _desks(model, p)
+    for i, u in enumerate(units):
+        u.index = i
+    staff = np.array([max(u.staff, 1) for u in units], dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(staff)[:-1]]).astype(np.int64)
+    kinds = np.array([u.kind for u in units], dtype=np.int64)
+    cal = np.array([CALENDARS.index(u.calendar) for u in units], dtype=np.int64)
+    calendars = np.stack([shift_array(getattr(p.calendar, c)) for c in CALENDARS])
+    ot = p.dispatch.overtime_hours_per_day
+    overtime = np.stack([overtime_array(getattr(p.calendar, c), ot) for c in CALENDARS])
+    return UnitTable(
+        units=units,
+        kind=kinds,
+        layer=np.array([u.layer for u in units], dtype=np.int8),
+        town=np.array([u.town for u in units], dtype=np.int32),
+        staff=staff,
+        first=first,
+        calendar=cal,
+        calendars=calendars,
+        overtime_calendars=overtime,
+        free_at=np.zeros(int(staff.sum())),
+        overtime_free_at=np.zeros(int(staff.sum())),
+        route=_route(units, p, places, team_of_grid),
+        grid_unit=team_of_grid,
+        desk=_desk_lookup(units, p),
+        window=_window(units, p),
+        centre=centre,
+    )
+
+
+def _serves(u: Unit, town: int) -> bool:
+    if isinstance(u, EnforcementSquad):
+        return town in u.towns
+    return u.town in (-1, town)
+
+
+def cluster_of_grid(places: Places, villages_per_cluster: int) -> np.ndarray:
+    """The grid team (unit index) of each grid: its own, or its cluster's (clusters group
+    ``villages_per_cluster`` neighbouring villages of one town)."""
+    if villages_per_cluster <= 1:
+        return np.arange(places.n_grids, dtype=np.int32)
+    town, village = places.town_of_grid.astype(np.int64), places.village_of_grid.astype(np.int64)
+    first_village = np.minimum.reduceat(village, np.flatnonzero(np.diff(town, prepend=-1)))[town]
+    key = town * 1_000_000 + (village - first_village) // villages_per_cluster
+    return np.unique(key, return_inverse=True)[1].astype(np.int32)
+
+
+def _route(units: list[Unit], p: Params, places: Places, team_of_grid: np.ndarray) -> np.ndarray:
+    n_dom, n_grid = len(p.domains), places.n_grids
+    route = np.full((3, n_dom, n_grid), -1, dtype=np.int32)
+    route[0] = team_of_grid[None, :]
+    grids = np.arange(n_grid)
+    for level, cls in ((1, Department), (2, EnforcementSquad)):
+        for di, d in enumerate(p.domains):
+            held = [u for u in units if isinstance(u, cls) and u.can_handle(level, (d,))]
+            for t in range(places.towns):
+                cands = [u.index for u in held if _serves(u, t)]
+                if not cands:
+                    continue
+                in_town = grids[places.town_of_grid == t]
+                local = in_town - in_town.min()
+                route[level, di, in_town] = np.asarray(cands)[local % len(cands)]
+    return route
+
+
+def _desk_lookup(units: list[Unit], p: Params) -> np.ndarray:
+    desk = np.full((len(p.domains), p.population.towns), -1, dtype=np.int32)
+    for u in units:
+        if isinstance(u, ApprovalDesk):
+            for d in u.domains:
+                cols = slice(None) if u.town < 0 else u.town
+                desk[p.domains.index(d), cols] = u.index
+    return desk
+
+
+def _window(units: list[Unit], p: Params) -> np.ndarray:
+    window = np.full(p.population.towns, -1, dtype=np.int32)
+    for u in units:
+        if isinstance(u, WindowCounter):
+            window[u.town] = u.index
+    return window
+
+
+__all__ = ["KINDS", "UnitTable", "build_units"]

@@ -1,0 +1,303 @@
+"""Attribution: how much of the change between two scenarios each mechanism accounts for.
+
+The parameters in which scenario ``TO`` differs from ``FROM`` are grouped into
+*mechanisms* (:data:`MECHANISMS`; a differing path no group claims becomes its own
+mechanism, named by its section). Every coalition of mechanisms is run — ``FROM`` with
+``TO``'s values for the coalition's parameters — with the same replication seeds
+(common random numbers). The Shapley value of a mechanism is its marginal contribution
+averaged over all orders in which the mechanisms could be switched on; it is computed
+per replication, so its interval is a paired one. Shapley values sum to the total
+change (efficiency), and a mechanism that changes nothing gets zero. With more than
+``max_exact`` mechanisms, orders are sampled (the same orders in every replication);
+the sum still equals the total change exactly.
+
+The equal-cost control is ``FROM`` with department, enforcement and desk staff scaled so
+that its paid staff-hours equal ``TO``'s: the change it shows is what the money would buy
+without the structure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.core.model import GovModel
+from sim.core.output import staff_hours
+from sim.core.params import Params
+from sim.core.rng import replication_seeds
+from sim.core.runner import run
+from sim.errors import GovsimError
+from sim.experiments.compare import SerialPool, interval
+
+MECHANISMS: dict[str, tuple[str, ...]] = {
+    "separation": ("grid.separation",),
+    "grid_team": ("grid.",),
+    "command_centre": ("dispatch.",),
+    "lead_department": ("departments.lead_department", "departments.lead_coordination_hours"),
+    "duty_list": ("departments.duty_list_coverage", "departments.town_domains"),
+    "merged_departments": ("departments.location", "departments.groups"),
+    "staff_moved_down": ("departments.moved_down_per_town",),
+    "department_staff": ("departments.",),
+    "comprehensive_enforcement": ("enforcement.",),
+    "one_window": ("one_window.",),
+    "clusters": ("clusters.",),
+    "calendar": ("calendar.",),
+}
+"""Mechanism name → parameter paths (a path ending in '.' is a prefix); first match wins."""
+
+SKIP = ("name", "description", "context")
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in tree.items():
+        path = f"{prefix}{k}"
+        if isinstance(v, Mapping) and k != "categories" and not prefix.startswith("categories"):
+            out.update(_flatten(v, path + "."))
+        else:
+            out[path] = v
+    return out
+
+
+def differences(a: Params, b: Params) -> dict[str, tuple[Any, Any]]:
+    """Parameter paths whose values differ between two resolved scenarios."""
+    fa, fb = _flatten(a.model_dump()), _flatten(b.model_dump())
+    return {
+        k: (fa.get(k), fb.get(k))
+        for k in sorted(set(fa) | set(fb))
+        if k not in SKIP and fa.get(k) != fb.get(k)
+    }
+
+
+def mechanism_of(path: str) -> str:
+    """The mechanism a parameter path belongs to."""
+    for name, paths in MECHANISMS.items():
+        if any(path == p or (p.endswith(".") and path.startswith(p)) for p in paths):
+            return name
+    return path.split(".", 1)[0]
+
+
+def group(diff: Mapping[str, tuple[Any, Any]]) -> dict[str, dict[str, Any]]:
+    """Differing paths grouped by mechanism: mechanism → {path: TO's value}."""
+    out: dict[str, dict[str, Any]] = {}
+    for path, (_, to) in diff.items():
+        out.setdefault(mechanism_of(path), {})[path] = to
+    return out
+
+
+def _apply(base: Params, values: Mapping[str, Any]) -> Params:
+    tree = base.model_dump()
+    for path, v in values.items():
+        node = tree
+        *parents, leaf = path.split(".")
+        for p in parents:
+            node = node[p]
+        node[leaf] = v
+    return Params.model_validate(tree)
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Results of an attribution.
+
+    Attributes:
+        shares: one row per KPI and mechanism: ``contribution_mean/lo/hi`` (Shapley value,
+            KPI units) and ``share_mean`` (of the total change), plus a ``TOTAL`` row.
+        runs: one row per coalition run (coalition, replication, KPIs).
+        control: the equal-cost control's change per KPI (mean and interval).
+        mechanisms: mechanism → the paths and ``TO`` values it switches.
+    """
+
+    shares: pd.DataFrame
+    runs: pd.DataFrame
+    control: pd.DataFrame
+    mechanisms: dict[str, dict[str, Any]]
+
+
+def _coalition_runs(args: tuple[Params, int, int, frozenset[str]]) -> dict[str, Any]:
+    params, seed, days, coalition = args
+    summary = run(params, seed=seed, days=days).summary
+    return {"coalition": coalition, "seed": seed, **{str(k): v for k, v in summary.items()}}
+
+
+def shapley_orders(mechs: Sequence[str], max_exact: int, samples: int, seed: int) -> list[tuple[str, ...]]:
+    """All orders of the mechanisms, or ``samples`` random ones when there are too many."""
+    if len(mechs) <= max_exact:
+        return list(itertools.permutations(mechs))
+    rng = np.random.default_rng(seed)
+    return [tuple(mechs[i] for i in rng.permutation(len(mechs))) for _ in range(samples)]
+
+
+def shapley(values: Mapping[frozenset[str], float], orders: Sequence[tuple[str, ...]]) -> dict[str, float]:
+    """Average marginal contributions over ``orders`` (exact Shapley values over all orders)."""
+    phi: dict[str, float] = dict.fromkeys(orders[0], 0.0)
+    for order in orders:
+        have: frozenset[str] = frozenset()
+        for m in order:
+            phi[m] += values[have | {m}] - values[have]
+            have = have | {m}
+    return {m: v / len(orders) for m, v in phi.items()}
+
+
+def equal_cost_control(base: Params, target: Params) -> Params:
+    """``base`` with department, enforcement and desk staff scaled to ``target``'s staff-hours."""
+    goal = _staff_hours(target)
+
+    def hours(f: float) -> float:
+        return _staff_hours(_scaled(base, f))
+
+    lo, hi = 0.1, 10.0
+    if not hours(lo) <= goal <= hours(hi):
+        raise GovsimError("no staffing of the baseline's departments matches the reform's staff-hours")
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if hours(mid) < goal else (lo, mid)
+    return _scaled(base, (lo + hi) / 2).model_copy(update={"name": f"{base.name}_equal_cost"})
+
+
+def _staff_hours(p: Params) -> float:
+    model = GovModel(p, days=365)
+    hours = staff_hours(model)
+    model.release()
+    return hours
+
+
+def _scaled(base: Params, f: float) -> Params:
+    return _apply(
+        base,
+        {
+            "departments.staff_per_10k": base.departments.staff_per_10k * f,
+            "enforcement.staff_per_10k": base.enforcement.staff_per_10k * f,
+            "one_window.desk_staff_per_10k": base.one_window.desk_staff_per_10k * f,
+        },
+    )
+
+
+def attribute(
+    a: Params,
+    b: Params,
+    kpis: Sequence[str],
+    reps: int = 5,
+    seed: int = 0,
+    days: int = 365,
+    workers: int = 1,
+    max_exact: int = 6,
+    samples: int = 200,
+    progress: Callable[[], None] | None = None,
+) -> Attribution:
+    """Shapley attribution of the change from ``a`` to ``b`` to mechanisms, with intervals.
+
+    Args:
+        a, b: the resolved FROM and TO scenarios (same context).
+        kpis: the KPIs to attribute.
+        reps, seed, days: replications (paired seeds), root seed and horizon.
+        workers: parallel processes.
+        max_exact: up to this many mechanisms, all orders are used (exact Shapley).
+        samples: orders sampled beyond that.
+        progress: called after each run.
+    """
+    diff = differences(a, b)
+    if any(
+        p.split(".", 1)[0] in ("population", "domains", "categories", "residents", "service_requests")
+        for p in diff
+    ):
+        raise GovsimError("the two scenarios have different contexts; attribution needs the same context")
+    mechs = group(diff)
+    if not mechs:
+        raise GovsimError(f"{a.name} and {b.name} do not differ: nothing to attribute")
+    names = list(mechs)
+    orders = shapley_orders(names, max_exact, samples, seed)
+    coalitions = sorted(
+        {frozenset(o[:i]) for o in orders for i in range(len(o) + 1)}, key=lambda s: (len(s), sorted(s))
+    )
+    params = {}
+    for c in coalitions:
+        try:
+            params[c] = _apply(a, {p: v for m in c for p, v in mechs[m].items()})
+        except ValueError as exc:
+            raise GovsimError(f"mechanisms {sorted(c)} cannot be switched on alone: {exc}") from None
+    control = equal_cost_control(a, b)
+    seeds = replication_seeds(seed, reps)
+    control_key = frozenset({"__control__"})
+    jobs = [(params[c], s, days, c) for c in coalitions for s in seeds]
+    jobs += [(control, s, days, control_key) for s in seeds]
+    rows = []
+    with ProcessPoolExecutor(workers) if workers > 1 else SerialPool() as pool:
+        for row in pool.map(_coalition_runs, jobs):
+            rows.append(row)
+            if progress is not None:
+                progress()
+    runs = pd.DataFrame(rows)
+    return Attribution(
+        _shares(runs, names, orders, kpis, seeds),
+        runs.assign(coalition=runs["coalition"].map(lambda c: "+".join(sorted(c)) or "FROM")),
+        _control(runs, kpis, seeds, names, control_key),
+        mechs,
+    )
+
+
+def _value_table(runs: pd.DataFrame, kpi: str, seed: int) -> dict[frozenset[str], float]:
+    sub = runs[runs["seed"] == seed]
+    return {c: float(v) for c, v in zip(sub["coalition"], sub[kpi], strict=True)}
+
+
+def _shares(
+    runs: pd.DataFrame,
+    names: list[str],
+    orders: Sequence[tuple[str, ...]],
+    kpis: Sequence[str],
+    seeds: list[int],
+) -> pd.DataFrame:
+    full = frozenset(names)
+    rows = []
+    for kpi in kpis:
+        per_rep = []
+        for s in seeds:
+            v = _value_table(runs, kpi, s)
+            per_rep.append({**shapley(v, orders), "TOTAL": v[full] - v[frozenset()]})
+        frame = pd.DataFrame(per_rep)
+        total_mean = float(frame["TOTAL"].mean())
+        for m in [*names, "TOTAL"]:
+            mean, lo, hi = interval(frame[m])
+            rows.append(
+                {
+                    "kpi": kpi,
+                    "mechanism": m,
+                    "contribution_mean": mean,
+                    "contribution_lo": lo,
+                    "contribution_hi": hi,
+                    "share_mean": mean / total_mean if total_mean else math.nan,
+                    "n": len(seeds),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _control(
+    runs: pd.DataFrame, kpis: Sequence[str], seeds: list[int], names: list[str], key: frozenset[str]
+) -> pd.DataFrame:
+    rows = []
+    for kpi in kpis:
+        d_ctrl, d_full = [], []
+        for s in seeds:
+            v = _value_table(runs, kpi, s)
+            d_ctrl.append(v[key] - v[frozenset()])
+            d_full.append(v[frozenset(names)] - v[frozenset()])
+        m, lo, hi = interval(pd.Series(d_ctrl))
+        rows.append(
+            {
+                "kpi": kpi,
+                "control_change_mean": m,
+                "control_change_lo": lo,
+                "control_change_hi": hi,
+                "reform_change_mean": float(np.mean(d_full)),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,231 @@
+"""Experiment designs: scenarios × parameter points × replications, from ``experiments/*.yaml``.
+
+A design names the scenarios to run, the parameters to vary (each a dotted parameter
+path with either ``values`` or a ``low``–``high`` range), how to sample them
+(``factorial``, ``latin_hypercube``, ``sobol`` or ``morris``; samplers from SALib), the
+replications, horizon, root seed, KPIs and which tables to keep. :func:`expand` turns it
+into the design table, one row per run. Replication ``r`` has the same seed in every
+scenario and at every point (spawned from the root seed), so comparisons are paired.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from sim.core.metrics import KPIS
+from sim.core.params import Section
+from sim.core.rng import replication_seeds
+from sim.core.scenarios import load_scenario
+from sim.errors import ScenarioError
+from sim.experiments.sensitivity import Factor, full_factorial, sample
+
+
+class Parameter(Section):
+    """A varied parameter: discrete ``values``, or a range ``low``–``high``."""
+
+    values: tuple[Any, ...] | None = Field(None, min_length=1)
+    low: float | None = None
+    high: float | None = None
+    levels: int | None = Field(None, ge=2, description="factorial points across a range")
+    integer: bool = False
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Parameter:
+        ranged = self.low is not None or self.high is not None
+        if (self.values is None) == (not ranged):
+            raise ValueError("give either values: [...] or low: and high:")
+        if ranged and (self.low is None or self.high is None or self.low >= self.high):
+            raise ValueError("a range needs low < high")
+        return self
+
+
+class Sampling(Section):
+    """How parameter points are drawn."""
+
+    method: Literal["factorial", "latin_hypercube", "sobol", "morris"] = "factorial"
+    samples: int = Field(8, ge=1, description="LHS points; Sobol base N (power of 2); Morris trajectories")
+    seed: int = Field(0, ge=0)
+
+
+class Keep(Section):
+    """Which per-run tables to store besides the summary."""
+
+    daily: bool = True
+    cases: bool = False
+
+
+class Design(Section):
+    """An experiment design (``experiments/NAME.yaml``)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    scenarios: tuple[str, ...] = Field(min_length=1)
+    context: str | None = None
+    days: int = Field(365, ge=1, le=100_000)
+    replications: int = Field(5, ge=1, le=100_000)
+    seed: int = Field(0, ge=0)
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    sampling: Sampling = Sampling()
+    kpis: tuple[str, ...] = KPIS
+    keep: Keep = Keep()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Design:
+        bad = [k for k in self.kpis if k not in KPIS]
+        if bad:
+            raise ValueError(f"kpis: unknown {bad}; known: {list(KPIS)}")
+        if self.sampling.method != "factorial":
+            discrete = [k for k, p in self.parameters.items() if p.values is not None]
+            if discrete:
+                raise ValueError(
+                    f"{self.sampling.method} sampling needs ranges (low/high), not values: {discrete}"
+                )
+            if not self.parameters:
+                raise ValueError(f"{self.sampling.method} sampling needs parameters to vary")
+        else:
+            flat = [k for k, p in self.parameters.items() if p.values is None and p.levels is None]
+            if flat:
+                raise ValueError(f"factorial sampling over a range needs levels: {flat}")
+        return self
+
+
+def load_design(path: str | Path) -> Design:
+    """Read and validate a design file; scenario names and parameter paths are checked too.
+
+    Raises:
+        ScenarioError: naming the design file, the field, the value and what is allowed.
+    """
+    p = Path(path)
+    src = str(p)
+    if not p.is_file():
+        raise ScenarioError(src, "", "design file not found")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ScenarioError(src, "", f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise ScenarioError(src, "", "must be a mapping of keys to values")
+    raw.setdefault("name", p.stem)
+    try:
+        design = Design.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key; allowed: " + str(list(_model_at(err["loc"][:-1]).model_fields))
+        elif field and not isinstance(err.get("input"), dict):
+            msg = f"{err.get('input')!r} is not allowed: {msg}"
+        raise ScenarioError(src, field, msg) from None
+    _check_against_model(design, src)
+    return design
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[Section]:
+    model: type[Section] = Design
+    for part in loc:
+        ann = model.model_fields[str(part)].annotation if str(part) in model.model_fields else None
+        if isinstance(ann, type) and issubclass(ann, Section):
+            model = ann
+        elif str(part) not in model.model_fields:  # a key of a mapping of parameters
+            model = Parameter
+    return model
+
+
+def _check_against_model(design: Design, src: str) -> None:
+    """Every scenario loads with the fixed overrides and each parameter's first value."""
+    first = {str(k): v for k, v in points(design).iloc[0].items()} if design.parameters else {}
+    for scen in design.scenarios:
+        try:
+            load_scenario(scen, context=design.context, overrides={**design.overrides, **first})
+        except ScenarioError as exc:
+            if exc.source != "--set":  # the scenario or context itself
+                raise ScenarioError(src, f"scenarios ({scen})", str(exc)) from None
+            section = "parameters" if exc.field in design.parameters else "overrides"
+            raise ScenarioError(src, f"{section}.{exc.field}", exc.problem) from None
+
+
+def points(design: Design) -> pd.DataFrame:
+    """The parameter points: one row per point, one column per varied parameter."""
+    params = design.parameters
+    if not params:
+        return pd.DataFrame(index=pd.RangeIndex(1))
+    if design.sampling.method == "factorial":
+        levels = {k: list(p.values) if p.values is not None else _levels(p) for k, p in params.items()}
+        return full_factorial(levels)
+    factors = [Factor(k, float(p.low), float(p.high), p.integer) for k, p in params.items()]  # type: ignore[arg-type]
+    return sample(factors, design.sampling.method, design.sampling.samples, design.sampling.seed)
+
+
+def _levels(p: Parameter) -> list[Any]:
+    grid = np.linspace(float(p.low), float(p.high), int(p.levels))  # type: ignore[arg-type]
+    return [int(round(x)) for x in grid] if p.integer else [float(x) for x in grid]
+
+
+def scenario_key(name: str) -> str:
+    """A file-safe key for a scenario given by name or path."""
+    return Path(name).stem
+
+
+def expand(design: Design) -> pd.DataFrame:
+    """The design table: one row per run, in the order runs are listed and stored.
+
+    Columns: ``run_id, scenario, point, replication, seed`` and one per varied parameter.
+    """
+    pts = points(design)
+    seeds = replication_seeds(design.seed, design.replications)
+    rows = []
+    for scen in design.scenarios:
+        for point, values in enumerate(pts.to_dict("records")):
+            for rep, seed in enumerate(seeds):
+                run_id = f"{scenario_key(scen)}__p{point:04d}__r{rep:04d}"
+                rows.append(
+                    {
+                        "run_id": run_id,
+                        "scenario": scenario_key(scen),
+                        "point": point,
+                        "replication": rep,
+                        "seed": seed,
+                        **values,
+                    }
+                )
+    table = pd.DataFrame(rows)
+    if table["run_id"].duplicated().any():
+        raise ScenarioError(design.name, "scenarios", "scenario names must differ")
+    return table
+
+
+def design_hash(design: Design) -> str:
+    """A hash of the design and of every scenario it resolves to (files may change)."""
+    h = hashlib.sha256(design.model_dump_json().encode())
+    for scen in design.scenarios:
+        h.update(
+            load_scenario(scen, context=design.context, overrides=design.overrides).model_dump_json().encode()
+        )
+    return h.hexdigest()[:16]
+
+
+def run_overrides(design: Design, row: Mapping[Any, Any]) -> dict[str, Any]:
+    """The overrides of one run: the design's fixed ones plus its point's values."""
+    values = {k: _plain(row[k]) for k in design.parameters}
+    return {**design.overrides, **values}
+
+
+def _plain(x: Any) -> Any:
+    """numpy scalars to Python values (for YAML-like overrides and JSON)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def to_json(design: Design) -> str:
+    """The design as indented JSON (stored beside the results)."""
+    return json.dumps(design.model_dump(mode="json"), indent=2)

@@ -1,0 +1,120 @@
+"""Reading an experiment's results store as tables, and querying it with SQL (DuckDB).
+
+``sim.experiments.results.open("results/my_experiment")`` gives the design table, the runs' status,
+and the stacked summaries, daily tables and case ledgers of finished runs, always in
+design order (never in the order runs happened to finish).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from sim.errors import GovsimError
+from sim.experiments.store import Store
+
+
+class Results:
+    """An experiment's stored results.
+
+    Args:
+        path: the store folder, or an experiment name under ``results/``.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        p = Path(path)
+        if not (p / "design.parquet").is_file() and (Path("results") / p / "design.parquet").is_file():
+            p = Path("results") / p
+        if not (p / "design.parquet").is_file():
+            raise GovsimError(
+                f"{path}: no experiment results here (no design.parquet); run govsim batch first"
+            )
+        self.path = p
+        self._store = Store(p)
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        """The manifest (provenance, seeds, timings, statuses)."""
+        return self._store.manifest() or {}
+
+    @cached_property
+    def design(self) -> pd.DataFrame:
+        """One row per run: run id, scenario, point, replication, seed, varied parameters."""
+        return pd.read_parquet(self.path / "design.parquet")
+
+    @cached_property
+    def runs(self) -> pd.DataFrame:
+        """One row per run of the design with its status (``ok``, ``failed`` or ``missing``)."""
+        rows = []
+        for run_id in self.design["run_id"]:
+            st = self._store.status(run_id) or {"status": "missing"}
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "status": st.get("status"),
+                    "error": st.get("error"),
+                    "seconds": st.get("seconds"),
+                    "peak_rss_mb": st.get("peak_rss_mb"),
+                    "started_at": st.get("started_at"),
+                    "finished_at": st.get("finished_at"),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def _files(self, name: str) -> list[Path]:
+        ok = self.runs.loc[self.runs["status"] == "ok", "run_id"]
+        files = [self._store.run_dir(r) / f"{name}.parquet" for r in ok]
+        return [f for f in files if f.is_file()]
+
+    def _stack(self, name: str) -> pd.DataFrame:
+        files = self._files(name)
+        if not files:
+            return pd.DataFrame()
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+    @cached_property
+    def summaries(self) -> pd.DataFrame:
+        """One row per finished run: keys (run id, scenario, point, replication, seed) and KPIs."""
+        return self._stack("summary")
+
+    @cached_property
+    def daily(self) -> pd.DataFrame:
+        """The daily tables of finished runs, stacked, with ``run_id``."""
+        return self._stack("daily")
+
+    @property
+    def cases(self) -> pd.DataFrame:
+        """The case ledgers of finished runs (when the design kept them), stacked."""
+        return self._stack("cases")
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run DuckDB SQL over the views ``design``, ``runs``, ``summaries``, ``daily``, ``cases``."""
+        con = duckdb.connect()
+        try:
+            con.register("design", self.design)
+            con.register("runs", self.runs)
+            for name, stem in (("summaries", "summary"), ("daily", "daily"), ("cases", "cases")):
+                files = [str(f) for f in self._files(stem)]
+                if files:
+                    con.execute(
+                        f"CREATE VIEW {name} AS SELECT * FROM read_parquet({json.dumps(files)}, "
+                        "union_by_name = true)"
+                    )
+            return con.execute(sql).df()
+        except duckdb.Error as exc:
+            raise GovsimError(f"query failed: {str(exc).splitlines()[0]}") from None
+        finally:
+            con.close()
+
+
+def open(path: str | Path) -> Results:  # noqa: A001 - the documented API is sim.experiments.results.open
+    """Open an experiment's results store (see :class:`Results`)."""
+    return Results(path)
+
+
+__all__ = ["Results", "open"]

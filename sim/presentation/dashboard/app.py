@@ -1,0 +1,280 @@
+"""The dashboard web app (Dash) and its local server.
+
+One callback drives the page: any control, button or play tick arrives there, is turned
+into an action on the page's :class:`~sim.presentation.dashboard.state.Session` (rebuild, restart,
+step) and the four charts are redrawn from the session's :class:`~sim.presentation.dashboard.state.View`.
+Each open page has its own session (a random id kept in the page); models live in this
+process, so the server is for one person on this machine and binds only loopback
+addresses (there is no authentication).
+
+Why Dash and not Mesa's SolaraViz: Solara loads its JavaScript bundle from a CDN at run
+time (through its server), so on a machine without internet — like CI — the page stays
+blank; Dash serves every script from the installed packages. SolaraViz also applies
+changed parameters only on Reset, with slider defaults fixed in code, whereas here
+picking a scenario moves every control to that scenario's values.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from dash import Dash, Input, Output, State, ctx, html, no_update
+
+from sim.core.scenarios import builtin_scenarios, load_scenario
+from sim.errors import GovsimError
+from sim.presentation.dashboard.figures import delay_figure, map_figure, open_cases_figure, tier_figure
+from sim.presentation.dashboard.layout import SLIDERS, control_values, index_string, page
+from sim.presentation.dashboard.state import Controls, Session, SessionRegistry, View, controls_for
+
+CONTROL_IDS = ("mechanisms", "enforcement-mode", *SLIDERS)
+"""Elements whose change rebuilds the model (residents and seed too)."""
+
+WEEK = 7
+
+
+def _fmt(x: float) -> str:
+    if x != x:  # NaN
+        return "–"
+    if abs(x) >= 100 or float(x).is_integer():
+        return f"{x:,.0f}"
+    return f"{x:.2f}"
+
+
+def kpi_chips(view: View) -> list[html.Span]:
+    """The headline numbers as small labelled chips."""
+    chips = [html.Span([html.B(_fmt(v)), f" {k}"], className="kpi") for k, v in view.kpis.items()]
+    chips.append(html.Span([html.B(f"{view.step_ms:.1f} ms"), " last step"], className="kpi"))
+    return chips
+
+
+def read_controls(
+    scenario: str,
+    context: str | None,
+    mechanisms: list[str] | None,
+    mode: str,
+    values: dict[str, float | None],
+    residents: float | None,
+    seed: float | None,
+    fallback: Controls,
+) -> Controls:
+    """Controls from the page's element values (missing or invalid numbers keep ``fallback``'s).
+
+    Args:
+        scenario: the scenario dropdown.
+        context: the dashboard's context.
+        mechanisms: the checked mechanism switches.
+        mode: the enforcement radio.
+        values: slider values by element id (see :data:`sim.presentation.dashboard.layout.SLIDERS`).
+        residents, seed: the number inputs (None while a person is typing something invalid).
+        fallback: the controls the session runs now.
+    """
+    on = set(mechanisms or [])
+
+    def num(key: str, current: float) -> float:
+        v = values.get(key)
+        return current if v is None else float(v)
+
+    return Controls(
+        scenario=scenario,
+        context=context,
+        residents=int(residents) if residents is not None and residents >= 100 else fallback.residents,
+        seed=int(seed) if seed is not None and seed >= 0 else fallback.seed,
+        separation="separation" in on,
+        command_centre="command_centre" in on,
+        deadline_watch="deadline_watch" in on,
+        enforcement_mode="comprehensive" if mode == "comprehensive" else "line",
+        one_window="one_window" in on,
+        patrollers_per_grid=int(num("patrollers", fallback.patrollers_per_grid)),
+        misroute_probability=num("misroute", fallback.misroute_probability),
+        department_staff_per_10k=num("dept-staff", fallback.department_staff_per_10k),
+        enforcement_staff_per_10k=num("enf-staff", fallback.enforcement_staff_per_10k),
+    )
+
+
+def apply_action(session: Session, trigger: str | None, controls: Controls, speed: int) -> bool:
+    """Do what the element ``trigger`` asks of the session.
+
+    Args:
+        session: the page's session.
+        trigger: the id of the element that fired (None on page load).
+        controls: the controls as the page shows them now.
+        speed: days per play tick.
+
+    Returns:
+        Whether the page should show the controls' values again (after a scenario pick,
+        the controls move to that scenario's own values).
+
+    Raises:
+        GovsimError: controls that do not make a valid scenario (the session is unchanged).
+    """
+    if trigger == "scenario":
+        session.rebuild(controls_for(controls.scenario, controls.context, controls.residents, controls.seed))
+        return True
+    if trigger == "reset":
+        session.rebuild(controls)
+    elif trigger == "step":
+        session.step(1)
+    elif trigger == "step-week":
+        session.step(WEEK)
+    elif trigger == "ticker":
+        session.step(speed)
+    elif controls != session.controls and trigger != "map-metric":
+        session.rebuild(controls)
+    return False
+
+
+def create_app(
+    context: str | None = None,
+    horizon: int = 365,
+    scenario: str = "baseline",
+    sessions: SessionRegistry | None = None,
+) -> Dash:
+    """The Dash app.
+
+    Args:
+        context: a context replacing the scenarios' own (None: each scenario's).
+        horizon: the last day a run may reach.
+        scenario: the scenario shown first.
+        sessions: where the pages' sessions live (default: a new registry).
+
+    Raises:
+        ScenarioError: an unknown scenario or context.
+    """
+    scenarios = builtin_scenarios()
+    first = controls_for(scenario, context)
+    residents = load_scenario(scenario, context=context).population.residents
+    sessions = sessions if sessions is not None else SessionRegistry(horizon=horizon)
+    app = Dash(__name__, title="govsim dashboard", update_title="")
+    app.index_string = index_string()
+    app.layout = lambda: page(uuid.uuid4().hex, scenarios, first, residents, horizon)
+
+    outputs = [Output(k, "value") for k in CONTROL_IDS] + [
+        Output("map", "figure"),
+        Output("tiers", "figure"),
+        Output("delays", "figure"),
+        Output("open-cases", "figure"),
+        Output("day", "children"),
+        Output("kpis", "children"),
+        Output("label", "children"),
+        Output("settings", "children"),
+        Output("message", "children"),
+        Output("ticker", "disabled"),
+        Output("play", "children"),
+    ]
+    inputs = (
+        [Input("scenario", "value")]
+        + [Input(k, "value") for k in CONTROL_IDS]
+        + [
+            Input("residents", "value"),
+            Input("seed", "value"),
+            Input("step", "n_clicks"),
+            Input("step-week", "n_clicks"),
+            Input("reset", "n_clicks"),
+            Input("play", "n_clicks"),
+            Input("ticker", "n_intervals"),
+            Input("map-metric", "value"),
+        ]
+    )
+    states = [State("session-id", "data"), State("speed", "value"), State("ticker", "disabled")]
+
+    @app.callback(*outputs, *inputs, *states)
+    def update(scenario: str, mechanisms: list[str], mode: str, *rest: Any) -> tuple[Any, ...]:
+        slider_values = dict(zip(SLIDERS, rest[: len(SLIDERS)], strict=True))
+        residents_v, seed_v, *_, metric, sid, speed, paused = rest[len(SLIDERS) :]
+        session = sessions.get(sid, first)
+        trigger = ctx.triggered_id if isinstance(ctx.triggered_id, str) else None
+        message = ""
+        controls = read_controls(
+            scenario, context, mechanisms, mode, slider_values, residents_v, seed_v, session.controls
+        )
+        show_controls = False
+        try:
+            show_controls = apply_action(session, trigger, controls, int(speed or 1))
+        except GovsimError as exc:
+            message = f"not applied: {exc}"
+        # only a press of play and the horizon touch the timer: a tick still on its way when
+        # the person pauses must not start it again
+        timer: Any = no_update
+        if trigger == "play":
+            timer = bool(session.done) or not paused
+        elif session.done and not paused:
+            timer = True
+        view = session.view(metric)
+        values = control_values(session.controls) if show_controls else {}
+        return (
+            *[values.get(k, no_update) for k in CONTROL_IDS],
+            map_figure(view),
+            tier_figure(view),
+            delay_figure(view),
+            open_cases_figure(view),
+            f"day {view.day} of {view.horizon}",
+            kpi_chips(view),
+            view.label,
+            f"running: {session.controls.describe()}",
+            message,
+            timer,
+            no_update if timer is no_update else ("▶ Play" if timer else "❚❚ Pause"),
+        )
+
+    return app
+
+
+def loopback(host: str) -> bool:
+    """Whether every address ``host`` resolves to is a loopback address."""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except socket.gaierror:
+        return False
+    addrs = {info[4][0] for info in infos}
+    return bool(addrs) and all(ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in addrs)
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    context: str | None = None,
+    horizon: int = 365,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the dashboard until interrupted (Ctrl-C).
+
+    Args:
+        host: a loopback address or name (the page has no authentication).
+        port: the TCP port.
+        context: a context replacing the scenarios' own.
+        horizon: the last day a run may reach.
+        on_ready: called with the page's address once the server listens.
+
+    Raises:
+        GovsimError: a host that is not loopback, or a port that cannot be bound.
+        ScenarioError: an unknown context.
+    """
+    from werkzeug.serving import make_server
+
+    if not loopback(host):
+        raise GovsimError(
+            f"--host {host!r} is not a loopback address; the dashboard has no authentication, "
+            "so it only listens on this machine (use 127.0.0.1, ::1 or localhost)"
+        )
+    sessions = SessionRegistry(horizon=horizon)
+    app = create_app(context=context, horizon=horizon, sessions=sessions)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    try:
+        server = make_server(host, port, app.server, threaded=True)
+    except OSError as exc:
+        raise GovsimError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port") from None
+    name = f"[{host}]" if ":" in host else host
+    if on_ready is not None:
+        on_ready(f"http://{name}:{server.port}/")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        sessions.close_all()

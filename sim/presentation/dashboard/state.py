@@ -1,0 +1,502 @@
+"""The dashboard's state, without any web framework: controls, the live model, chart data.
+
+Everything the page shows is computed here, so it can be tested without a browser:
+
+- :class:`Controls` — what the person chose (scenario, mechanism switches, a few key
+  parameters); :func:`controls_for` reads a scenario's own values into controls and
+  :func:`build_params` turns controls back into a validated :class:`~sim.core.params.Params`.
+- :class:`Session` — one live :class:`~sim.core.model.GovModel` built from controls, stepped
+  day by day, with the per-day history the charts need (recorded as it steps, so a
+  chart never rescans the whole ledger).
+- :class:`View` — an immutable snapshot of the chart data after the latest step.
+
+The model core knows nothing of this module (nor of the dashboard package).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from sim.core.agents import GRID_KIND
+from sim.core.ledger import CLOSED, DISPATCH, DROPPED, LATENT, QUEUED, TRANSIT
+from sim.core.metrics import TARGET_TIER_SHARES
+from sim.core.model import GovModel
+from sim.core.params import LEVELS, Params
+from sim.core.scenarios import load_scenario
+
+EnforcementMode = Literal["line", "comprehensive"]
+MapMetric = Literal["backlog", "grid_queue", "latent"]
+
+MAP_METRICS: dict[str, str] = {
+    "backlog": "open cases found but not yet resolved (waiting anywhere)",
+    "grid_queue": "cases queued at the grid team",
+    "latent": "issues not yet discovered",
+}
+"""What the map can colour the grids by, with the legend text."""
+
+DELAY_PARTS = ("total", "discovery", "dispatch", "handling")
+"""Delay components shown over time (see :data:`sim.core.metrics.DELAYS`)."""
+
+SMOOTHING_DAYS = 7
+"""The delay chart shows means over this many trailing days."""
+
+MECHANISM_SWITCHES = ("separation", "command_centre", "deadline_watch", "one_window")
+"""Boolean mechanism switches of :class:`Controls`, in the order the page lists them."""
+
+
+@dataclass(frozen=True)
+class Controls:
+    """What the person chose on the page.
+
+    Attributes:
+        scenario: a built-in scenario name.
+        context: a context name or file replacing the scenario's, or None for its own.
+        residents: residents of the place (None: the context's).
+        seed: the run's seed.
+        separation: patrol–handling separation (``grid.separation``).
+        command_centre: a command centre dispatches (``dispatch.command_centre``).
+        deadline_watch: the centre supervises cases that would miss their deadline
+            (``dispatch.deadline_watch``; off whenever there is no centre).
+        enforcement_mode: ``enforcement.mode``; ``comprehensive`` on a scenario that
+            devolves no domains devolves all of them (else the switch would change nothing).
+        one_window: ``one_window.enabled``.
+        patrollers_per_grid: ``grid.patrollers_per_grid``.
+        misroute_probability: ``dispatch.misroute_probability``.
+        department_staff_per_10k: ``departments.staff_per_10k``.
+        enforcement_staff_per_10k: ``enforcement.staff_per_10k``.
+    """
+
+    scenario: str = "baseline"
+    context: str | None = None
+    residents: int | None = None
+    seed: int = 0
+    separation: bool = False
+    command_centre: bool = False
+    deadline_watch: bool = False
+    enforcement_mode: EnforcementMode = "line"
+    one_window: bool = False
+    patrollers_per_grid: int = 1
+    misroute_probability: float = 0.2
+    department_staff_per_10k: float = 22.0
+    enforcement_staff_per_10k: float = 6.0
+
+    @property
+    def watches_deadlines(self) -> bool:
+        """The deadline watch as it runs: only with a centre (nobody watches without one)."""
+        return self.deadline_watch and self.command_centre
+
+    def describe(self) -> str:
+        """A one-line label of the controls (for the page and chart legends)."""
+        on = {s: getattr(self, s) for s in MECHANISM_SWITCHES} | {"deadline_watch": self.watches_deadlines}
+        switches = [f"{s.replace('_', ' ')} {'on' if v else 'off'}" for s, v in on.items()]
+        return " · ".join(
+            [
+                self.scenario,
+                *switches,
+                f"{self.enforcement_mode} enforcement",
+                f"{self.patrollers_per_grid} patroller(s) per grid",
+                f"misroute {self.misroute_probability:.2f}",
+                f"staff per 10k: departments {self.department_staff_per_10k:g}, "
+                f"enforcement {self.enforcement_staff_per_10k:g}",
+            ]
+        )
+
+
+def controls_for(
+    scenario: str, context: str | None = None, residents: int | None = None, seed: int = 0
+) -> Controls:
+    """The controls showing a scenario's own values.
+
+    Args:
+        scenario: a built-in scenario name or a scenario file.
+        context: a context replacing the scenario's, or None.
+        residents: residents override, or None for the context's.
+        seed: the seed to keep.
+
+    Returns:
+        Controls whose :func:`build_params` gives back the scenario unchanged (apart from
+        ``residents``).
+    """
+    p = load_scenario(scenario, context=context)
+    return Controls(
+        scenario=scenario,
+        context=context,
+        residents=residents,
+        seed=seed,
+        separation=p.grid.separation,
+        command_centre=p.dispatch.command_centre,
+        deadline_watch=p.dispatch.deadline_watch,
+        enforcement_mode=p.enforcement.mode,
+        one_window=p.one_window.enabled,
+        patrollers_per_grid=p.grid.patrollers_per_grid,
+        misroute_probability=p.dispatch.misroute_probability,
+        department_staff_per_10k=p.departments.staff_per_10k,
+        enforcement_staff_per_10k=p.enforcement.staff_per_10k,
+    )
+
+
+def overrides_for(c: Controls) -> dict[str, Any]:
+    """The parameter overrides (dotted paths) that the controls stand for."""
+    out: dict[str, Any] = {
+        "grid.separation": c.separation,
+        "dispatch.command_centre": c.command_centre,
+        "dispatch.deadline_watch": c.watches_deadlines,
+        "enforcement.mode": c.enforcement_mode,
+        "one_window.enabled": c.one_window,
+        "grid.patrollers_per_grid": int(c.patrollers_per_grid),
+        "dispatch.misroute_probability": float(c.misroute_probability),
+        "departments.staff_per_10k": float(c.department_staff_per_10k),
+        "enforcement.staff_per_10k": float(c.enforcement_staff_per_10k),
+    }
+    if c.residents is not None:
+        out["population.residents"] = int(c.residents)
+    if c.enforcement_mode == "comprehensive":
+        base = load_scenario(c.scenario, context=c.context)
+        if not base.enforcement.devolved_domains:
+            out["enforcement.devolved_domains"] = list(base.domains)
+    return out
+
+
+def build_params(c: Controls) -> Params:
+    """The validated parameter tree of the controls.
+
+    Raises:
+        ScenarioError: a control value the parameter tree does not allow.
+    """
+    return load_scenario(c.scenario, context=c.context, overrides=overrides_for(c))
+
+
+# ------------------------------------------------------------------------ chart data
+@dataclass(frozen=True)
+class GridMap:
+    """Grids laid out town by town: one row per village, one column per grid of a village.
+
+    Towns sit side by side, separated by an empty column. There are no coordinates in
+    the model; the layout only keeps neighbours in the hierarchy together.
+
+    Attributes:
+        z: values per cell (None where there is no grid).
+        grid: the grid number of each cell (-1 where there is none).
+        x_labels: column labels (the grid's place in its village; "" between towns).
+        y_labels: row labels (the village's place in its town).
+        towns: (first column, town number) of each town block.
+        zmax: the top of the colour scale.
+        metric: what the values are (a key of :data:`MAP_METRICS`).
+    """
+
+    z: list[list[float | None]]
+    grid: list[list[int]]
+    x_labels: list[str]
+    y_labels: list[str]
+    towns: list[tuple[int, int]]
+    zmax: float
+    metric: str
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything the page shows after the latest step (immutable).
+
+    Attributes:
+        day: days simulated so far.
+        horizon: the last day the run may reach.
+        label: what is running (scenario, context, residents).
+        kpis: headline numbers so far.
+        grid_map: the map of grids.
+        tier_shares: share of resolved cases per tier (NaN before any is resolved).
+        tier_counts: resolved cases per tier.
+        targets: the reforms' 70/20/10 aim.
+        days: day numbers of the series (1 … day).
+        delays: trailing-mean delay per component (days; NaN on days with nothing resolved).
+        open_series: day-end stocks (open, latent, backlog by unit kind).
+        previous: the open-cases series of the run before the last change, if any.
+        step_ms: wall time of the latest day's step in milliseconds.
+    """
+
+    day: int
+    horizon: int
+    label: str
+    kpis: dict[str, float]
+    grid_map: GridMap
+    tier_shares: dict[str, float]
+    tier_counts: dict[str, int]
+    targets: dict[str, float]
+    days: list[int]
+    delays: dict[str, list[float]]
+    open_series: dict[str, list[float]]
+    previous: tuple[str, list[float]] | None
+    step_ms: float
+
+
+def grid_layout(model: GovModel) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Row and column of every grid on the map.
+
+    Returns:
+        (row, col, n_rows, n_cols): rows are villages of a town, columns grids of a
+        village; town ``t`` starts at column ``t * (grids_per_village + 1)``.
+    """
+    P = model.places
+    gpv = model.params.population.grids_per_village
+    g = np.arange(P.n_grids)
+    town = P.town_of_grid.astype(np.int64)
+    local = g - town * P.grids_per_town
+    row, pos = local // gpv, local % gpv
+    col = town * (gpv + 1) + pos
+    n_rows = int(-(-P.grids_per_town // gpv))
+    n_cols = int(P.towns * (gpv + 1) - 1)
+    return row, col, n_rows, n_cols
+
+
+def grid_values(model: GovModel, metric: str) -> np.ndarray:
+    """One value per grid for the map.
+
+    Args:
+        model: the live model.
+        metric: ``backlog`` (cases found and not yet resolved, wherever they wait),
+            ``grid_queue`` (cases queued at the grid's own team) or ``latent``
+            (issues not yet discovered).
+    """
+    L, n = model.ledger, model.places.n_grids
+    a = L.active
+    st = L.stage[a]
+    if metric == "backlog":
+        keep = (st == DISPATCH) | (st == TRANSIT) | (st == QUEUED)
+    elif metric == "grid_queue":
+        keep = (st == QUEUED) & (model.units.kind[np.maximum(L.unit[a], 0)] == GRID_KIND)
+    elif metric == "latent":
+        keep = st == LATENT
+    else:
+        raise ValueError(f"map metric {metric!r} is not allowed; use one of {list(MAP_METRICS)}")
+    return np.bincount(L.grid[a[keep]], minlength=n)[:n].astype(float)
+
+
+def grid_map(model: GovModel, metric: str, zmax: float = 1.0) -> GridMap:
+    """The map of grids coloured by ``metric`` (see :func:`grid_values`).
+
+    Args:
+        model: the live model.
+        metric: a key of :data:`MAP_METRICS`.
+        zmax: the least top of the colour scale (a session keeps the largest value seen,
+            so colours mean the same all through a run).
+    """
+    values = grid_values(model, metric)
+    row, col, n_rows, n_cols = grid_layout(model)
+    z: list[list[float | None]] = [[None] * n_cols for _ in range(n_rows)]
+    gid = [[-1] * n_cols for _ in range(n_rows)]
+    for g, (r, c) in enumerate(zip(row.tolist(), col.tolist(), strict=True)):
+        z[r][c] = float(values[g])
+        gid[r][c] = g
+    gpv = model.params.population.grids_per_village
+    x_labels = [str(c % (gpv + 1) + 1) if (c + 1) % (gpv + 1) else "" for c in range(n_cols)]
+    return GridMap(
+        z=z,
+        grid=gid,
+        x_labels=x_labels,
+        y_labels=[f"village {r + 1}" for r in range(n_rows)],
+        towns=[(t * (gpv + 1), t) for t in range(model.places.towns)],
+        zmax=max(zmax, float(values.max(initial=0.0)), 1.0),
+        metric=metric,
+    )
+
+
+@dataclass
+class _History:
+    """Per-day records the charts need, appended after every step."""
+
+    delay_sum: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in DELAY_PARTS})
+    delay_n: dict[str, list[int]] = field(default_factory=lambda: {k: [] for k in DELAY_PARTS})
+    tier_counts: np.ndarray = field(default_factory=lambda: np.zeros(len(LEVELS), dtype=np.int64))
+    total_delay_sum: float = 0.0
+    step_seconds: list[float] = field(default_factory=list)
+
+
+def _trailing_mean(sums: list[float], counts: list[int], window: int) -> list[float]:
+    """Mean over the trailing ``window`` days of per-day sums and counts (NaN where no count)."""
+    if not sums:
+        return []
+    s = np.convolve(np.asarray(sums, dtype=float), np.ones(window))[: len(sums)]
+    n = np.convolve(np.asarray(counts, dtype=float), np.ones(window))[: len(counts)]
+    out = np.divide(s, n, out=np.full(s.shape, np.nan), where=n > 0)
+    return [float(x) for x in out]
+
+
+# --------------------------------------------------------------------------- session
+class Session:
+    """One person's live model: built from controls, stepped day by day.
+
+    All methods take the session's lock, so a play timer and a button pressed at the
+    same moment never step the model at once.
+
+    Args:
+        controls: what to build.
+        horizon: the last day the run may reach (also sizes the model's records).
+    """
+
+    def __init__(self, controls: Controls, horizon: int = 365) -> None:
+        if horizon < 1:
+            raise ValueError(f"horizon must be at least 1 day, got {horizon}")
+        self.horizon = int(horizon)
+        self.lock = threading.RLock()
+        self.previous: tuple[str, list[float]] | None = None
+        self.zmax: dict[str, float] = {}
+        self.controls = controls
+        self.params = build_params(controls)
+        self.model = GovModel(self.params, seed=controls.seed, days=self.horizon)
+        self.history = _History()
+
+    # ------------------------------------------------------------------ lifecycle
+    def rebuild(self, controls: Controls) -> None:
+        """Start again at day 0 with new controls; the old run's open cases stay as ``previous``.
+
+        Raises:
+            ScenarioError: the controls do not make a valid scenario (the old run is kept).
+        """
+        with self.lock:
+            params = build_params(controls)  # fails before anything is thrown away
+            if self.day > 0:
+                self.previous = (self.controls.describe(), list(self.model.snapshots["open_cases"]))
+            self.model.release()
+            self.controls, self.params = controls, params
+            self.model = GovModel(params, seed=controls.seed, days=self.horizon)
+            self.history = _History()
+            self.zmax = {}
+
+    def close(self) -> None:
+        """Free the model (Mesa keeps models alive otherwise; see :meth:`GovModel.release`)."""
+        with self.lock:
+            self.model.release()
+
+    @property
+    def day(self) -> int:
+        """Days simulated so far."""
+        return int(self.model.steps)
+
+    @property
+    def done(self) -> bool:
+        """Whether the run has reached its horizon."""
+        return self.day >= self.horizon
+
+    # ------------------------------------------------------------------- stepping
+    def step(self, days: int = 1) -> int:
+        """Simulate up to ``days`` more days (never past the horizon).
+
+        Returns:
+            The number of days actually simulated.
+        """
+        with self.lock:
+            n = max(0, min(int(days), self.horizon - self.day))
+            for _ in range(n):
+                t0 = time.perf_counter()
+                self.model.step()
+                self.history.step_seconds.append(time.perf_counter() - t0)
+                self._record_day(self.day - 1)
+            return n
+
+    def _record_day(self, day: int) -> None:
+        """Add the cases resolved during ``day`` to the history."""
+        L, h = self.model.ledger, self.history
+        res = L.column("resolved")
+        ids = np.flatnonzero((res >= day) & (res < day + 1))
+        occ, disc, disp = L.occurred[ids], L.discovered[ids], L.dispatched[ids]
+        r = res[ids]
+        parts = {"total": r - occ, "discovery": disc - occ, "dispatch": disp - disc, "handling": r - disp}
+        for k, v in parts.items():
+            v = v[~np.isnan(v)]
+            h.delay_sum[k].append(float(v.sum()))
+            h.delay_n[k].append(int(v.size))
+        h.tier_counts += np.bincount(L.tier[ids].astype(np.int64), minlength=len(LEVELS))[: len(LEVELS)]
+        h.total_delay_sum += float(np.nansum(parts["total"]))
+
+    # ---------------------------------------------------------------------- views
+    def view(self, metric: str = "backlog") -> View:
+        """The chart data after the latest step."""
+        with self.lock:
+            m, h = self.model, self.history
+            gm = grid_map(m, metric, self.zmax.get(metric, 1.0))
+            self.zmax[metric] = gm.zmax
+            counts = h.tier_counts
+            resolved = int(counts.sum())
+            shares = {
+                k: (float(counts[i] / resolved) if resolved else float("nan")) for i, k in enumerate(LEVELS)
+            }
+            snap = m.snapshots
+            series = {
+                "open cases": snap["open_cases"],
+                "not yet discovered": snap["latent_cases"],
+                "waiting at grid teams": snap["backlog_grid"],
+                "waiting at departments": snap["backlog_department"],
+                "waiting at enforcement": snap["backlog_enforcement"],
+            }
+            L = m.ledger
+            stage = L.column("stage")
+            distance = (
+                sum(abs(shares[k] - v) for k, v in TARGET_TIER_SHARES.items()) / 2
+                if resolved
+                else float("nan")
+            )
+            kpis = {
+                "cases so far": float(L.n),
+                "open now": float(L.active.size),
+                "resolved": float(resolved),
+                "closed": float((stage == CLOSED).sum()),
+                "dropped": float((stage == DROPPED).sum()),
+                "mean delay (days)": h.total_delay_sum / resolved if resolved else float("nan"),
+                "distance from 70/20/10": distance,
+            }
+            p = self.params
+            return View(
+                day=self.day,
+                horizon=self.horizon,
+                label=f"{p.name} on {p.context}, {p.population.residents:,} residents, seed {m.seed}",
+                kpis=kpis,
+                grid_map=gm,
+                tier_shares=shares,
+                tier_counts={k: int(counts[i]) for i, k in enumerate(LEVELS)},
+                targets=dict(TARGET_TIER_SHARES),
+                days=list(range(1, self.day + 1)),
+                delays={k: _trailing_mean(h.delay_sum[k], h.delay_n[k], SMOOTHING_DAYS) for k in DELAY_PARTS},
+                open_series={k: [float(x) for x in v] for k, v in series.items()},
+                previous=self.previous,
+                step_ms=1000 * h.step_seconds[-1] if h.step_seconds else float("nan"),
+            )
+
+
+class SessionRegistry:
+    """Live sessions by id (one per open page), the least recently used dropped past ``limit``.
+
+    Args:
+        horizon: the horizon of new sessions.
+        limit: how many models to keep in memory at once (a town-scale year is ~100 MB).
+    """
+
+    def __init__(self, horizon: int = 365, limit: int = 4) -> None:
+        self.horizon, self.limit = int(horizon), int(limit)
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def get(self, sid: str, controls: Controls) -> Session:
+        """The session ``sid``, built from ``controls`` if it does not exist (or was dropped)."""
+        with self._lock:
+            s = self._sessions.pop(sid, None)
+            if s is None:
+                s = Session(controls, self.horizon)
+            self._sessions[sid] = s  # most recently used last
+            while len(self._sessions) > self.limit:
+                old = next(iter(self._sessions))
+                self._sessions.pop(old).close()
+            return s
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def close_all(self) -> None:
+        """Free every session's model."""
+        with self._lock:
+            for s in self._sessions.values():
+                s.close()
+            self._sessions.clear()
