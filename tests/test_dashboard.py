@@ -22,9 +22,11 @@ pytest.importorskip("dash", reason="the dashboard needs the viz extra (pip insta
 
 import sim.cli.dashboard  # noqa: E402, F401  (registers the command)
 from sim.cli import app as cli_app  # noqa: E402
-from sim.core.agents import ENF_KIND  # noqa: E402
-from sim.core.ledger import DISPATCH, QUEUED, TRANSIT  # noqa: E402
-from sim.core.places import TOWN  # noqa: E402
+from sim.core.kinds import (
+    Kind,  # noqa: E402
+    Layer,  # noqa: E402
+)
+from sim.core.ledger import Stage  # noqa: E402
 from sim.core.scenarios import builtin_scenarios, load_scenario  # noqa: E402
 from sim.errors import ScenarioError  # noqa: E402
 from sim.presentation.dashboard.app import apply_action, create_app, loopback, read_controls  # noqa: E402
@@ -84,8 +86,8 @@ def test_comprehensive_enforcement_on_baseline_builds_a_town_squad() -> None:
     s = Session(small(enforcement_mode="comprehensive"), horizon=5)
     assert s.params.enforcement.devolved_domains  # baseline devolves none; the switch devolves all
     U = s.model.units
-    squads = U.kind == ENF_KIND
-    assert (U.layer[squads] == TOWN).any()
+    squads = U.kind == Kind.ENFORCEMENT
+    assert (U.layer[squads] == Layer.TOWN).any()
     s.close()
 
 
@@ -100,10 +102,8 @@ def test_session_steps_and_its_chart_data_agree_with_the_model() -> None:
     # the map holds every grid once, with its backlog
     L = s.model.ledger
     a = L.active
-    st = L.stage[a]
-    backlog = np.bincount(
-        L.grid[a[(st == DISPATCH) | (st == TRANSIT) | (st == QUEUED)]], minlength=s.model.places.n_grids
-    )
+    found = a[np.isin(L.stage[a], (Stage.DISPATCH, Stage.TRANSIT, Stage.QUEUED))]
+    backlog = np.bincount(L.grid[found], minlength=s.model.places.n_grids)
     cells = [
         (g, z)
         for grow, zrow in zip(v.grid_map.grid, v.grid_map.z, strict=True)

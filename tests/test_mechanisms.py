@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 import sim
-from sim.core.agents import DEPT_KIND, ENF_KIND, GRID_KIND, Department, GridTeam
-from sim.core.ledger import LATENT
+from sim.core.agents import Department, GridTeam
+from sim.core.kinds import Kind
+from sim.core.ledger import Stage
+from sim.core.mechanisms import REGISTRY
 from sim.core.mechanisms.dispatch import unique_rows
-from sim.core.model import DAY_ORDER, GovModel
+from sim.core.model import CASE_FLOW_ORDER, DAY_ORDER, GovModel
 from tests.conftest import SMALL
 
 
@@ -18,15 +20,53 @@ def _model(scenario: str = "baseline", days: int = 30, **over: object) -> GovMod
 
 
 def test_day_order_is_pinned_and_followed() -> None:
-    assert DAY_ORDER == ("occurrence", "discovery", "case_flow", "closure", "service_requests", "record")
+    assert [a.name for a in DAY_ORDER] == [
+        "workforce",
+        "occurrence",
+        "discovery",
+        "case_flow",
+        "closure",
+        "service_requests",
+        "record",
+    ]
+    assert {a.owner for a in DAY_ORDER} <= {"model", *REGISTRY}
     m = _model()
     seen: list[str] = []
-    for name in DAY_ORDER:
-        act = m._acts[name]
-        m._acts[name] = lambda day, _n=name, _a=act: (seen.append(_n), _a(day))[1]
+    m._day = [
+        lambda day, _n=a.name, _f=f: (seen.append(_n), _f(day))[1]
+        for a, f in zip(DAY_ORDER, m._day, strict=True)
+    ]
     m.step()
     m.step()
-    assert seen == list(DAY_ORDER) * 2
+    assert seen == [a.name for a in DAY_ORDER] * 2
+
+
+def test_case_flow_order_is_pinned_and_repeats_until_nothing_moves() -> None:
+    assert [(a.owner, a.method) for a in CASE_FLOW_ORDER] == [
+        ("dispatch", "step"),
+        ("handling", "arrive"),
+        ("handling", "complete"),
+    ]
+    m = _model()
+    for _ in range(5):
+        m.step()
+    rounds: list[tuple[str, int]] = []
+    m._flow = [
+        lambda day, among, _n=a.name, _f=f: (rounds.append((_n, _f(day, among))), rounds[-1][1])[1]
+        for a, f in zip(CASE_FLOW_ORDER, m._flow, strict=True)
+    ]
+    m.step()
+    names = [n for n, _ in rounds]
+    assert names == [a.name for a in CASE_FLOW_ORDER] * (len(names) // 3) and len(names) >= 6
+    moved = [sum(k for _, k in rounds[i : i + 3]) for i in range(0, len(rounds), 3)]
+    assert moved[-1] == 0 and all(k > 0 for k in moved[:-1])
+
+
+def test_mechanisms_see_the_world_not_the_model() -> None:
+    m = _model(days=2)
+    for name, mech in m.mechanisms.items():
+        assert isinstance(mech, REGISTRY[name])
+        assert not any(isinstance(v, GovModel) for v in vars(mech).values()), name
 
 
 def test_unique_rows() -> None:
@@ -40,9 +80,9 @@ def test_units_conserve_staff_and_hold_authority() -> None:
     for name in ("baseline", "reform"):
         m = _model(name)
         p, U = m.params, m.units
-        n_dept = U.staff[U.kind == DEPT_KIND].sum()
+        n_dept = U.staff[U.kind == Kind.DEPARTMENT].sum()
         assert n_dept == round(p.departments.staff_per_10k * p.population.residents / 1e4)
-        assert U.staff[U.kind == ENF_KIND].sum() == round(
+        assert U.staff[U.kind == Kind.ENFORCEMENT].sum() == round(
             p.enforcement.staff_per_10k * p.population.residents / 1e4
         )
         for di, d in enumerate(p.domains):
@@ -51,21 +91,27 @@ def test_units_conserve_staff_and_hold_authority() -> None:
                 assert isinstance(unit, Department) and unit.can_handle(1, (d,))
                 assert isinstance(m.units.units[U.route[0, di, g]], GridTeam)
     base, reform = _model("baseline"), _model("reform")
-    assert (base.units.kind == DEPT_KIND).sum() == 6 and (reform.units.kind == DEPT_KIND).sum() == 3
+    assert (base.units.kind == Kind.DEPARTMENT).sum() == 6
+    assert (reform.units.kind == Kind.DEPARTMENT).sum() == 3
 
 
 def test_grid_handlers_follow_separation() -> None:
     together = _model(**{"grid.patrollers_per_grid": 2, "grid.leaders_per_grid": 1})
     apart = _model(**{"grid.patrollers_per_grid": 2, "grid.leaders_per_grid": 1, "grid.separation": True})
-    assert (together.units.staff[together.units.kind == GRID_KIND] == 3).all()
-    assert (apart.units.staff[apart.units.kind == GRID_KIND] == 1).all()
+    assert (together.units.staff[together.units.kind == Kind.GRID] == 3).all()
+    assert (apart.units.staff[apart.units.kind == Kind.GRID] == 1).all()
+
+    def patrol(m: GovModel, day: int) -> np.ndarray:  # the grid teams' decision, as the model calls it
+        GridTeam.plan_day(m._plans[GridTeam], m.world, day)
+        return m.world.patrol_hours
+
     # separated patrollers patrol their whole shift on a working day
-    assert apart.discovery.patrol_hours(0) == pytest.approx(np.full(apart.places.n_grids, 16.0))
+    assert patrol(apart, 0) == pytest.approx(np.full(apart.places.n_grids, 16.0))
     # unseparated workers patrol with the hours their handling queue leaves them
-    gs = together.discovery.team_servers
+    gs = together._plans[GridTeam].servers
     together.units.free_at[gs[0, 0]] = 0 + (8.5 + 3) / 24  # 3 hours booked on day 0
-    assert together.discovery.patrol_hours(0)[0] == pytest.approx(24 - 3)
-    assert together.discovery.patrol_hours(6)[0] == 0  # the grid's day off
+    assert patrol(together, 0)[0] == pytest.approx(24 - 3)
+    assert patrol(together, 6)[0] == 0  # the grid's day off
 
 
 def test_undiscovered_issues_stay_latent_without_patrol_or_reports() -> None:
@@ -83,7 +129,7 @@ def test_undiscovered_issues_stay_latent_without_patrol_or_reports() -> None:
     for _ in range(5):
         m.step()
     L = m.ledger
-    share_latent = (L.stage[: L.n] == LATENT).mean()
+    share_latent = (L.stage[: L.n] == Stage.LATENT).mean()
     assert share_latent > 0.9
 
 
@@ -100,7 +146,7 @@ def test_multi_domain_enforcement_is_never_on_site_with_line_teams() -> None:
 def test_clusters_pool_grid_handlers() -> None:
     m = _model(**{"clusters.villages_per_cluster": 2, "grid.separation": True, "grid.leaders_per_grid": 1})
     U, places = m.units, m.places
-    teams = U.of_kind(GRID_KIND)
+    teams = U.of_kind(Kind.GRID)
     assert len(teams) < places.n_grids
     counts = np.bincount(U.grid_unit, minlength=len(teams))
     assert (U.staff[teams] == counts).all()  # one leader per grid, pooled
@@ -159,7 +205,7 @@ def test_approvals_move_satisfaction_by_the_days_they_take() -> None:
     m = _model(days=60, **quiet, **{"service_requests.rate_per_1000_per_day": 1.0})
     for _ in range(60):
         m.step()
-    c, n, r = m.one_window.cols, m.one_window.n, base.residents
+    c, n, r = m.mechanisms["one_window"].cols, m.mechanisms["one_window"].n, base.residents
     done = np.flatnonzero(c["completed"][:n] < 60)  # in hand by the end of the last step
     who = c["resident"][done].astype(np.int64)
     once = np.isin(who, np.flatnonzero(np.bincount(who) == 1))
@@ -168,8 +214,8 @@ def test_approvals_move_satisfaction_by_the_days_they_take() -> None:
     want = r.satisfaction_initial + r.learning_rate * (
         0.5 ** (days / r.reference_delay_days) - r.satisfaction_initial
     )
-    np.testing.assert_allclose(m.population.satisfaction[who[once]], want, rtol=1e-5)
-    untouched = np.ones(m.population.satisfaction.size, dtype=bool)
+    np.testing.assert_allclose(m.mechanisms["population"].satisfaction[who[once]], want, rtol=1e-5)
+    untouched = np.ones(m.mechanisms["population"].satisfaction.size, dtype=bool)
     untouched[who] = False  # residents without an approval in hand (or one still pending) keep theirs
-    assert (m.population.satisfaction[untouched] == np.float32(r.satisfaction_initial)).all()
+    assert (m.mechanisms["population"].satisfaction[untouched] == np.float32(r.satisfaction_initial)).all()
     m.release()

@@ -1,20 +1,33 @@
-"""The workforce and its units as Mesa agents: who holds which authority, staff and place.
+"""The workforce and its units as Mesa agents: who holds which authority, staff and place,
+and the rules by which each kind of unit decides.
 
-Agents are where rules are read: each unit says what it may handle (``can_handle``),
-where it sits and how many staff it has. The day-to-day movement of cases is done on
-arrays by the mechanisms (:mod:`sim.core.mechanisms`), which read these agents once, at
-set-up, through :class:`sim.core.units.UnitTable`. A grid team stands for the grid's
-patrollers and grid leader(s) ("4+N", 001); residents are arrays (:mod:`sim.core.mechanisms.population`).
+Each kind of unit is one agent class, and the facts of a kind are declared once, as
+class attributes: its :class:`~sim.core.kinds.Kind`, the ``level`` of issues it may
+settle (a :class:`~sim.core.kinds.Tier`, or -1), its working ``calendar``, its ``label``
+in tables and whether the daily table tracks its ``backlog``. Every table that maps
+kinds (:data:`KINDS`, :data:`UNIT_LEVEL`, :data:`KIND_CALENDAR`, :data:`BACKLOG_KINDS`)
+is derived from these classes.
+
+The agents decide: what a unit may handle (:meth:`Unit.can_handle`, read when routes
+are built) and, each day, how a kind's units plan their time (:meth:`Unit.plan_day`,
+called by the model through Mesa's ``agents_by_type``). A kind decides on its arrays
+at once (a county has thousands of grid teams), but the rule lives on its class.
+Cases and residents are arrays (:mod:`sim.core.ledger`, :mod:`sim.core.mechanisms`).
+A grid team stands for the grid's patrollers and grid leader(s) ("4+N", 001).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import mesa
+import numpy as np
 
-KINDS = ("grid", "department", "enforcement", "centre", "desk", "window")
-GRID_KIND, DEPT_KIND, ENF_KIND, CENTRE_KIND, DESK_KIND, WINDOW_KIND = range(6)
+from sim.core.kinds import Kind, Layer, Tier
+
+if TYPE_CHECKING:
+    from sim.core.world import World
 
 
 class Unit(mesa.Agent):
@@ -22,15 +35,19 @@ class Unit(mesa.Agent):
 
     Args:
         model: the model.
-        layer: place in the hierarchy (0 grid, 2 town, 3 county).
+        layer: place in the hierarchy (grid, town or county).
         town: the town it sits in, or -1 at the county seat.
         domains: the domains it holds authority over (empty for the grid: all small issues).
         staff: number of staff who handle cases (servers of its queue).
     """
 
-    kind: ClassVar[int] = -1
-    max_level: ClassVar[int] = -1
+    kind: ClassVar[Kind]
+    level: ClassVar[int] = -1
+    """The level of issues it settles (a :class:`Tier`), or -1: it settles none."""
     calendar: ClassVar[str] = "office"
+    """Its working calendar: a field of :class:`sim.core.params.Calendar`."""
+    backlog: ClassVar[bool] = False
+    """Whether the daily table counts the cases queued at units of this kind."""
 
     def __init__(
         self, model: mesa.Model, layer: int, town: int, domains: tuple[str, ...], staff: int
@@ -39,11 +56,41 @@ class Unit(mesa.Agent):
         self.layer, self.town, self.domains, self.staff = layer, town, domains, staff
         self.index = -1  # position in the unit table, set by UnitTable
 
+    @classmethod
+    def label(cls) -> str:
+        """The kind's name in tables and KPI columns."""
+        return cls.kind.name.lower()
+
     def can_handle(self, level: int, domains: tuple[str, ...]) -> bool:
         """Whether this unit holds the authority for an issue at ``level`` in ``domains``."""
-        if level != self.max_level:
+        if level != self.level:
             return False
-        return self.max_level == 0 or set(domains) <= set(self.domains)
+        return self.level == Tier.GRID or set(domains) <= set(self.domains)
+
+    @classmethod
+    def prepare(cls, agents: mesa.agent.AgentSet, world: World) -> Any:
+        """What the kind's daily rule needs from its agents, read once at set-up (or None)."""
+        return None
+
+    @classmethod
+    def plan_day(cls, prepared: Any, world: World, day: int) -> None:
+        """The kind's decisions at the start of ``day`` (none unless a kind says otherwise)."""
+
+
+@dataclass(frozen=True)
+class TeamTime:
+    """Grid teams as arrays, read once from the agents for their daily time split.
+
+    ``servers[i, j]`` is the ``j``-th handling server of team ``i`` (``ok`` masks the
+    padding); ``patrollers[i]`` the team's patrollers per grid; ``grids[i]`` its grids;
+    ``separation`` whether patrol and handling are separate jobs.
+    """
+
+    servers: np.ndarray
+    ok: np.ndarray
+    patrollers: np.ndarray
+    grids: np.ndarray
+    separation: bool
 
 
 class GridTeam(Unit):
@@ -55,7 +102,7 @@ class GridTeam(Unit):
     handles and patrols, handling first, so handling time comes out of patrol time (the
     same headcount either way; only the division of labour changes)."""
 
-    kind, max_level, calendar = GRID_KIND, 0, "grid"
+    kind, level, calendar, backlog = Kind.GRID, Tier.GRID, "grid", True
 
     def __init__(
         self,
@@ -66,22 +113,64 @@ class GridTeam(Unit):
         leaders: int,
         separation: bool,
     ) -> None:
-        per_grid = leaders if separation else patrollers + leaders
-        super().__init__(model, 0, town, (), per_grid * len(grids))
-        self.grids, self.patrollers, self.leaders, self.separation = grids, patrollers, leaders, separation
+        staff = GridTeam.handlers(patrollers, leaders, separation) * len(grids)
+        super().__init__(model, Layer.GRID, town, (), staff)
+        self.grids, self.patrollers, self.separation = grids, patrollers, separation
+
+    @staticmethod
+    def handlers(patrollers: int, leaders: int, separation: bool) -> int:
+        """Staff per grid who handle cases: the leaders with separation, everyone without."""
+        return leaders if separation else patrollers + leaders
+
+    @classmethod
+    def prepare(cls, agents: mesa.agent.AgentSet, world: World) -> TeamTime:
+        teams = sorted(agents, key=lambda a: a.index)
+        U = world.units
+        idx = np.array([t.index for t in teams], dtype=np.int64)
+        staff = U.staff[idx]
+        width = int(staff.max()) if staff.size else 0
+        return TeamTime(
+            servers=U.first[idx][:, None] + np.arange(width)[None, :],
+            ok=np.arange(width)[None, :] < staff[:, None],
+            patrollers=np.array([t.patrollers for t in teams], dtype=float),
+            grids=np.array([len(t.grids) for t in teams], dtype=float),
+            separation=all(t.separation for t in teams),
+        )
+
+    @classmethod
+    def plan_day(cls, prepared: TeamTime, world: World, day: int) -> None:
+        """Split the day between handling and patrol: sets ``world.patrol_hours`` per grid.
+
+        Separated patrollers patrol their whole shift. Unseparated workers handle first
+        and patrol with the hours their handling queue leaves them today; a cluster's
+        pooled workers share their free hours equally among its grids. No patrol on days
+        off.
+        """
+        cal = world.params.calendar.grid
+        team = world.units.grid_unit
+        if day % 7 >= cal.days_per_week:
+            world.patrol_hours = np.zeros(team.size)
+        elif prepared.separation:
+            world.patrol_hours = (prepared.patrollers * cal.hours_per_day)[team]
+        else:
+            open_ = day + cal.start_hour / 24.0
+            free = world.units.free_at[prepared.servers]
+            busy = np.clip((free - open_) * 24.0, 0.0, cal.hours_per_day)
+            team_free = ((cal.hours_per_day - busy) * prepared.ok).sum(axis=1)
+            world.patrol_hours = (team_free / prepared.grids)[team]
 
 
 class Department(Unit):
     """A county line department, or a merged town bureau holding several domains."""
 
-    kind, max_level, calendar = DEPT_KIND, 1, "office"
+    kind, level, calendar, backlog = Kind.DEPARTMENT, Tier.DEPARTMENT, "office", True
 
 
 class EnforcementSquad(Unit):
     """A county line enforcement team (one domain) or a comprehensive town squad holding
     devolved penalty powers over several domains; ``towns`` lists the towns it serves."""
 
-    kind, max_level, calendar = ENF_KIND, 2, "enforcement"
+    kind, level, calendar, backlog = Kind.ENFORCEMENT, Tier.ENFORCEMENT, "enforcement", True
 
     def __init__(
         self,
@@ -99,16 +188,36 @@ class EnforcementSquad(Unit):
 class CommandCentre(Unit):
     """Receives reports from every channel, triages and dispatches to the unit with authority."""
 
-    kind, max_level, calendar = CENTRE_KIND, -1, "centre"
+    kind, calendar, backlog = Kind.CENTRE, "centre", True
 
 
 class ApprovalDesk(Unit):
     """A department's desk that takes and approves service requests."""
 
-    kind, max_level, calendar = DESK_KIND, -1, "office"
+    kind = Kind.DESK
 
 
 class WindowCounter(Unit):
     """The one window: takes every request at one counter and routes it behind."""
 
-    kind, max_level, calendar = WINDOW_KIND, -1, "office"
+    kind = Kind.WINDOW
+
+
+UNIT_CLASSES: tuple[type[Unit], ...] = (
+    GridTeam,
+    Department,
+    EnforcementSquad,
+    CommandCentre,
+    ApprovalDesk,
+    WindowCounter,
+)
+"""One agent class per :class:`Kind`, in code order."""
+
+KINDS: tuple[str, ...] = tuple(c.label() for c in UNIT_CLASSES)
+"""Kind names in code order."""
+UNIT_LEVEL = np.array([c.level for c in UNIT_CLASSES], dtype=np.int8)
+"""The level each kind settles (-1: none), by kind code."""
+KIND_CALENDAR: tuple[str, ...] = tuple(c.calendar for c in UNIT_CLASSES)
+"""Each kind's working calendar, by kind code."""
+BACKLOG_KINDS: tuple[str, ...] = tuple(c.label() for c in UNIT_CLASSES if c.backlog)
+"""Kinds whose queued cases the daily table counts (``backlog_<kind>`` columns)."""

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.core.kinds import LEVELS
 from sim.core.ledger import MAX_ROUTE
-from sim.core.params import LEVELS, Params
+from sim.core.params import Params
 
 
 @dataclass(frozen=True)

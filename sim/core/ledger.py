@@ -1,27 +1,102 @@
-"""The case ledger: one row per issue, held as growable column arrays.
+"""The case ledger: one row per issue, held as growable column arrays; the owner of a
+case's life cycle.
 
 Columns are numpy arrays indexed by case id (ids are assigned in order of occurrence).
-Besides the published columns (see :func:`sim.core.output.case_table`) the ledger holds each
-case's working state: its ``stage`` and the time of its next event (``next_t``), the
-unit it is at, its pre-sampled growth times, and its route through several units.
-Only the ids in ``active`` (cases not yet closed or dropped) are touched each day.
+Besides the published columns (see :func:`sim.core.output.case_table`) the ledger
+holds each case's working state: its ``stage``, the time of its next event
+(``next_t``), the unit it is at, its pre-sampled growth times, and its route through
+several units. Only the ids in ``active`` (cases not yet closed or dropped) are touched
+each day.
+
+A case's life is a walk through this diagram, and the named transitions below are the
+only code that writes ``stage``, ``next_t``, ``closed`` and ``drop_reason``::
+
+    (new) --occur--> LATENT --find--> DISPATCH --send--> TRANSIT --queue--> QUEUED
+                                        |  ^                ^                 |
+                                        |  +---redispatch---+-----------------+  (triaged,
+                                        |                   +------send-------+   bounced,
+                                       drop                                   |   escalated;
+                                        v                                     |   next unit,
+                                     DROPPED <------------drop----------------+   follow-up)
+                                                                              |
+                      CLOSED <--close-- CLOSING (verify_until) <--resolve-----+
+
+:data:`TRANSITIONS` lists the edges; with ``trace`` on, the ledger records every edge a
+run takes (a test checks them against the diagram). The transitions ``resolve``,
+``close`` and ``drop`` announce themselves (as the events ``resolved``, ``closed``,
+``dropped``) through the world's hooks
+(:class:`sim.core.world.Hooks`), which is how closure and residents learn of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from enum import IntEnum
+
 import numpy as np
 
-# stages of a case's life
-LATENT, DISPATCH, TRANSIT, QUEUED, CLOSING, CLOSED, DROPPED = range(7)
-# outcome of a job at a unit, fixed when the case arrives there
-WORK, ESCALATE, BOUNCE, TRIAGE, FOLLOW_UP = range(5)
-# channels of discovery
-CHANNELS = ("patrol", "volunteer", "hotline", "app", "walk_in", "inspection")
-PATROL, VOLUNTEER, HOTLINE, APP, WALK_IN, INSPECTION = range(6)
-# reasons a case is dropped
-DROP_REASONS = ("", "lost_in_handoff", "bounce_limit")
-LOST, BOUNCE_LIMIT = 1, 2
+
+class Stage(IntEnum):
+    """Stages of a case's life."""
+
+    LATENT = 0
+    DISPATCH = 1
+    TRANSIT = 2
+    QUEUED = 3
+    CLOSING = 4
+    CLOSED = 5
+    DROPPED = 6
+
+
+NEW = -1
+"""The stage of a row before it occurs (for the trace only)."""
+
+
+class Outcome(IntEnum):
+    """What a unit does with a case, fixed when the case arrives there."""
+
+    WORK = 0
+    ESCALATE = 1
+    BOUNCE = 2
+    TRIAGE = 3
+    FOLLOW_UP = 4
+
+
+class Channel(IntEnum):
+    """How a case was discovered."""
+
+    PATROL = 0
+    VOLUNTEER = 1
+    HOTLINE = 2
+    APP = 3
+    WALK_IN = 4
+    INSPECTION = 5
+
+
+class DropReason(IntEnum):
+    """Why a case was dropped (NONE for every other case)."""
+
+    NONE = 0
+    LOST_IN_HANDOFF = 1
+    BOUNCE_LIMIT = 2
+
+
+CHANNELS: tuple[str, ...] = tuple(c.name.lower() for c in Channel)
+DROP_REASONS: tuple[str, ...] = ("",) + tuple(r.name.lower() for r in DropReason if r)
 MAX_ROUTE = 4
+
+TRANSITIONS: dict[str, tuple[tuple[int, int], ...]] = {
+    "occur": ((NEW, Stage.LATENT),),
+    "find": ((Stage.LATENT, Stage.DISPATCH),),
+    "send": ((Stage.DISPATCH, Stage.TRANSIT), (Stage.QUEUED, Stage.TRANSIT)),
+    "queue": ((Stage.TRANSIT, Stage.QUEUED),),
+    "redispatch": ((Stage.QUEUED, Stage.DISPATCH),),
+    "resolve": ((Stage.QUEUED, Stage.CLOSING),),
+    "verify_until": ((Stage.CLOSING, Stage.CLOSING),),
+    "close": ((Stage.CLOSING, Stage.CLOSED),),
+    "drop": ((Stage.DISPATCH, Stage.DROPPED), (Stage.QUEUED, Stage.DROPPED)),
+}
+"""The state diagram: each named transition and the (from, to) stage edges it may take."""
 
 _COLUMNS: dict[str, tuple[type, float | int]] = {
     "category": (np.int16, -1),
@@ -45,11 +120,11 @@ _COLUMNS: dict[str, tuple[type, float | int]] = {
     "escalations": (np.int16, 0),
     "bounces": (np.int16, 0),
     "on_site": (np.int8, -1),
-    "drop_reason": (np.int8, 0),
-    "stage": (np.int8, LATENT),
+    "drop_reason": (np.int8, DropReason.NONE),
+    "stage": (np.int8, Stage.LATENT),
     "next_t": (np.float64, np.inf),
     "unit": (np.int32, -1),
-    "outcome": (np.int8, WORK),
+    "outcome": (np.int8, Outcome.WORK),
     "at_layer": (np.int8, 0),
     "ignored": (np.bool_, False),
     "triaged": (np.bool_, False),
@@ -59,15 +134,19 @@ _COLUMNS: dict[str, tuple[type, float | int]] = {
     "supervised": (np.bool_, False),
 }
 
+Emit = Callable[..., None]
+
 
 class Ledger:
-    """Growable columns of case state.
+    """Growable columns of case state, changed in stage only through named transitions.
 
     Args:
         capacity: rows to allocate at first (grows by doubling).
+        max_level: the highest level each category can grow to (by category code).
+        emit: called as ``emit(event, *args)`` by the transitions that announce themselves.
     """
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, max_level: np.ndarray, emit: Emit) -> None:
         self.n = 0
         self._cap = max(int(capacity), 16)
         self.cols: dict[str, np.ndarray] = {
@@ -75,6 +154,10 @@ class Ledger:
         }
         self.route = np.full((self._cap, MAX_ROUTE), -1, dtype=np.int32)
         self.active = np.empty(0, dtype=np.int64)
+        self.max_level = max_level
+        self._emit = emit
+        self.trace: set[tuple[str, int, int]] | None = None
+        """Set to an empty set to record every (transition, from, to) a run takes."""
 
     def __getattr__(self, name: str) -> np.ndarray:
         cols = self.__dict__.get("cols")
@@ -82,14 +165,113 @@ class Ledger:
             return cols[name]
         raise AttributeError(name)
 
-    def add(self, n: int) -> np.ndarray:
-        """Append ``n`` rows with default values; returns their ids (also made active)."""
+    # ------------------------------------------------------------------ queries
+    def due(self, stage: int, before: float, among: np.ndarray | None = None) -> np.ndarray:
+        """Active ids at ``stage`` whose next event is before ``before``, in time then id order.
+
+        ``among`` narrows the search to a subset of active ids (e.g. those due today).
+        """
+        a = self.active if among is None else among
+        ids = a[(self.cols["stage"][a] == stage) & (self.cols["next_t"][a] < before)]
+        return ids[np.lexsort((ids, self.cols["next_t"][ids]))]
+
+    def level_at(self, ids: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Level of each case at time ``t``: frozen once a unit able to handle it took it,
+        else its initial level plus the growth steps passed by ``t``, capped at its max level."""
+        c = self.cols
+        grown = c["level0"][ids] + (c["grow1"][ids] <= t) + (c["grow2"][ids] <= t)
+        lvl = np.minimum(grown, self.max_level[c["category"][ids]]).astype(np.int8)
+        frozen = c["level"][ids]
+        return np.where(frozen >= 0, frozen, lvl)
+
+    def column(self, name: str) -> np.ndarray:
+        """The first ``n`` values of a column (a view)."""
+        return self.cols[name][: self.n]
+
+    def open_in(self, *stages: int) -> np.ndarray:
+        """Active ids at any of ``stages``."""
+        a, st = self.active, self.cols["stage"][self.active]
+        return a[st == stages[0]] if len(stages) == 1 else a[np.isin(st, stages)]
+
+    # -------------------------------------------------------------- transitions
+    def _move(self, name: str, ids: np.ndarray, to: int) -> None:
+        st = self.cols["stage"]
+        if self.trace is not None and ids.size:
+            self.trace.update((name, int(s), int(to)) for s in np.unique(st[ids]))
+        st[ids] = to
+
+    def occur(self, self_report_at: np.ndarray) -> np.ndarray:
+        """New latent cases, next event their resident's own report; returns their ids."""
+        n = self_report_at.size
         if self.n + n > self._cap:
             self._grow(self.n + n)
         ids = np.arange(self.n, self.n + n, dtype=np.int64)
         self.n += n
         self.active = np.concatenate([self.active, ids])
+        if self.trace is not None and n:
+            self.trace.add(("occur", NEW, Stage.LATENT))
+        self.cols["self_report_at"][ids] = self_report_at
+        self.cols["next_t"][ids] = self_report_at
         return ids
+
+    def find(self, ids: np.ndarray, t: np.ndarray, channel: np.ndarray, layer: np.ndarray) -> None:
+        """Discovered at ``t`` through ``channel``; the report enters the hierarchy at ``layer``."""
+        c = self.cols
+        c["discovered"][ids], c["channel"][ids] = t, channel
+        self._move("find", ids, Stage.DISPATCH)
+        c["next_t"][ids], c["at_layer"][ids] = t, layer
+
+    def send(self, ids: np.ndarray, unit: np.ndarray, arrive: np.ndarray, outcome: int | np.ndarray) -> None:
+        """On the way to ``unit``, arriving at ``arrive``, where it will get ``outcome``."""
+        c = self.cols
+        c["unit"][ids], c["next_t"][ids] = unit, arrive
+        self._move("send", ids, Stage.TRANSIT)
+        c["outcome"][ids] = outcome
+
+    def queue(self, ids: np.ndarray, finish: np.ndarray) -> None:
+        """Booked at its unit; the (last) job finishes at ``finish``."""
+        self._move("queue", ids, Stage.QUEUED)
+        self.cols["next_t"][ids] = finish
+
+    def redispatch(self, ids: np.ndarray, t: np.ndarray, triaged: bool) -> None:
+        """Back to dispatch at ``t`` (after triage, a bounce or an escalation)."""
+        self._move("redispatch", ids, Stage.DISPATCH)
+        self.cols["next_t"][ids], self.cols["triaged"][ids] = t, triaged
+
+    def resolve(self, ids: np.ndarray, t: np.ndarray, unit: np.ndarray, tier: np.ndarray) -> None:
+        """Resolved at ``t`` by ``unit`` of ``tier``; awaits verification (hook ``resolved``)."""
+        c = self.cols
+        c["resolved"][ids], c["resolver"][ids], c["tier"][ids] = t, unit, tier
+        self._move("resolve", ids, Stage.CLOSING)
+        c["next_t"][ids] = t
+        self._emit("resolved", ids, t)
+
+    def verify_until(self, ids: np.ndarray, t: np.ndarray) -> None:
+        """Resolved cases whose verification ends at ``t``."""
+        self._move("verify_until", ids, Stage.CLOSING)
+        self.cols["next_t"][ids] = t
+
+    def close(self, ids: np.ndarray) -> None:
+        """Verified and closed at their ``next_t`` (hook ``closed``)."""
+        self._move("close", ids, Stage.CLOSED)
+        self.cols["closed"][ids] = self.cols["next_t"][ids]
+        self._emit("closed", ids)
+
+    def drop(self, ids: np.ndarray, t: np.ndarray, reason: DropReason) -> None:
+        """Dropped at ``t`` for ``reason``: no one will handle them (hook ``dropped``)."""
+        c = self.cols
+        self._move("drop", ids, Stage.DROPPED)
+        c["drop_reason"][ids], c["closed"][ids] = reason, t
+        self._emit("dropped", ids)
+
+    def count_escalations(self, ids: np.ndarray, n: np.ndarray | int) -> None:
+        """Add ``n`` upward hand-offs to each case (the one place escalations are counted)."""
+        self.cols["escalations"][ids] += np.asarray(n, dtype=np.int16)
+
+    def compact(self) -> None:
+        """Drop closed and dropped cases from the active set."""
+        st = self.cols["stage"][self.active]
+        self.active = self.active[(st != Stage.CLOSED) & (st != Stage.DROPPED)]
 
     def _grow(self, need: int) -> None:
         cap = max(need, 2 * self._cap)
@@ -100,21 +282,3 @@ class Ledger:
         route = np.full((cap, MAX_ROUTE), -1, dtype=np.int32)
         route[: self.n] = self.route[: self.n]
         self.route, self._cap = route, cap
-
-    def due(self, stage: int, before: float, among: np.ndarray | None = None) -> np.ndarray:
-        """Active ids at ``stage`` whose next event is before ``before``, in time then id order.
-
-        ``among`` narrows the search to a subset of active ids (e.g. those due today).
-        """
-        a = self.active if among is None else among
-        ids = a[(self.cols["stage"][a] == stage) & (self.cols["next_t"][a] < before)]
-        return ids[np.lexsort((ids, self.cols["next_t"][ids]))]
-
-    def compact(self) -> None:
-        """Drop closed and dropped cases from the active set."""
-        st = self.cols["stage"][self.active]
-        self.active = self.active[(st != CLOSED) & (st != DROPPED)]
-
-    def column(self, name: str) -> np.ndarray:
-        """The first ``n`` values of a column (a view)."""
-        return self.cols[name][: self.n]

@@ -146,8 +146,8 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
         "one_thing_steps_mean": _mean(ot_done["steps"].to_numpy(dtype=float)),
         "one_thing_trips_mean": _mean(ot_done["trips"].to_numpy(dtype=float)),
         "staff_hours": staff_hours(model),
-        "overtime_hours": float(model.overtime_hours.sum()),
-        "satisfaction_mean": float(model.population.satisfaction.mean()),
+        "overtime_hours": float(model.world.work.overtime_hours.sum()),
+        "satisfaction_mean": float(model.mechanisms["population"].satisfaction.mean()),
     }
     out["tier_distance_from_target"] = float(
         sum(abs(out[f"tier_share_{k}"] - v) for k, v in TARGET_TIER_SHARES.items()) / 2

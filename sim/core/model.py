@@ -1,29 +1,61 @@
-"""The model: a thin Mesa orchestrator that steps the mechanisms in a fixed daily order."""
+"""The model: a thin Mesa orchestrator that steps the agents and the mechanisms in a
+declared daily order."""
 
 from __future__ import annotations
+
+from typing import Any, NamedTuple
 
 import mesa
 import numpy as np
 
-from sim.core.agents import KINDS
+from sim.core.agents import BACKLOG_KINDS, KINDS, UNIT_CLASSES, Unit
 from sim.core.catalogue import build_catalogue
-from sim.core.ledger import LATENT, QUEUED, TRANSIT, Ledger
-from sim.core.mechanisms.closure import Closure
-from sim.core.mechanisms.discovery import Discovery
-from sim.core.mechanisms.dispatch import Dispatch
-from sim.core.mechanisms.enforcement import Enforcement
-from sim.core.mechanisms.handling import Handling
-from sim.core.mechanisms.one_window import OneWindow
-from sim.core.mechanisms.population import Population
+from sim.core.ledger import Ledger, Stage
+from sim.core.mechanisms import REGISTRY
 from sim.core.params import Params
 from sim.core.places import build_places
 from sim.core.units import build_units
+from sim.core.world import Hooks, World
 from sim.errors import GovsimError
 
-DAY_ORDER = ("occurrence", "discovery", "case_flow", "closure", "service_requests", "record")
+
+class Act(NamedTuple):
+    """One step of a day: its name, who acts (``model`` or a mechanism) and the method."""
+
+    name: str
+    owner: str
+    method: str
+
+
+DAY_ORDER: tuple[Act, ...] = (
+    Act("workforce", "model", "plan_workforce"),
+    Act("occurrence", "population", "step"),
+    Act("discovery", "discovery", "step"),
+    Act("case_flow", "model", "case_flow"),
+    Act("closure", "closure", "step"),
+    Act("service_requests", "one_window", "step"),
+    Act("record", "model", "record"),
+)
 """The order of a day; :meth:`GovModel.step` runs exactly these, in this order."""
 
+CASE_FLOW_ORDER: tuple[Act, ...] = (
+    Act("dispatch", "dispatch", "step"),
+    Act("arrivals", "handling", "arrive"),
+    Act("completions", "handling", "complete"),
+)
+"""One round of the case flow; rounds repeat until no case moves before the day's end."""
+
 MAX_FLOW_ROUNDS = 1_000
+
+SNAPSHOT_COLUMNS = (
+    "open_cases",
+    "latent_cases",
+    "in_transit",
+    *(f"backlog_{k}" for k in BACKLOG_KINDS),
+    "patrol_hours",
+    "requests_open",
+)
+"""Day-end stocks the daily table records."""
 
 
 class GovModel(mesa.Model):
@@ -32,17 +64,23 @@ class GovModel(mesa.Model):
     One ``step`` is one day (day ``d`` covers times ``[d, d+1)``, in days), run in the
     order of :data:`DAY_ORDER`:
 
-    1. ``occurrence`` — residents meet new issues (:mod:`sim.core.mechanisms.population`);
-    2. ``discovery`` — patrol, volunteers, inspections and residents find latent issues
+    1. ``workforce`` — each kind of unit plans its day (:meth:`sim.core.agents.Unit.plan_day`,
+       called per kind through Mesa's ``agents_by_type``): grid teams split their time
+       between handling and patrol;
+    2. ``occurrence`` — residents meet new issues (:mod:`sim.core.mechanisms.population`);
+    3. ``discovery`` — patrol, volunteers, inspections and residents find latent issues
        (:mod:`sim.core.mechanisms.discovery`);
-    3. ``case_flow`` — dispatch (:mod:`sim.core.mechanisms.dispatch`), queue arrivals and job
-       completions (:mod:`sim.core.mechanisms.handling`, :mod:`sim.core.mechanisms.enforcement`),
-       repeated in this order until no event falls before the day's end;
-    4. ``closure`` — verification closes resolved cases, residents update satisfaction
+    4. ``case_flow`` — the rounds of :data:`CASE_FLOW_ORDER`: dispatch
+       (:mod:`sim.core.mechanisms.dispatch`), queue arrivals and job completions
+       (:mod:`sim.core.mechanisms.handling`, with :mod:`sim.core.mechanisms.enforcement`
+       through hooks), repeated until no event falls before the day's end;
+    5. ``closure`` — verification closes resolved cases, residents update satisfaction
        (:mod:`sim.core.mechanisms.closure`);
-    5. ``service_requests`` — approvals through desks or one window
+    6. ``service_requests`` — approvals through desks or one window
        (:mod:`sim.core.mechanisms.one_window`);
-    6. ``record`` — the day-end snapshot (open cases, backlogs, patrol hours).
+    7. ``record`` — the day-end snapshot (open cases, backlogs, patrol hours).
+
+    The mechanisms see the :class:`~sim.core.world.World` (``self.world``), not the model.
 
     Args:
         params: the resolved scenario.
@@ -53,29 +91,45 @@ class GovModel(mesa.Model):
     def __init__(self, params: Params, seed: int = 0, days: int = 365) -> None:
         super().__init__(rng=np.random.default_rng(seed))
         self.params, self.seed, self.days = params, int(seed), int(days)
-        self.catalogue = build_catalogue(params)
-        self.places = build_places(params.population)
-        self.units = build_units(self, params, self.places)
-        expected = self.catalogue.rate.sum() * params.population.residents / 1000.0
-        self.ledger = Ledger(int(expected * days * 1.1) + 1024)
-        self.busy = np.zeros((len(KINDS), days))
-        self.overtime_hours = np.zeros(len(KINDS))  # worked on supervised cases (deadline watch)
+        catalogue = build_catalogue(params)
+        places = build_places(params.population)
+        units = build_units(self, params, places)
+        expected = catalogue.rate.sum() * params.population.residents / 1000.0
+        hooks = Hooks()
+        ledger = Ledger(int(expected * days * 1.1) + 1024, catalogue.max_level, hooks.emit)
+        self.world = World(params, self.seed, self.days, catalogue, places, units, ledger, hooks)
+        self.mechanisms: dict[str, Any] = {name: cls(self.world) for name, cls in REGISTRY.items()}
+        self._plans = {cls: cls.prepare(self.agents_by_type[cls], self.world) for cls in self._unit_classes()}
         self.snapshots: dict[str, list[float]] = {k: [] for k in SNAPSHOT_COLUMNS}
-        self.population = Population(self)
-        self.discovery = Discovery(self)
-        self.dispatch = Dispatch(self)
-        self.handling = Handling(self)
-        self.enforcement = Enforcement(self)
-        self.closure = Closure(self)
-        self.one_window = OneWindow(self)
-        self._acts = {
-            "occurrence": self.population.step,
-            "discovery": self.discovery.step,
-            "case_flow": self._case_flow,
-            "closure": self.closure.step,
-            "service_requests": self.one_window.step,
-            "record": self._record,
-        }
+        self._day = [self._act(a) for a in DAY_ORDER]
+        self._flow = [self._act(a) for a in CASE_FLOW_ORDER]
+
+    def _act(self, act: Act) -> Any:
+        return getattr(self if act.owner == "model" else self.mechanisms[act.owner], act.method)
+
+    def _unit_classes(self) -> list[type[Unit]]:
+        return [c for c in UNIT_CLASSES if c in self.agents_by_type]
+
+    # the world's parts, for readers of a finished model (tables, metrics, dashboard)
+    @property
+    def ledger(self) -> Ledger:
+        """The case ledger."""
+        return self.world.ledger
+
+    @property
+    def units(self) -> Any:
+        """The units as arrays (:class:`sim.core.units.UnitTable`)."""
+        return self.world.units
+
+    @property
+    def places(self) -> Any:
+        """The places (:class:`sim.core.places.Places`)."""
+        return self.world.places
+
+    @property
+    def catalogue(self) -> Any:
+        """The category catalogue (:class:`sim.core.catalogue.Catalogue`)."""
+        return self.world.catalogue
 
     @property
     def day(self) -> int:
@@ -84,21 +138,26 @@ class GovModel(mesa.Model):
 
     def step(self) -> None:
         """Advance one day through :data:`DAY_ORDER`."""
-        for name in DAY_ORDER:
-            self._acts[name](self.day)
+        for act in self._day:
+            act(self.day)
 
-    def _case_flow(self, day: int) -> None:
+    def plan_workforce(self, day: int) -> None:
+        """Each kind of unit plans its day (its rule on its agent class)."""
+        for cls, prepared in self._plans.items():
+            cls.plan_day(prepared, self.world, day)
+
+    def case_flow(self, day: int) -> None:
+        """Rounds of :data:`CASE_FLOW_ORDER` until no case moves before the day's end."""
         # only cases with an event before the day's end can move today (their own events
         # are the only ones that change them), so the rounds search just those
-        a = self.ledger.active
-        today = a[self.ledger.next_t[a] < day + 1.0]
+        L = self.world.ledger
+        a = L.active
+        today = a[L.next_t[a] < day + 1.0]
         for _ in range(MAX_FLOW_ROUNDS):
-            today = today[self.ledger.next_t[today] < day + 1.0]
-            moved = (
-                self.dispatch.step(day, today)
-                + self.handling.arrive(day, today)
-                + self.handling.complete(day, today)
-            )
+            today = today[L.next_t[today] < day + 1.0]
+            moved = 0
+            for act in self._flow:
+                moved += act(day, today)
             if moved == 0:
                 return
         raise GovsimError(f"day {day}: cases still moving after {MAX_FLOW_ROUNDS} rounds")
@@ -115,36 +174,19 @@ class GovModel(mesa.Model):
         if isinstance(ids, dict):
             ids.pop(self, None)
 
-    def record_busy(self, kind: np.ndarray, start: np.ndarray, hours: np.ndarray) -> None:
-        """Add work hours to the day each job starts on (jobs past the horizon are left out)."""
-        d = np.floor(start).astype(np.int64)
-        ok = (d >= 0) & (d < self.days)
-        np.add.at(self.busy, (kind[ok], d[ok]), hours[ok])
-
-    def _record(self, day: int) -> None:
-        L, U = self.ledger, self.units
+    def record(self, day: int) -> None:
+        """The day-end snapshot: open, latent and in-transit cases, backlogs, patrol hours."""
+        w = self.world
+        L, U = w.ledger, w.units
         a = L.active
         st = L.stage[a]
-        queued_kind = U.kind[L.unit[a[st == QUEUED]]]
+        queued_kind = U.kind[L.unit[a[st == Stage.QUEUED]]]
         counts = np.bincount(queued_kind, minlength=len(KINDS))
         snap = self.snapshots
         snap["open_cases"].append(a.size)
-        snap["latent_cases"].append(int((st == LATENT).sum()))
-        snap["in_transit"].append(int((st == TRANSIT).sum()))
-        for i, k in enumerate(KINDS[:4]):
-            snap[f"backlog_{k}"].append(int(counts[i]))
-        snap["patrol_hours"].append(float(self.discovery.patrol_hours_today.sum()))
-        snap["requests_open"].append(int(self.one_window.active.size))
-
-
-SNAPSHOT_COLUMNS = (
-    "open_cases",
-    "latent_cases",
-    "in_transit",
-    "backlog_grid",
-    "backlog_department",
-    "backlog_enforcement",
-    "backlog_centre",
-    "patrol_hours",
-    "requests_open",
-)
+        snap["latent_cases"].append(int((st == Stage.LATENT).sum()))
+        snap["in_transit"].append(int((st == Stage.TRANSIT).sum()))
+        for k in BACKLOG_KINDS:
+            snap[f"backlog_{k}"].append(int(counts[KINDS.index(k)]))
+        snap["patrol_hours"].append(float(w.patrol_hours.sum()))
+        snap["requests_open"].append(int(self.mechanisms["one_window"].active.size))

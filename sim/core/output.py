@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.core.agents import KINDS
-from sim.core.ledger import CHANNELS, CLOSED, DROP_REASONS, DROPPED
-from sim.core.params import LEVELS
-from sim.core.queues import working_days
-from sim.core.units import CALENDARS
+from sim.core.agents import KIND_CALENDAR, KINDS
+from sim.core.kinds import LEVELS, Tier
+from sim.core.ledger import CHANNELS, DROP_REASONS, Stage
+from sim.core.staffing import count_staff, paid_hours
 
 if TYPE_CHECKING:
     from sim.core.model import GovModel
@@ -37,15 +36,15 @@ def case_table(model: GovModel) -> pd.DataFrame:
     for v in times.values():
         v[v >= horizon] = np.nan
     stage = col("stage")
-    closed = (stage == CLOSED) & ~np.isnan(times["closed"])
-    dropped = (stage == DROPPED) & ~np.isnan(times["closed"])
+    closed = (stage == Stage.CLOSED) & ~np.isnan(times["closed"])
+    dropped = (stage == Stage.DROPPED) & ~np.isnan(times["closed"])
     status = np.where(closed, 0, np.where(dropped, 2, 1))
     resolved = ~np.isnan(times["resolved"])
     grid = col("grid")
     units = model.units.units
     resolver = [f"{KINDS[u.kind]}:{u.index}" for u in units]
     on_site = col("on_site").astype(float)
-    on_site[(col("tier") != 2) | ~resolved] = np.nan
+    on_site[(col("tier") != Tier.ENFORCEMENT) | ~resolved] = np.nan
     return pd.DataFrame(
         {
             "case_id": np.arange(L.n),
@@ -80,7 +79,7 @@ def case_table(model: GovModel) -> pd.DataFrame:
 def request_table(model: GovModel) -> pd.DataFrame:
     """One row per service request: kind (``ordinary`` or ``one_thing``), submitted,
     completed, trips, steps, town."""
-    t = model.one_window.table()
+    t = model.mechanisms["one_window"].table()
     done = t["completed"] < model.days
     return pd.DataFrame(
         {
@@ -103,10 +102,7 @@ def _counts_by_day(values: np.ndarray, days: int, mask: np.ndarray | None = None
 
 def staff_by_kind(model: GovModel) -> dict[str, int]:
     """Paid staff of each kind (grid counts patrollers and leaders)."""
-    p, U = model.params, model.units
-    out = {k: int(U.staff[U.kind == i].sum()) for i, k in enumerate(KINDS)}
-    out["grid"] = model.places.n_grids * (p.grid.patrollers_per_grid + p.grid.leaders_per_grid)
-    return out
+    return count_staff(model.params, model.units.kind, model.units.staff, model.places.n_grids)
 
 
 def daily_table(model: GovModel) -> pd.DataFrame:
@@ -120,29 +116,20 @@ def daily_table(model: GovModel) -> pd.DataFrame:
     for i, name in enumerate(LEVELS):
         df[f"resolved_{name}"] = _counts_by_day(res, days, tier == i)
     stage = L.column("stage")
-    df["closed"] = _counts_by_day(L.column("closed"), days, stage == CLOSED)
-    df["dropped"] = _counts_by_day(L.column("closed"), days, stage == DROPPED)
+    df["closed"] = _counts_by_day(L.column("closed"), days, stage == Stage.CLOSED)
+    df["dropped"] = _counts_by_day(L.column("closed"), days, stage == Stage.DROPPED)
     for k, v in model.snapshots.items():
         df[k] = np.asarray(v)[:days]
     handlers = {k: model.units.staff[model.units.kind == i].sum() for i, k in enumerate(KINDS)}
     for i, k in enumerate(KINDS):
-        shift = getattr(model.params.calendar, CALENDARS[[0, 1, 2, 3, 1, 1][i]])
+        shift = getattr(model.params.calendar, KIND_CALENDAR[i])
         working = (np.arange(days) % 7) < shift.days_per_week
         cap = handlers[k] * shift.hours_per_day * working
-        df[f"utilisation_{k}"] = np.divide(model.busy[i], cap, out=np.zeros(days), where=cap > 0)
+        df[f"utilisation_{k}"] = np.divide(model.world.work.busy[i], cap, out=np.zeros(days), where=cap > 0)
     return df
 
 
 def staff_hours(model: GovModel) -> float:
     """Paid staff-hours over the run (the cost): staff × shift hours × working days, plus overtime."""
-    p, staff = model.params, staff_by_kind(model)
-    shifts = {
-        "grid": p.calendar.grid,
-        "department": p.calendar.office,
-        "enforcement": p.calendar.enforcement,
-        "centre": p.calendar.centre,
-        "desk": p.calendar.office,
-        "window": p.calendar.office,
-    }
-    paid = sum(staff[k] * s.hours_per_day * working_days(s, model.days) for k, s in shifts.items())
-    return float(paid + model.overtime_hours.sum())
+    paid = paid_hours(model.params, staff_by_kind(model), model.days)
+    return float(paid + model.world.work.overtime_hours.sum())

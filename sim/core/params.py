@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sim.core.kinds import LEVELS
+
 Probability = float
 
 
@@ -23,8 +25,6 @@ class Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-LEVELS = ("grid", "department", "enforcement")
-"""Issue levels, in order of the authority they need; also the names of the tiers."""
 
 
 # --------------------------------------------------------------------------- context

@@ -1,8 +1,8 @@
 """Places: towns, villages (communities) and basic grids, sized from the context.
 
 Grids are numbered town by town and village by village; resident ``i`` lives in grid
-``i * n_grids // residents`` (contiguous blocks of nearly equal size). Layers used in
-routing: grid 0, village 1, town 2, county 3.
+``i * n_grids // residents`` (contiguous blocks of nearly equal size). Routing counts
+hand-offs between the layers of :class:`sim.core.kinds.Layer`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.core.params import Population
-
-GRID, VILLAGE, TOWN, COUNTY = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
-"""Building the units (agents) of a scenario and the arrays the mechanisms route with.
+"""Planning the units of a scenario, building them as agents, and the arrays the
+mechanisms route with.
 
+:func:`plan_units` lays the units out as plain specifications (no model needed, so
+staffing and cost can be counted from parameters alone, :mod:`sim.core.staffing`);
+:func:`build_units` makes them agents of a model and derives the routing arrays.
 Staff of departments and enforcement are set per 10,000 residents for all units of a
 kind together, then split across units in proportion to each unit's *potential
 workload* (see :func:`_domain_load`) in the domains it holds and the residents it
@@ -10,12 +14,13 @@ staff as one that does not: differences are structure, not headcount.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import mesa
 import numpy as np
 
 from sim.core.agents import (
-    KINDS,
+    KIND_CALENDAR,
     ApprovalDesk,
     CommandCentre,
     Department,
@@ -24,11 +29,26 @@ from sim.core.agents import (
     Unit,
     WindowCounter,
 )
-from sim.core.params import LEVELS, Params
-from sim.core.places import COUNTY, TOWN, Places
+from sim.core.kinds import LEVELS, Layer
+from sim.core.params import Params
+from sim.core.places import Places
 from sim.core.queues import overtime_array, shift_array
 
-CALENDARS = ("grid", "office", "enforcement", "centre")
+CALENDARS: tuple[str, ...] = tuple(dict.fromkeys(KIND_CALENDAR))
+"""The working calendars units use, in first-use order (rows of ``UnitTable.calendars``)."""
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """A unit before it is an agent: its class, constructor arguments and staff."""
+
+    cls: type[Unit]
+    args: tuple[Any, ...]
+    staff: int
+
+    def build(self, model: mesa.Model) -> Unit:
+        """The unit as an agent of ``model``."""
+        return self.cls(model, *self.args)
 
 
 @dataclass
@@ -95,7 +115,7 @@ def _split(total: float, weights: list[float]) -> list[int]:
     return [int(x) for x in out]
 
 
-def _departments(model: mesa.Model, p: Params, town_res: np.ndarray) -> list[Unit]:
+def _departments(p: Params, town_res: np.ndarray) -> list[UnitSpec]:
     """County line departments and/or town bureaus (a group goes to the towns when the
     departments are town-located or the duty list gives all its domains to the towns)."""
     dep, load = p.departments, _domain_load(p, 1)
@@ -104,17 +124,17 @@ def _departments(model: mesa.Model, p: Params, town_res: np.ndarray) -> list[Uni
         at_town = dep.location == "town" or set(g) <= set(dep.town_domains)
         for t in range(p.population.towns) if at_town else [-1]:
             share = 1.0 if t < 0 else town_res[t] / town_res.sum()
-            spec.append((COUNTY if t < 0 else TOWN, t, g, share * sum(load[d] for d in g)))
+            spec.append((Layer.COUNTY if t < 0 else Layer.TOWN, t, g, share * sum(load[d] for d in g)))
     staff = _split(dep.staff_per_10k * p.population.residents / 1e4, [s[3] for s in spec])
     if dep.moved_down_per_town:
         staff = _move_down(spec, staff, dep.moved_down_per_town * p.population.towns)
-    return [Department(model, lay, t, g, n) for (lay, t, g, _), n in zip(spec, staff, strict=True)]
+    return [UnitSpec(Department, (lay, t, g, n), n) for (lay, t, g, _), n in zip(spec, staff, strict=True)]
 
 
 def _move_down(spec: list[tuple[int, int, tuple[str, ...], float]], staff: list[int], n: int) -> list[int]:
     """Move ``n`` staff from county units (keeping one each) to town units, by weight."""
-    county = [i for i, s in enumerate(spec) if s[0] == COUNTY]
-    town = [i for i, s in enumerate(spec) if s[0] == TOWN]
+    county = [i for i, s in enumerate(spec) if s[0] == Layer.COUNTY]
+    town = [i for i, s in enumerate(spec) if s[0] == Layer.TOWN]
     spare = [staff[i] - 1 for i in county]
     n = min(n, sum(spare))
     if n <= 0 or not town:
@@ -137,70 +157,86 @@ def _split_exact(n: int, weights: list[float]) -> list[int]:
     return [int(x) for x in out]
 
 
-def _enforcement(model: mesa.Model, p: Params, town_res: np.ndarray) -> list[Unit]:
+def _enforcement(p: Params, town_res: np.ndarray) -> list[UnitSpec]:
     e, load = p.enforcement, _domain_load(p, 2)
     needed = [d for d in p.domains if load[d] > 0]
     devolved = tuple(d for d in needed if e.mode == "comprehensive" and d in e.devolved_domains)
     spec: list[tuple[int, int, tuple[str, ...], float, tuple[int, ...]]] = []  # + towns served
     for d in needed:
         if d not in devolved:
-            spec.append((COUNTY, -1, (d,), load[d], tuple(range(p.population.towns))))
+            spec.append((Layer.COUNTY, -1, (d,), load[d], tuple(range(p.population.towns))))
     if devolved:
         for first in range(0, p.population.towns, e.towns_per_squad):
             served = tuple(range(first, min(first + e.towns_per_squad, p.population.towns)))
             share = town_res[list(served)].sum() / town_res.sum() / e.squads_per_town
             for _ in range(e.squads_per_town):
-                spec.append((TOWN, first, devolved, share * sum(load[d] for d in devolved), served))
+                spec.append((Layer.TOWN, first, devolved, share * sum(load[d] for d in devolved), served))
     staff = _split(e.staff_per_10k * p.population.residents / 1e4, [s[3] for s in spec])
     return [
-        EnforcementSquad(model, lay, t, ds, n, served)
+        UnitSpec(EnforcementSquad, (lay, t, ds, n, served), n)
         for (lay, t, ds, _, served), n in zip(spec, staff, strict=True)
     ]
 
 
-def _desks(model: mesa.Model, p: Params) -> list[Unit]:
+def _desks(p: Params) -> list[UnitSpec]:
     towns = [-1] if p.departments.location == "county" else list(range(p.population.towns))
     spec = [(t, g) for t in towns for g in p.departments.groups]
     staff = _split(p.one_window.desk_staff_per_10k * p.population.residents / 1e4, [len(g) for _, g in spec])
-    out: list[Unit] = [
-        ApprovalDesk(model, COUNTY if t < 0 else TOWN, t, g, n) for (t, g), n in zip(spec, staff, strict=True)
+    out = [
+        UnitSpec(ApprovalDesk, (Layer.COUNTY if t < 0 else Layer.TOWN, t, g, n), n)
+        for (t, g), n in zip(spec, staff, strict=True)
     ]
     if p.one_window.enabled:
         per_w = max(
             1, round(p.one_window.window_staff_per_10k * p.population.residents / 1e4 / p.population.towns)
         )
-        out += [WindowCounter(model, TOWN, t, (), per_w) for t in range(p.population.towns)]
+        out += [UnitSpec(WindowCounter, (Layer.TOWN, t, (), per_w), per_w) for t in range(p.population.towns)]
     return out
 
 
-def build_units(model: mesa.Model, p: Params, places: Places) -> UnitTable:
-    """Create every unit agent of the scenario and the routing arrays."""
+def _grid_teams(p: Params, places: Places, team_of_grid: np.ndarray) -> list[UnitSpec]:
+    g, out = p.grid, []
+    for k in range(int(team_of_grid.max()) + 1):
+        grids = tuple(int(x) for x in np.flatnonzero(team_of_grid == k))
+        town = int(places.town_of_grid[team_of_grid == k][0])
+        args = (grids, town, g.patrollers_per_grid, g.leaders_per_grid, g.separation)
+        out.append(UnitSpec(GridTeam, args, GridTeam.handlers(*args[2:]) * len(grids)))
+    return out
+
+
+@dataclass(frozen=True)
+class UnitPlan:
+    """The units of a scenario, in unit-index order, with two look-ups by place:
+    ``team_of_grid[grid]`` (the grid team's index) and ``centre[town]`` (-1 if none)."""
+
+    specs: list[UnitSpec]
+    team_of_grid: np.ndarray
+    centre: np.ndarray
+
+
+def plan_units(p: Params, places: Places) -> UnitPlan:
+    """Lay out every unit of the scenario: grid teams, departments, enforcement, centres, desks."""
     town_res = places.residents_in_town().astype(float)
-    g = p.grid
     team_of_grid = cluster_of_grid(places, p.clusters.villages_per_cluster)
-    units: list[Unit] = [
-        GridTeam(
-            model,
-            tuple(int(x) for x in np.flatnonzero(team_of_grid == k)),
-            int(places.town_of_grid[team_of_grid == k][0]),
-            g.patrollers_per_grid,
-            g.leaders_per_grid,
-            g.separation,
-        )
-        for k in range(int(team_of_grid.max()) + 1)
-    ]
-    units += _departments(model, p, town_res) + _enforcement(model, p, town_res)
+    specs = _grid_teams(p, places, team_of_grid) + _departments(p, town_res) + _enforcement(p, town_res)
     centre = np.full(p.population.towns, -1, dtype=np.int32)
     if p.dispatch.command_centre:
         n = p.dispatch.centre_staff_per_10k * p.population.residents / 1e4
         if p.dispatch.sub_centres:
             for t, k in enumerate(_split(n, list(town_res))):
-                centre[t] = len(units)
-                units.append(CommandCentre(model, TOWN, t, (), k))
+                centre[t] = len(specs)
+                specs.append(UnitSpec(CommandCentre, (Layer.TOWN, t, (), k), k))
         else:
-            centre[:] = len(units)
-            units.append(CommandCentre(model, COUNTY, -1, (), max(1, round(n))))
-    units += _desks(model, p)
+            centre[:] = len(specs)
+            k = max(1, round(n))
+            specs.append(UnitSpec(CommandCentre, (Layer.COUNTY, -1, (), k), k))
+    return UnitPlan(specs + _desks(p), team_of_grid, centre)
+
+
+def build_units(model: mesa.Model, p: Params, places: Places) -> UnitTable:
+    """Create every unit agent of the scenario and the routing arrays."""
+    plan = plan_units(p, places)
+    units = [s.build(model) for s in plan.specs]
     for i, u in enumerate(units):
         u.index = i
     staff = np.array([max(u.staff, 1) for u in units], dtype=np.int64)
@@ -222,11 +258,11 @@ def build_units(model: mesa.Model, p: Params, places: Places) -> UnitTable:
         overtime_calendars=overtime,
         free_at=np.zeros(int(staff.sum())),
         overtime_free_at=np.zeros(int(staff.sum())),
-        route=_route(units, p, places, team_of_grid),
-        grid_unit=team_of_grid,
+        route=_route(units, p, places, plan.team_of_grid),
+        grid_unit=plan.team_of_grid,
         desk=_desk_lookup(units, p),
         window=_window(units, p),
-        centre=centre,
+        centre=plan.centre,
     )
 
 
@@ -283,4 +319,4 @@ def _window(units: list[Unit], p: Params) -> np.ndarray:
     return window
 
 
-__all__ = ["KINDS", "UnitTable", "build_units"]
+__all__ = ["UnitPlan", "UnitSpec", "UnitTable", "build_units", "plan_units"]

@@ -24,13 +24,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.core.agents import DEPT_KIND, ENF_KIND
-from sim.core.ledger import BOUNCE, DISPATCH, DROPPED, LOST, TRANSIT, TRIAGE, WORK
-from sim.core.mechanisms.population import level_at
-from sim.core.rng import stream
+from sim.core.kinds import Kind
+from sim.core.ledger import DropReason, Outcome, Stage
 
 if TYPE_CHECKING:
-    from sim.core.model import GovModel
+    from sim.core.world import World
 
 
 def unique_rows(route: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -48,56 +46,53 @@ def unique_rows(route: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class Dispatch:
     """Routes cases at stage DISPATCH to a unit (stage TRANSIT) or drops them."""
 
-    def __init__(self, model: GovModel) -> None:
-        self.model = model
-        self.rng = stream(model.seed, "dispatch")
-        kinds = model.units.kind
-        self.pool = {k: np.flatnonzero(kinds == k) for k in (DEPT_KIND, ENF_KIND)}
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.rng = world.stream("dispatch")
+        kinds = world.units.kind
+        self.pool = {k: np.flatnonzero(kinds == k) for k in (Kind.DEPARTMENT, Kind.ENFORCEMENT)}
 
     def step(self, day: int, among: np.ndarray | None = None) -> int:
         """Dispatch every case due today (optionally only ``among`` these); returns how many."""
-        m, L, p = self.model, self.model.ledger, self.model.params.dispatch
-        ids = L.due(DISPATCH, day + 1.0, among)
+        w, L, p = self.world, self.world.ledger, self.world.params.dispatch
+        ids = L.due(Stage.DISPATCH, day + 1.0, among)
         if ids.size == 0:
             return 0
         t = L.next_t[ids]
         if p.command_centre:
             todo = L.triaged[ids]
             new = ids[~todo]
-            centre = m.units.centre[m.places.town_of_grid[L.grid[new]]]
-            self._to_unit(new, centre, t[~todo], TRIAGE)
+            centre = w.units.centre[w.places.town_of_grid[L.grid[new]]]
+            L.send(new, centre, t[~todo], Outcome.TRIAGE)
             ids, t = ids[todo], t[todo]
-        lvl = level_at(m, ids, t)
-        dom = m.catalogue.domains[L.category[ids]]
-        raw = np.where(dom >= 0, m.units.route[lvl[:, None], dom.clip(0), L.grid[ids][:, None]], -1)
+        lvl = L.level_at(ids, t)
+        dom = w.catalogue.domains[L.category[ids]]
+        raw = np.where(dom >= 0, w.units.route[lvl[:, None], dom.clip(0), L.grid[ids][:, None]], -1)
         route, n = unique_rows(raw)
         L.route[ids], L.route_len[ids], L.route_pos[ids] = route, n, 0
         target = route[:, 0]
         if p.command_centre:
             delay = np.zeros(ids.size)
         else:
-            hops = np.abs(m.units.layer[target].astype(int) - L.at_layer[ids])
-            up = np.maximum(m.units.layer[target].astype(int) - L.at_layer[ids], 0)
-            L.escalations[ids] += up.astype(np.int16)
+            hops = np.abs(w.units.layer[target].astype(int) - L.at_layer[ids])
+            up = np.maximum(w.units.layer[target].astype(int) - L.at_layer[ids], 0)
+            L.count_escalations(ids, up)
             delay = self.rng.gamma(np.maximum(hops, 1), p.handoff_days) * (hops > 0)
             lost = self.rng.random(ids.size) < 1.0 - (1.0 - p.handoff_loss_probability) ** hops
             if lost.any():
-                gone = ids[lost]
-                L.stage[gone], L.drop_reason[gone] = DROPPED, LOST
-                L.closed[gone] = t[lost]
-                m.population.feedback(gone, dropped=True)
+                L.drop(ids[lost], t[lost], DropReason.LOST_IN_HANDOFF)
                 ids, t, target, delay = ids[~lost], t[~lost], target[~lost], delay[~lost]
         unit, outcome = self._misroute(target)
-        self._to_unit(ids, unit, t + delay, outcome)
+        L.send(ids, unit, t + delay, outcome)
         first = np.isnan(L.dispatched[ids])
         L.dispatched[ids[first]] = (t + delay)[first]
         return int(ids.size)
 
     def _misroute(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Send some cases to a wrong unit of the same kind (only where there is one)."""
-        p, kinds = self.model.params.dispatch, self.model.units.kind
-        unit, outcome = target.copy(), np.full(target.size, WORK, dtype=np.int8)
-        owned = self.model.params.departments.duty_list_coverage  # a duty list removes that misrouting
+        p, kinds = self.world.params.dispatch, self.world.units.kind
+        unit, outcome = target.copy(), np.full(target.size, Outcome.WORK, dtype=np.int8)
+        owned = self.world.params.departments.duty_list_coverage  # a duty list removes that misrouting
         wrong = self.rng.random(target.size) < p.misroute_probability * (1.0 - owned)
         draw = self.rng.random(target.size)
         for k, pool in self.pool.items():
@@ -108,11 +103,5 @@ class Dispatch:
             pick = (draw[sel] * (pool.size - 1)).astype(int)
             pos = np.searchsorted(pool, target[sel])
             unit[sel] = pool[pick + (pick >= pos)]
-            outcome[sel] = BOUNCE
+            outcome[sel] = Outcome.BOUNCE
         return unit, outcome
-
-    def _to_unit(
-        self, ids: np.ndarray, unit: np.ndarray, arrive: np.ndarray, outcome: int | np.ndarray
-    ) -> None:
-        L = self.model.ledger
-        L.unit[ids], L.next_t[ids], L.stage[ids], L.outcome[ids] = unit, arrive, TRANSIT, outcome

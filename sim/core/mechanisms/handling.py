@@ -10,75 +10,70 @@ it; otherwise it works the catalogue's service hours for the unit's tier (lognor
 exponential), plus the travel to the grid and back for departments and squads, and the
 case stops growing. With the command centre's deadline watch, work that would finish
 past the case's deadline is done in overtime when that is sooner (supervision). On
-completion a case moves to its next unit, to a follow-up visit, or is resolved at the
-tier of the unit and goes to closure (verification).
+completion each outcome has its own rule (:meth:`Handling.complete`): a triaged,
+bounced or escalated case goes back to dispatch, a worked case moves to its next unit
+or — unless its unit schedules more (an enforcement follow-up, hook ``work_done``) — is
+resolved at the tier of the unit and goes to closure (hook ``resolved``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.core.agents import DEPT_KIND, ENF_KIND, GRID_KIND
-from sim.core.ledger import (
-    BOUNCE,
-    BOUNCE_LIMIT,
-    CLOSING,
-    DISPATCH,
-    DROPPED,
-    ESCALATE,
-    FOLLOW_UP,
-    QUEUED,
-    TRANSIT,
-    TRIAGE,
-    WORK,
-)
-from sim.core.mechanisms.population import level_at
-from sim.core.places import COUNTY
+from sim.core.agents import UNIT_LEVEL
+from sim.core.kinds import Kind, Layer
+from sim.core.ledger import DropReason, Outcome, Stage
 from sim.core.queues import serve, serve_watched
-from sim.core.rng import stream
 
 if TYPE_CHECKING:
-    from sim.core.model import GovModel
+    from sim.core.world import World
 
-UNIT_LEVEL = np.array([0, 1, 2, -1, -1, -1], dtype=np.int8)
-"""The level a unit of each kind handles (grid, department, enforcement; others none)."""
+Rule = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+"""An outcome's rule: (ids, finish times, hand-off delays) -> which of them are resolved."""
+NONE = np.zeros(0, dtype=np.int64)
+"""A rule's answer when it resolves none of its cases (indexes nothing)."""
 
 
 class Handling:
-    """Queues cases at units and acts on finished jobs."""
+    """Queues cases at units and acts on finished jobs.
 
-    def __init__(self, model: GovModel) -> None:
-        self.model = model
-        self.rng = stream(model.seed, "handling")
-        p = model.params
+    Hooks: emits ``work_started`` (first work on a case at a unit) and ``work_done``
+    (work at the end of a case's route, before it is resolved).
+    """
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.rng = world.stream("handling")
+        p = world.params
         cv2 = p.service_cv**2
         self._sigma = float(np.sqrt(np.log1p(cv2)))
         self._exponential = p.service_distribution == "exponential"
-        U = model.units
-        pooled = (U.kind == GRID_KIND) & (np.bincount(U.grid_unit, minlength=len(U.kind)) > 1)
+        U = world.units
+        pooled = (U.kind == Kind.GRID) & (np.bincount(U.grid_unit, minlength=len(U.kind)) > 1)
         self._pool_travel = np.where(pooled, 2.0 * p.clusters.travel_hours, 0.0)  # a cluster's team
 
     # ---------------------------------------------------------------- arrivals
     def arrive(self, day: int, among: np.ndarray | None = None) -> int:
         """Queue every case arriving today (optionally only ``among`` these); returns how many."""
-        m, L, U = self.model, self.model.ledger, self.model.units
-        ids = L.due(TRANSIT, day + 1.0, among)
+        w, L, U = self.world, self.world.ledger, self.world.units
+        ids = L.due(Stage.TRANSIT, day + 1.0, among)
         if ids.size == 0:
             return 0
         unit, arrival = L.unit[ids], L.next_t[ids]
         outcome = L.outcome[ids].copy()
-        work = outcome == WORK
-        lvl = level_at(m, ids, arrival)
+        work = outcome == Outcome.WORK
+        lvl = L.level_at(ids, arrival)
         esc = work & (lvl > UNIT_LEVEL[U.kind[unit]])
-        outcome[esc] = ESCALATE
+        outcome[esc] = Outcome.ESCALATE
         keep = work & ~esc
         L.level[ids[keep]] = lvl[keep]
         L.outcome[ids] = outcome
         jobs_case, jobs_unit = ids, unit
         parallel = (
-            keep & (L.route_len[ids] > 1) & (L.route_pos[ids] == 0) & m.params.departments.lead_department
+            keep & (L.route_len[ids] > 1) & (L.route_pos[ids] == 0) & w.params.departments.lead_department
         )
         if parallel.any():
             lead = ids[parallel]
@@ -91,29 +86,28 @@ class Handling:
         order = np.argsort(ids)[pos]  # row in `ids` of each job's case
         hours = self._hours(jobs_case, jobs_unit, outcome[order])
         if parallel.any():
-            hours[np.flatnonzero(parallel)] += m.params.departments.lead_coordination_hours
+            hours[np.flatnonzero(parallel)] += w.params.departments.lead_coordination_hours
         seq = np.lexsort((jobs_case, arrival[order]))
         booked = self._book(jobs_case[seq], jobs_unit[seq], arrival[order][seq], hours[seq])
         back = np.empty_like(seq)
         back[seq] = np.arange(seq.size)  # booking order -> job order
         start, finish, overtime = (b[back] for b in booked)
         if overtime.any():
-            paid = overtime & (start < m.days)  # as record_busy: work past the horizon is left out
+            paid = overtime & (start < w.days)  # as Work.record: work past the horizon is left out
             L.supervised[jobs_case[paid]] = True
-            np.add.at(m.overtime_hours, U.kind[jobs_unit[paid]], hours[paid])
+            np.add.at(w.work.overtime_hours, U.kind[jobs_unit[paid]], hours[paid])
             regular = ~overtime
-            m.record_busy(U.kind[jobs_unit[regular]], start[regular], hours[regular])
+            w.work.record(U.kind[jobs_unit[regular]], start[regular], hours[regular])
         else:
-            m.record_busy(U.kind[jobs_unit], start, hours)
+            w.work.record(U.kind[jobs_unit], start, hours)
         case_start = np.full(ids.size, np.inf)
         case_finish = np.full(ids.size, -np.inf)
         np.minimum.at(case_start, order, start)
         np.maximum.at(case_finish, order, finish)
-        L.stage[ids], L.next_t[ids] = QUEUED, case_finish
+        L.queue(ids, case_finish)
         first = keep & np.isnan(L.started[ids])
         L.started[ids[first]] = case_start[first]
-        visit = keep & (U.kind[unit] == ENF_KIND) & ~L.followed[ids] & (L.on_site[ids] < 0)
-        m.enforcement.first_visit(ids[visit], case_start[visit])
+        w.hooks.emit("work_started", ids[keep], unit[keep], case_start[keep])
         return int(ids.size)
 
     def _book(
@@ -125,14 +119,14 @@ class Handling:
         case's deadline (discovery plus the category's ``deadline_days``) is supervised:
         worked in overtime when that is sooner (:func:`sim.core.queues.serve_watched`).
         """
-        m, L, U = self.model, self.model.ledger, self.model.units
+        w, L, U = self.world, self.world.ledger, self.world.units
         args = (U.first, U.staff, U.calendar, U.calendars)
-        if not m.params.dispatch.deadline_watch:
+        if not w.params.dispatch.deadline_watch:
             start, finish = serve(U.free_at, *args, unit.astype(np.int64), arrival, hours)
             return start, finish, np.zeros(unit.size, dtype=bool)
         handles = UNIT_LEVEL[U.kind[unit]] >= 0
-        work = handles & np.isin(L.outcome[case], (WORK, FOLLOW_UP))
-        deadline = np.where(work, L.discovered[case] + m.catalogue.deadline[L.category[case]], np.inf)
+        work = handles & np.isin(L.outcome[case], (Outcome.WORK, Outcome.FOLLOW_UP))
+        deadline = np.where(work, L.discovered[case] + w.catalogue.deadline[L.category[case]], np.inf)
         return serve_watched(
             U.free_at,
             U.overtime_free_at,
@@ -146,79 +140,102 @@ class Handling:
 
     def _hours(self, case: np.ndarray, unit: np.ndarray, outcome: np.ndarray) -> np.ndarray:
         """Hours of work of each job."""
-        m, L, U, p = self.model, self.model.ledger, self.model.units, self.model.params
+        w, L, U, p = self.world, self.world.ledger, self.world.units, self.world.params
         kind = U.kind[unit]
         tier = UNIT_LEVEL[kind].clip(0)
-        mean = m.catalogue.service_hours[L.category[case], tier]
+        mean = w.catalogue.service_hours[L.category[case], tier]
         if self._exponential:
             noise = self.rng.exponential(1.0, case.size)
         else:
             noise = self.rng.lognormal(-(self._sigma**2) / 2, self._sigma, case.size)
-        same_town = U.town[unit] == m.places.town_of_grid[L.grid[case]]
+        same_town = U.town[unit] == w.places.town_of_grid[L.grid[case]]
         travel = np.where(
-            (U.layer[unit] == COUNTY) | ~same_town,
+            (U.layer[unit] == Layer.COUNTY) | ~same_town,
             p.population.county_travel_hours,
             p.population.town_travel_hours,
         )
-        travel = np.where((kind == DEPT_KIND) | (kind == ENF_KIND), 2.0 * travel, self._pool_travel[unit])
+        travel = np.where(
+            (kind == Kind.DEPARTMENT) | (kind == Kind.ENFORCEMENT), 2.0 * travel, self._pool_travel[unit]
+        )
         hours = mean * noise + travel
-        hours = np.where(outcome == ESCALATE, p.dispatch.escalation_assessment_hours, hours)
-        hours = np.where(outcome == BOUNCE, p.dispatch.bounce_assessment_hours, hours)
-        hours = np.where(outcome == TRIAGE, p.dispatch.triage_hours, hours)
-        return np.where(outcome == FOLLOW_UP, p.enforcement.follow_up_hours + travel, hours)
+        hours = np.where(outcome == Outcome.ESCALATE, p.dispatch.escalation_assessment_hours, hours)
+        hours = np.where(outcome == Outcome.BOUNCE, p.dispatch.bounce_assessment_hours, hours)
+        hours = np.where(outcome == Outcome.TRIAGE, p.dispatch.triage_hours, hours)
+        return np.where(outcome == Outcome.FOLLOW_UP, p.enforcement.follow_up_hours + travel, hours)
 
     # ------------------------------------------------------------- completions
     def complete(self, day: int, among: np.ndarray | None = None) -> int:
-        """Act on every job finished today (optionally only ``among`` these); returns how many."""
-        m, L, U, p = self.model, self.model.ledger, self.model.units, self.model.params.dispatch
-        ids = L.due(QUEUED, day + 1.0, among)
+        """Act on every job finished today (optionally only ``among`` these); returns how many.
+
+        Each outcome has its rule, applied in this order: triaged, bounced, escalated,
+        worked, followed up; a rule returns which of its cases are resolved, and those are
+        resolved together, in time order. A hand-off between units without a command
+        centre takes an exponential ``handoff_days`` (drawn for every finished job, in order).
+        """
+        L, p = self.world.ledger, self.world.params.dispatch
+        ids = L.due(Stage.QUEUED, day + 1.0, among)
         if ids.size == 0:
             return 0
-        t, out, unit = L.next_t[ids], L.outcome[ids], L.unit[ids]
+        t, out = L.next_t[ids], L.outcome[ids]
         hand = np.zeros(ids.size) if p.command_centre else self.rng.exponential(p.handoff_days, ids.size)
-
-        tri = out == TRIAGE
-        self._redispatch(ids[tri], t[tri], triaged=True)
-
-        bounce = out == BOUNCE
-        L.bounces[ids[bounce]] += 1
-        over = bounce & (L.bounces[ids] > p.max_bounces)
-        gone = ids[over]
-        L.stage[gone], L.drop_reason[gone], L.closed[gone] = DROPPED, BOUNCE_LIMIT, t[over]
-        m.population.feedback(gone, dropped=True)
-        back = bounce & ~over
-        L.at_layer[ids[back]] = U.layer[unit[back]]  # the sender, at the wrong unit's layer
-        self._redispatch(ids[back], (t + hand)[back], triaged=False)
-
-        esc = out == ESCALATE
-        L.at_layer[ids[esc]] = U.layer[unit[esc]]
-        if p.command_centre:
-            L.escalations[ids[esc]] += 1
-        self._redispatch(ids[esc], t[esc], triaged=False)
-
-        work = out == WORK
-        more = work & (L.route_pos[ids] + 1 < L.route_len[ids])
-        nxt = ids[more]
-        L.route_pos[nxt] += 1
-        self._transit(nxt, L.route[nxt, L.route_pos[nxt]], (t + hand)[more], WORK)
-
-        follow = work & ~more & (U.kind[unit] == ENF_KIND) & (L.on_site[ids] == 0) & ~L.followed[ids]
-        fol = ids[follow]
-        L.followed[fol] = True
-        self._transit(fol, unit[follow], t[follow] + m.enforcement.follow_up_delay(fol.size), FOLLOW_UP)
-
-        done = (work & ~more & ~follow) | (out == FOLLOW_UP)
-        res = ids[done]
-        L.resolved[res], L.resolver[res] = t[done], unit[done]
-        L.tier[res] = UNIT_LEVEL[U.kind[unit[done]]]
-        L.stage[res] = CLOSING
-        L.next_t[res] = t[done] + self.rng.exponential(p.verification_days, res.size)
+        resolve = np.zeros(ids.size, dtype=bool)
+        rules: tuple[tuple[int, Rule], ...] = (
+            (Outcome.TRIAGE, self._triaged),
+            (Outcome.BOUNCE, self._bounced),
+            (Outcome.ESCALATE, self._escalated),
+            (Outcome.WORK, self._worked),
+            (Outcome.FOLLOW_UP, self._followed_up),
+        )
+        for outcome, rule in rules:
+            sel = np.flatnonzero(out == outcome)
+            if sel.size:
+                done = rule(ids[sel], t[sel], hand[sel])
+                resolve[sel[done]] = True
+        self._resolve(ids[resolve], t[resolve])
         return int(ids.size)
 
-    def _redispatch(self, ids: np.ndarray, t: np.ndarray, triaged: bool) -> None:
-        L = self.model.ledger
-        L.stage[ids], L.next_t[ids], L.triaged[ids] = DISPATCH, t, triaged
+    def _triaged(self, ids: np.ndarray, t: np.ndarray, hand: np.ndarray) -> np.ndarray:
+        """The centre has triaged the report: dispatch sends it on now."""
+        self.world.ledger.redispatch(ids, t, triaged=True)
+        return NONE
 
-    def _transit(self, ids: np.ndarray, unit: np.ndarray, t: np.ndarray, outcome: int) -> None:
-        L = self.model.ledger
-        L.stage[ids], L.unit[ids], L.next_t[ids], L.outcome[ids] = TRANSIT, unit, t, outcome
+    def _bounced(self, ids: np.ndarray, t: np.ndarray, hand: np.ndarray) -> np.ndarray:
+        """A wrong unit sends the case back to the layer that sent it, or — past
+        ``max_bounces`` — it is dropped."""
+        L, U = self.world.ledger, self.world.units
+        L.bounces[ids] += 1
+        over = L.bounces[ids] > self.world.params.dispatch.max_bounces
+        L.drop(ids[over], t[over], DropReason.BOUNCE_LIMIT)
+        back = ids[~over]
+        L.at_layer[back] = U.layer[L.unit[back]]  # the sender, at the wrong unit's layer
+        L.redispatch(back, (t + hand)[~over], triaged=False)
+        return NONE
+
+    def _escalated(self, ids: np.ndarray, t: np.ndarray, hand: np.ndarray) -> np.ndarray:
+        """A unit without the authority passes the case up (with a centre: an escalation)."""
+        w, L = self.world, self.world.ledger
+        L.at_layer[ids] = w.units.layer[L.unit[ids]]
+        if w.params.dispatch.command_centre:
+            L.count_escalations(ids, 1)
+        L.redispatch(ids, t, triaged=False)
+        return NONE
+
+    def _worked(self, ids: np.ndarray, t: np.ndarray, hand: np.ndarray) -> np.ndarray:
+        """Work done: on to the route's next unit, or resolved unless more is scheduled."""
+        L = self.world.ledger
+        more = L.route_pos[ids] + 1 < L.route_len[ids]
+        nxt = ids[more]
+        L.route_pos[nxt] += 1
+        L.send(nxt, L.route[nxt, L.route_pos[nxt]], (t + hand)[more], Outcome.WORK)
+        end = ~more
+        self.world.hooks.emit("work_done", ids[end], L.unit[ids[end]], t[end])
+        return end & (L.stage[ids] == Stage.QUEUED)
+
+    def _followed_up(self, ids: np.ndarray, t: np.ndarray, hand: np.ndarray) -> np.ndarray:
+        """The follow-up visit settles the case."""
+        return np.ones(ids.size, dtype=bool)
+
+    def _resolve(self, ids: np.ndarray, t: np.ndarray) -> None:
+        L, U = self.world.ledger, self.world.units
+        unit = L.unit[ids]
+        L.resolve(ids, t, unit, UNIT_LEVEL[U.kind[unit]])

@@ -16,7 +16,7 @@ without it each desk's finding costs another trip. Behind the counter the file g
 the desks at once (``parallel``) or one after another, by hand-off, with no trips.
 
 When the approval is in hand, the resident's satisfaction moves as after a closed case,
-by the days it took (:meth:`sim.core.mechanisms.population.Population.served`).
+by the days it took (hook ``served``, :meth:`sim.core.mechanisms.population.Population.served`).
 """
 
 from __future__ import annotations
@@ -26,11 +26,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.core.queues import serve
-from sim.core.rng import stream
 from sim.errors import GovsimError
 
 if TYPE_CHECKING:
-    from sim.core.model import GovModel
+    from sim.core.world import World
 
 AT_DESK, AT_WINDOW, BACK, SERVED, DONE = range(5)
 MAX_ROUNDS = 10_000
@@ -54,14 +53,14 @@ _FIELDS = {
 class OneWindow:
     """Takes service requests and moves them through desks (and the window)."""
 
-    def __init__(self, model: GovModel) -> None:
-        self.model = model
-        self.demand = stream(model.seed, "requests")
-        self.one_thing = stream(model.seed, "one_thing_requests")
-        self.rng = stream(model.seed, "one_window")
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.demand = world.stream("requests")
+        self.one_thing = world.stream("one_thing_requests")
+        self.rng = world.stream("one_window")
         self.n = 0
         self.cols = {k: np.full(64, v, dtype=float) for k, v in _FIELDS.items()}
-        p = model.params
+        p = world.params
         self.width = max(len(p.domains), p.service_requests.one_thing.steps)
         self.domains = np.full((64, self.width), -1, dtype=np.int64)
         self.active = np.empty(0, dtype=np.int64)
@@ -79,7 +78,7 @@ class OneWindow:
         self.active = self.active[st != DONE]
 
     def _new_requests(self, day: int) -> None:
-        p, m = self.model.params, self.model
+        p, m = self.world.params, self.world
         sr, cal = p.service_requests, p.calendar.office
         n = int(self.demand.poisson(sr.rate_per_1000_per_day * p.population.residents / 1000.0))
         t = day + (cal.start_hour + self.demand.random(n) * cal.hours_per_day) / 24.0
@@ -110,7 +109,7 @@ class OneWindow:
     def _new_one_things(self, day: int) -> None:
         """Today's "one thing" requests: department by department, through the window, or
         (with a lead department, 004) fewer steps coordinated by the lead in parallel."""
-        p, m, rng = self.model.params, self.model, self.one_thing
+        p, m, rng = self.world.params, self.world, self.one_thing
         ot, cal = p.service_requests.one_thing, p.calendar.office
         n = int(rng.poisson(ot.rate_per_1000_per_day * p.population.residents / 1000.0))
         t = day + (cal.start_hour + rng.random(n) * cal.hours_per_day) / 24.0
@@ -145,7 +144,7 @@ class OneWindow:
         return ids
 
     def _serve(self, unit: np.ndarray, arrival: np.ndarray, hours: np.ndarray) -> np.ndarray:
-        U = self.model.units
+        U = self.world.units
         order = np.argsort(arrival, kind="stable")
         finish = np.empty(arrival.size)
         start, finish[order] = serve(
@@ -158,7 +157,7 @@ class OneWindow:
             arrival[order],
             hours[order],
         )
-        self.model.record_busy(U.kind[unit[order]], start, hours[order])
+        self.world.work.record(U.kind[unit[order]], start, hours[order])
         return finish
 
     def _advance(self, day: int) -> int:
@@ -181,11 +180,11 @@ class OneWindow:
 
     def _desk_of(self, ids: np.ndarray, pos: np.ndarray) -> np.ndarray:
         town = self.cols["town"][ids].astype(np.int64)
-        return self.model.units.desk[self.domains[ids, pos.astype(np.int64)], town]
+        return self.world.units.desk[self.domains[ids, pos.astype(np.int64)], town]
 
     def _at_desk(self, ids: np.ndarray) -> None:
         """A resident at a department's desk (no window)."""
-        c, sr = self.cols, self.model.params.service_requests
+        c, sr = self.cols, self.world.params.service_requests
         fin = self._serve(
             self._desk_of(ids, c["pos"][ids]), c["next_t"][ids], np.full(ids.size, sr.step_hours)
         )
@@ -201,8 +200,8 @@ class OneWindow:
 
     def _at_window(self, ids: np.ndarray) -> None:
         """A resident at the one window: intake, precheck, then the file goes behind."""
-        c, p = self.cols, self.model.params
-        unit = self.model.units.window[c["town"][ids].astype(np.int64)]
+        c, p = self.cols, self.world.params
+        unit = self.world.units.window[c["town"][ids].astype(np.int64)]
         fin = self._serve(unit, c["next_t"][ids], np.full(ids.size, p.one_window.window_hours))
         missing = (self.rng.random(ids.size) < p.service_requests.incomplete_probability) & (
             c["prechecked"][ids] == 0
@@ -216,7 +215,7 @@ class OneWindow:
 
     def _back(self, ids: np.ndarray) -> None:
         """Behind the counter: desks work the file in parallel or in turn; no trips."""
-        c, p = self.cols, self.model.params
+        c, p = self.cols, self.world.params
         sr = p.service_requests
         par = c["par"][ids] > 0
         if not par.all():
@@ -237,7 +236,7 @@ class OneWindow:
 
     def _back_in_turn(self, ids: np.ndarray) -> None:
         """Behind the counter, desks in turn: the file moves by hand-off, no trips."""
-        c, sr = self.cols, self.model.params.service_requests
+        c, sr = self.cols, self.world.params.service_requests
         fin = self._serve(
             self._desk_of(ids, c["pos"][ids]), c["next_t"][ids], np.full(ids.size, sr.step_hours)
         )
@@ -250,7 +249,7 @@ class OneWindow:
     def _rework(self, ids: np.ndarray) -> np.ndarray:
         """Without a precheck a desk may find the file incomplete: the resident comes again
         (a trip, counted on the request) and the step waits for him; returns the delays."""
-        p = self.model.params
+        p = self.world.params
         if p.one_window.precheck:
             return np.zeros(ids.size)
         again = self.rng.random(ids.size) < p.service_requests.incomplete_probability
@@ -264,8 +263,8 @@ class OneWindow:
     def _served(self, ids: np.ndarray) -> None:
         """The resident has the approval: satisfaction follows how long it took."""
         c = self.cols
-        self.model.population.served(
-            c["resident"][ids].astype(np.int64), c["completed"][ids] - c["submitted"][ids]
+        self.world.hooks.emit(
+            "served", c["resident"][ids].astype(np.int64), c["completed"][ids] - c["submitted"][ids]
         )
         c["stage"][ids] = DONE
 

@@ -20,38 +20,43 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.core.ledger import APP, HOTLINE, WALK_IN
-from sim.core.rng import stream
+from sim.core.ledger import Channel
 
 if TYPE_CHECKING:
-    from sim.core.model import GovModel
+    from sim.core.world import World
 
-RESIDENT_CHANNELS = {"hotline": HOTLINE, "app": APP, "walk_in": WALK_IN}
+RESIDENT_CHANNELS = {"hotline": Channel.HOTLINE, "app": Channel.APP, "walk_in": Channel.WALK_IN}
 
 
 class Population:
-    """The residents of the context and the issues they meet."""
+    """The residents of the context and the issues they meet.
 
-    def __init__(self, model: GovModel) -> None:
-        self.model = model
-        p = model.params.residents
-        n = model.params.population.residents
-        init = stream(model.seed, "population")
+    Hooks: learns from ``closed``, ``dropped`` and ``served``.
+    """
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        p = world.params.residents
+        n = world.params.population.residents
+        init = world.stream("population")
         a, b = (
             p.willingness_mean * p.willingness_concentration,
             (1 - p.willingness_mean) * p.willingness_concentration,
         )
         self.willingness = (init.beta(a, b, n) if b > 0 else np.ones(n)).astype(np.float32)
         self.satisfaction = np.full(n, p.satisfaction_initial, dtype=np.float32)
-        self.rng = stream(model.seed, "occurrence")
+        self.rng = world.stream("occurrence")
         shares = p.channel_shares
         self.channel_codes = np.array([RESIDENT_CHANNELS[k] for k in shares], dtype=np.int8)
         self.channel_cum = np.cumsum(list(shares.values()))
+        world.hooks.subscribe("closed", self.closed)
+        world.hooks.subscribe("dropped", self.dropped)
+        world.hooks.subscribe("served", self.served)
 
     def step(self, day: int) -> None:
         """Create today's issues in the ledger."""
-        m, cat, rng = self.model, self.model.catalogue, self.rng
-        n_res = m.params.population.residents
+        w, cat, rng = self.world, self.world.catalogue, self.rng
+        n_res = w.params.population.residents
         counts = rng.poisson(cat.rate * n_res / 1000.0)
         n = int(counts.sum())
         c = np.repeat(np.arange(len(counts), dtype=np.int16), counts)
@@ -65,49 +70,38 @@ class Population:
             x[order] for x in (u_level, u_self, u_chan, e_grow, e_self)
         )
 
-        ids = m.ledger.add(n)
-        L = m.ledger
+        will = np.minimum(self.willingness[resident] * (0.5 + self.satisfaction[resident]), 1.0)
+        reports = u_self < cat.self_report[c] * will
+        L = w.ledger
+        ids = L.occur(np.where(reports, t + cat.self_delay[c] * e_self, np.inf))
         L.category[ids], L.resident[ids], L.occurred[ids] = c, resident, t
-        L.grid[ids] = m.places.grid_of(resident)
+        L.grid[ids] = w.places.grid_of(resident)
         L.level0[ids] = (u_level[:, None] >= cat.initial_cum[c]).sum(axis=1).clip(0, 2)
-        if m.params.growth:
+        if w.params.growth:
             g = cat.growth_days[c]
             L.grow1[ids] = t + g * e_grow[:, 0]
             L.grow2[ids] = L.grow1[ids] + g * e_grow[:, 1]
-        will = np.minimum(self.willingness[resident] * (0.5 + self.satisfaction[resident]), 1.0)
-        reports = u_self < cat.self_report[c] * will
-        L.self_report_at[ids] = np.where(reports, t + cat.self_delay[c] * e_self, np.inf)
         L.self_channel[ids] = self.channel_codes[
             np.searchsorted(self.channel_cum, u_chan * self.channel_cum[-1], side="right").clip(
                 0, len(self.channel_codes) - 1
             )
         ]
-        L.next_t[ids] = L.self_report_at[ids]
 
-    def feedback(self, ids: np.ndarray, dropped: bool) -> None:
-        """Move the satisfaction of the residents of closed (or dropped) cases."""
-        if ids.size == 0:
-            return
-        L = self.model.ledger
-        if dropped:
-            self._learn(L.resident[ids], np.zeros(ids.size))
-        else:
+    def closed(self, ids: np.ndarray) -> None:
+        """Residents of closed cases learn from how long the case took."""
+        if ids.size:
+            L = self.world.ledger
             self.served(L.resident[ids], L.closed[ids] - L.occurred[ids])
+
+    def dropped(self, ids: np.ndarray) -> None:
+        """Residents of dropped cases learn that nothing came of their issue."""
+        if ids.size:
+            self._learn(self.world.ledger.resident[ids], np.zeros(ids.size))
 
     def served(self, residents: np.ndarray, days: np.ndarray) -> None:
         """Move the satisfaction of residents served after ``days`` (halved per reference delay)."""
-        self._learn(residents, 0.5 ** (days / self.model.params.residents.reference_delay_days))
+        self._learn(residents, 0.5 ** (days / self.world.params.residents.reference_delay_days))
 
     def _learn(self, residents: np.ndarray, outcome: np.ndarray) -> None:
         s = self.satisfaction[residents]
-        self.satisfaction[residents] = s + self.model.params.residents.learning_rate * (outcome - s)
-
-
-def level_at(model: GovModel, ids: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Level of each case at time ``t``: frozen once a unit able to handle it took it,
-    else its initial level plus the growth steps passed by ``t``, capped at its max level."""
-    L = model.ledger
-    grown = L.level0[ids] + (L.grow1[ids] <= t) + (L.grow2[ids] <= t)
-    lvl = np.minimum(grown, model.catalogue.max_level[L.category[ids]]).astype(np.int8)
-    frozen = L.level[ids]
-    return np.where(frozen >= 0, frozen, lvl)
+        self.satisfaction[residents] = s + self.world.params.residents.learning_rate * (outcome - s)

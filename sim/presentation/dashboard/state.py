@@ -22,11 +22,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sim.core.agents import GRID_KIND
-from sim.core.ledger import CLOSED, DISPATCH, DROPPED, LATENT, QUEUED, TRANSIT
+from sim.core.kinds import LEVELS, Kind
+from sim.core.ledger import Stage
 from sim.core.metrics import TARGET_TIER_SHARES
 from sim.core.model import GovModel
-from sim.core.params import LEVELS, Params
+from sim.core.params import Params
 from sim.core.scenarios import load_scenario
 
 EnforcementMode = Literal["line", "comprehensive"]
@@ -265,11 +265,11 @@ def grid_values(model: GovModel, metric: str) -> np.ndarray:
     a = L.active
     st = L.stage[a]
     if metric == "backlog":
-        keep = (st == DISPATCH) | (st == TRANSIT) | (st == QUEUED)
+        keep = (st == Stage.DISPATCH) | (st == Stage.TRANSIT) | (st == Stage.QUEUED)
     elif metric == "grid_queue":
-        keep = (st == QUEUED) & (model.units.kind[np.maximum(L.unit[a], 0)] == GRID_KIND)
+        keep = (st == Stage.QUEUED) & (model.units.kind[np.maximum(L.unit[a], 0)] == Kind.GRID)
     elif metric == "latent":
-        keep = st == LATENT
+        keep = st == Stage.LATENT
     else:
         raise ValueError(f"map metric {metric!r} is not allowed; use one of {list(MAP_METRICS)}")
     return np.bincount(L.grid[a[keep]], minlength=n)[:n].astype(float)
@@ -443,8 +443,8 @@ class Session:
                 "cases so far": float(L.n),
                 "open now": float(L.active.size),
                 "resolved": float(resolved),
-                "closed": float((stage == CLOSED).sum()),
-                "dropped": float((stage == DROPPED).sum()),
+                "closed": float((stage == Stage.CLOSED).sum()),
+                "dropped": float((stage == Stage.DROPPED).sum()),
                 "mean delay (days)": h.total_delay_sum / resolved if resolved else float("nan"),
                 "distance from 70/20/10": distance,
             }

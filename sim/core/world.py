@@ -1,0 +1,105 @@
+"""The world the mechanisms act on, and the hooks through which they affect each other.
+
+A mechanism (:mod:`sim.core.mechanisms`) receives a :class:`World`: the parameters,
+the case ledger, the units, the places, the catalogue, the run's random streams and
+the work accounts — not the model. One mechanism's effect on another goes through
+:class:`Hooks`: the ledger announces a case that is resolved, closed or dropped, the
+handling announces work that starts or ends, and whoever cares subscribes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.core.catalogue import Catalogue
+from sim.core.kinds import Kind
+from sim.core.ledger import Ledger
+from sim.core.params import Params
+from sim.core.places import Places
+from sim.core.rng import stream
+from sim.core.units import UnitTable
+
+EVENTS = {
+    "resolved": "(ids, t) cases resolved at times t (stage CLOSING)",
+    "closed": "(ids,) cases verified and closed",
+    "dropped": "(ids,) cases dropped (lost in a hand-off, or past the bounce limit)",
+    "work_started": "(ids, unit, start) first job of work on a case at a unit",
+    "work_done": "(ids, unit, t) a unit's work on cases at the end of their route",
+    "served": "(residents, days) residents served (an approval in hand) after `days`",
+}
+"""The events mechanisms may emit and subscribe to, with their arguments."""
+
+
+class Hooks:
+    """Subscribers by event, called in the order they subscribed."""
+
+    def __init__(self) -> None:
+        self._subs: dict[str, list[Callable[..., None]]] = {e: [] for e in EVENTS}
+
+    def subscribe(self, event: str, fn: Callable[..., None]) -> None:
+        """Call ``fn`` on every ``event`` (one of :data:`EVENTS`)."""
+        self._subs[event].append(fn)
+
+    def emit(self, event: str, *args: Any) -> None:
+        """Call the subscribers of ``event`` with ``args``."""
+        for fn in self._subs[event]:
+            fn(*args)
+
+
+@dataclass
+class Work:
+    """Hours worked: by kind and day (``busy``), and overtime by kind."""
+
+    days: int
+    busy: np.ndarray = field(init=False)
+    overtime_hours: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.busy = np.zeros((len(Kind), self.days))
+        self.overtime_hours = np.zeros(len(Kind))
+
+    def record(self, kind: np.ndarray, start: np.ndarray, hours: np.ndarray) -> None:
+        """Add work hours to the day each job starts on (jobs past the horizon are left out)."""
+        d = np.floor(start).astype(np.int64)
+        ok = (d >= 0) & (d < self.days)
+        np.add.at(self.busy, (kind[ok], d[ok]), hours[ok])
+
+
+@dataclass
+class World:
+    """What the mechanisms see of a run.
+
+    Attributes:
+        params, seed, days: the scenario, the run's seed and its horizon.
+        catalogue, places, units, ledger: the issue categories, the places, the units
+            (as arrays) and the cases.
+        hooks: events between mechanisms.
+        work: hours worked by kind and day, and overtime.
+        patrol_hours: patrol hours each grid puts in today (the grid teams' decision).
+    """
+
+    params: Params
+    seed: int
+    days: int
+    catalogue: Catalogue
+    places: Places
+    units: UnitTable
+    ledger: Ledger
+    hooks: Hooks
+    work: Work = field(init=False)
+    patrol_hours: np.ndarray = field(init=False)
+    _streams: dict[str, np.random.Generator] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.work = Work(self.days)
+        self.patrol_hours = np.zeros(self.places.n_grids)
+
+    def stream(self, name: str) -> np.random.Generator:
+        """The run's random stream ``name`` (one generator per name, see :mod:`sim.core.rng`)."""
+        if name not in self._streams:
+            self._streams[name] = stream(self.seed, name)
+        return self._streams[name]
