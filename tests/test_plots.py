@@ -16,7 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 import sim
-from sim.experiments.compare import interval, replicate
+from sim.experiments.compare import run_scenarios
+from sim.experiments.replicate import interval
 from sim.presentation import plots
 
 SMALL = {"population.residents": 20_000}
@@ -38,7 +39,7 @@ def ledgers() -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def replicated() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Summaries and daily tables of baseline and reform, 2 paired replications of 40 days."""
-    return replicate(SCENARIOS, reps=2, seed=3, days=40, overrides=SMALL)
+    return run_scenarios(SCENARIOS, reps=2, seed=3, days=40, overrides=SMALL)
 
 
 def _groups(ax: Axes) -> list[BarContainer]:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from sim.experiments.compare import interval
+from sim.experiments.replicate import interval
 from sim.experiments.stats import (
     MAX_NEEDED,
     kpi_intervals,

@@ -88,7 +88,7 @@ def compare(
     out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
 ) -> None:
     """Compare scenarios: each KPI as mean and 95% interval; paired differences from the first."""
-    from sim.experiments.compare import KPI_ORDER, kpi_table, replicate
+    from sim.experiments.compare import KPI_ORDER, kpi_table, run_scenarios
     from sim.experiments.stats import paired_differences
     from sim.presentation.plots import tier_shares_figure
 
@@ -96,7 +96,7 @@ def compare(
         err.print("[yellow]warning:[/yellow] with one replication there is no interval; use --reps 2 or more")
     with progress_bar() as bar:
         task = bar.add_task("runs", total=reps * len(scenarios))
-        summaries, daily = replicate(
+        summaries, daily = run_scenarios(
             scenarios,
             reps=reps,
             seed=seed,

@@ -1,9 +1,10 @@
 """Attribution: how much of the change between two scenarios each mechanism accounts for.
 
 The parameters in which scenario ``TO`` differs from ``FROM`` are grouped into
-*mechanisms* (:data:`MECHANISMS`; a differing path no group claims becomes its own
-mechanism, named by its section). Every coalition of mechanisms is run — ``FROM`` with
-``TO``'s values for the coalition's parameters — with the same replication seeds
+*mechanisms*: the reform switches of :data:`sim.core.switches.SWITCHES` (a differing
+path no switch owns becomes its own mechanism, named by its section). Every coalition
+of mechanisms is run — ``FROM`` with ``TO``'s values for the coalition's parameters —
+with the same replication seeds
 (common random numbers). The Shapley value of a mechanism is its marginal contribution
 averaged over all orders in which the mechanisms could be switched on; it is computed
 per replication, so its interval is a paired one. Shapley values sum to the total
@@ -21,36 +22,18 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.core.model import GovModel
-from sim.core.output import staff_hours
 from sim.core.params import Params
-from sim.core.rng import replication_seeds
 from sim.core.runner import run
+from sim.core.staffing import scenario_paid_hours
+from sim.core.switches import BY_NAME, switch_of
 from sim.errors import GovsimError
-from sim.experiments.compare import SerialPool, interval
-
-MECHANISMS: dict[str, tuple[str, ...]] = {
-    "separation": ("grid.separation",),
-    "grid_team": ("grid.",),
-    "command_centre": ("dispatch.",),
-    "lead_department": ("departments.lead_department", "departments.lead_coordination_hours"),
-    "duty_list": ("departments.duty_list_coverage", "departments.town_domains"),
-    "merged_departments": ("departments.location", "departments.groups"),
-    "staff_moved_down": ("departments.moved_down_per_town",),
-    "department_staff": ("departments.",),
-    "comprehensive_enforcement": ("enforcement.",),
-    "one_window": ("one_window.",),
-    "clusters": ("clusters.",),
-    "calendar": ("calendar.",),
-}
-"""Mechanism name → parameter paths (a path ending in '.' is a prefix); first match wins."""
+from sim.experiments.replicate import Run, interval, local_executor, paired_runs, replicate
 
 SKIP = ("name", "description", "context")
 
@@ -77,11 +60,11 @@ def differences(a: Params, b: Params) -> dict[str, tuple[Any, Any]]:
 
 
 def mechanism_of(path: str) -> str:
-    """The mechanism a parameter path belongs to."""
-    for name, paths in MECHANISMS.items():
-        if any(path == p or (p.endswith(".") and path.startswith(p)) for p in paths):
-            return name
-    return path.split(".", 1)[0]
+    """The mechanism a parameter path belongs to: its switch (:data:`sim.core.switches.SWITCHES`),
+    or the switch that one requires (they can only be switched on together)."""
+    name = switch_of(path)
+    s = BY_NAME.get(name)
+    return s.requires if s is not None and s.requires else name
 
 
 def group(diff: Mapping[str, tuple[Any, Any]]) -> dict[str, dict[str, Any]]:
@@ -121,10 +104,9 @@ class Attribution:
     mechanisms: dict[str, dict[str, Any]]
 
 
-def _coalition_runs(args: tuple[Params, int, int, frozenset[str]]) -> dict[str, Any]:
-    params, seed, days, coalition = args
-    summary = run(params, seed=seed, days=days).summary
-    return {"coalition": coalition, "seed": seed, **{str(k): v for k, v in summary.items()}}
+def _coalition_run(r: Run) -> dict[str, Any]:
+    summary = run(r.params, seed=r.seed, days=r.days).summary
+    return {"coalition": r.key, "seed": r.seed, **{str(k): v for k, v in summary.items()}}
 
 
 def shapley_orders(mechs: Sequence[str], max_exact: int, samples: int, seed: int) -> list[tuple[str, ...]]:
@@ -146,12 +128,13 @@ def shapley(values: Mapping[frozenset[str], float], orders: Sequence[tuple[str, 
     return {m: v / len(orders) for m, v in phi.items()}
 
 
-def equal_cost_control(base: Params, target: Params) -> Params:
-    """``base`` with department, enforcement and desk staff scaled to ``target``'s staff-hours."""
-    goal = _staff_hours(target)
+def equal_cost_control(base: Params, target: Params, days: int = 365) -> Params:
+    """``base`` with department, enforcement and desk staff scaled to ``target``'s paid
+    staff-hours over ``days`` days (counted from the parameters, :mod:`sim.core.staffing`)."""
+    goal = scenario_paid_hours(target, days)
 
     def hours(f: float) -> float:
-        return _staff_hours(_scaled(base, f))
+        return scenario_paid_hours(_scaled(base, f), days)
 
     lo, hi = 0.1, 10.0
     if not hours(lo) <= goal <= hours(hi):
@@ -160,13 +143,6 @@ def equal_cost_control(base: Params, target: Params) -> Params:
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if hours(mid) < goal else (lo, mid)
     return _scaled(base, (lo + hi) / 2).model_copy(update={"name": f"{base.name}_equal_cost"})
-
-
-def _staff_hours(p: Params) -> float:
-    model = GovModel(p, days=365)
-    hours = staff_hours(model)
-    model.release()
-    return hours
 
 
 def _scaled(base: Params, f: float) -> Params:
@@ -223,18 +199,12 @@ def attribute(
             params[c] = _apply(a, {p: v for m in c for p, v in mechs[m].items()})
         except ValueError as exc:
             raise GovsimError(f"mechanisms {sorted(c)} cannot be switched on alone: {exc}") from None
-    control = equal_cost_control(a, b)
-    seeds = replication_seeds(seed, reps)
+    control = equal_cost_control(a, b, days)
     control_key = frozenset({"__control__"})
-    jobs = [(params[c], s, days, c) for c in coalitions for s in seeds]
-    jobs += [(control, s, days, control_key) for s in seeds]
-    rows = []
-    with ProcessPoolExecutor(workers) if workers > 1 else SerialPool() as pool:
-        for row in pool.map(_coalition_runs, jobs):
-            rows.append(row)
-            if progress is not None:
-                progress()
-    runs = pd.DataFrame(rows)
+    jobs = paired_runs({**params, control_key: control}, reps, seed, days)
+    seeds = [r.seed for r in jobs if r.key == control_key]  # the replication seeds, in order
+    with local_executor(workers) as pool:
+        runs = pd.DataFrame(replicate(_coalition_run, jobs, pool, progress))
     return Attribution(
         _shares(runs, names, orders, kpis, seeds),
         runs.assign(coalition=runs["coalition"].map(lambda c: "+".join(sorted(c)) or "FROM")),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -32,11 +32,10 @@ from scipy.optimize import differential_evolution
 
 from sim.core.metrics import KPIS
 from sim.core.params import Params, Section
-from sim.core.rng import replication_seeds
 from sim.core.runner import run
 from sim.core.scenarios import load_scenario
 from sim.errors import ScenarioError
-from sim.experiments.compare import SerialPool, interval
+from sim.experiments.replicate import Run, interval, local_executor, paired_runs, replicate
 
 
 class Target(Section):
@@ -227,10 +226,9 @@ def loss(targets: Sequence[Target], means: Mapping[str, float]) -> float:
     return total
 
 
-def _one(args: tuple[str, str, dict[str, Any], int, int]) -> tuple[str, int, dict[str, float]]:
-    scenario, context, over, seed, days = args
-    s = run(scenario, seed=seed, days=days, context=context, overrides=over).summary
-    return scenario, seed, {str(k): float(v) for k, v in s.items()}
+def _one(r: Run) -> dict[str, float]:
+    s = run(r.params, seed=r.seed, days=r.days).summary
+    return {str(k): float(v) for k, v in s.items()}
 
 
 @dataclass(frozen=True)
@@ -241,18 +239,21 @@ class Evaluator:
     targets: tuple[Target, ...]
     base: Params
 
-    def runs(self, x: Sequence[float], budget: Budget, pool: Any = None) -> dict[str, list[float]]:
+    def runs(
+        self, x: Sequence[float], budget: Budget, pool: Executor | None = None
+    ) -> dict[str, list[float]]:
         """Per target, the KPI value of each replication."""
         over = {
             **context_values(self.base, self.config.parameters, x),
             "population.residents": budget.residents,
         }
-        seeds = replication_seeds(self.config.optimiser.seed, budget.replications)
         scenarios = sorted({t.scenario for t in self.targets})
-        jobs = [(s, self.config.base_context, over, seed, budget.days) for s in scenarios for seed in seeds]
-        results = list((pool or SerialPool()).map(_one, jobs))
-        by = {(s, seed): kpis for s, seed, kpis in results}
-        return {t.id: [by[(t.scenario, seed)][t.metric] for seed in seeds] for t in self.targets}
+        variants = {s: load_scenario(s, context=self.config.base_context, overrides=over) for s in scenarios}
+        jobs = paired_runs(variants, budget.replications, self.config.optimiser.seed, budget.days)
+        by: dict[str, list[dict[str, float]]] = {s: [] for s in scenarios}
+        for r, kpis in zip(jobs, replicate(_one, jobs, pool), strict=True):
+            by[str(r.key)].append(kpis)
+        return {t.id: [k[t.metric] for k in by[t.scenario]] for t in self.targets}
 
     def __call__(self, x: np.ndarray) -> float:
         values = self.runs(list(x), self.config.evaluation)
@@ -290,7 +291,7 @@ def calibrate(
         if progress is not None:
             progress(generation)
 
-    with ProcessPoolExecutor(workers) if workers > 1 else SerialPool() as pool:
+    with local_executor(workers) as pool:
         result = differential_evolution(
             evaluator,
             bounds,
@@ -299,7 +300,7 @@ def calibrate(
             seed=config.optimiser.seed,
             polish=False,
             updating="deferred",
-            workers=pool.map,
+            workers=map if pool is None else pool.map,
             callback=callback,
             init="sobol" if len(bounds) > 1 else "latinhypercube",
         )

@@ -1,26 +1,24 @@
 """Comparing scenarios over replications with common random numbers.
 
-Replication ``r`` of every scenario uses the same seed (spawned from the root seed),
-so scenarios that share a context meet the same issues and differences are policy,
-not noise. Each KPI is reported as its mean and a 95% t-interval across replications.
-(The full batch machinery — designs, stores, resumption — is :mod:`sim` issue 4.)
+Replication ``r`` of every scenario uses the same seed (spawned from the root seed,
+:mod:`sim.experiments.replicate`), so scenarios that share a context meet the same
+issues and differences are policy, not noise. Each KPI is reported as its mean and a
+95% t-interval across replications (the batch machinery — designs, stores,
+resumption — is :mod:`sim.experiments.batch`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.core.metrics import KPIS
 from sim.core.params import Params
-from sim.core.rng import replication_seeds
-from sim.core.runner import run
+from sim.core.runner import run as sim_run
 from sim.core.scenarios import load_scenario
+from sim.experiments.replicate import Run, interval, local_executor, paired_runs, replicate
 
 _COUNTS_AND_COST = (
     "cases_created",
@@ -37,14 +35,13 @@ KPI_ORDER = tuple(k for k in KPIS if k not in _COUNTS_AND_COST) + _COUNTS_AND_CO
 """The KPIs in display order: outcomes first, then counts, cost and satisfaction."""
 
 
-def _one(args: tuple[Params, int, int, int]) -> tuple[pd.Series, pd.DataFrame]:
-    params, rep, seed, days = args
-    res = run(params, seed=seed, days=days)
-    daily = res.daily.assign(scenario=params.name, replication=rep)
-    return res.summary.rename(f"{params.name}#{rep}"), daily
+def _one(run: Run) -> tuple[pd.Series, pd.DataFrame]:
+    res = sim_run(run.params, seed=run.seed, days=run.days)
+    daily = res.daily.assign(scenario=str(run.key), replication=run.replication)
+    return res.summary.rename(f"{run.key}#{run.replication}"), daily
 
 
-def replicate(
+def run_scenarios(
     scenarios: Sequence[str | Params],
     reps: int = 5,
     seed: int = 0,
@@ -54,7 +51,8 @@ def replicate(
     workers: int = 1,
     progress: Callable[[], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run every scenario ``reps`` times with shared replication seeds.
+    """Run every scenario ``reps`` times with shared replication seeds
+    (:func:`sim.experiments.replicate.paired_runs`).
 
     Returns:
         (summaries, daily): one row per run (with ``scenario``, ``replication``,
@@ -64,45 +62,14 @@ def replicate(
     names = [p.name for p in params]
     if len(set(names)) != len(names):
         raise ValueError(f"scenario names must differ, got {names}")
-    seeds = replication_seeds(seed, reps)
-    jobs = [(p, r, s, days) for p in params for r, s in enumerate(seeds)]
-    rows, dailies = [], []
-    with ProcessPoolExecutor(workers) if workers > 1 else SerialPool() as pool:
-        for summary, daily in pool.map(_one, jobs):
-            rows.append(summary)
-            dailies.append(daily)
-            if progress is not None:
-                progress()
-    summaries = pd.DataFrame(rows).reset_index(drop=True)
-    summaries.insert(0, "scenario", [p.name for p, _, _, _ in jobs])
-    summaries.insert(1, "replication", [r for _, r, _, _ in jobs])
-    summaries.insert(2, "seed", [s for _, _, s, _ in jobs])
-    return summaries, pd.concat(dailies, ignore_index=True)
-
-
-class SerialPool:
-    """A stand-in for a process pool that maps in this process."""
-
-    def __enter__(self) -> SerialPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Any:
-        return map(fn, items)
-
-
-def interval(values: pd.Series, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and two-sided t-interval of ``values`` (NaN bounds with fewer than 2 values)."""
-    v = values.dropna().to_numpy(dtype=float)
-    if v.size == 0:
-        return (np.nan, np.nan, np.nan)
-    m = float(v.mean())
-    if v.size < 2:
-        return (m, np.nan, np.nan)
-    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
-    return (m, m - half, m + half)
+    runs = paired_runs({p.name: p for p in params}, reps, seed, days)
+    with local_executor(workers) as pool:
+        results = replicate(_one, runs, pool, progress)
+    summaries = pd.DataFrame([s for s, _ in results]).reset_index(drop=True)
+    summaries.insert(0, "scenario", [r.key for r in runs])
+    summaries.insert(1, "replication", [r.replication for r in runs])
+    summaries.insert(2, "seed", [r.seed for r in runs])
+    return summaries, pd.concat([d for _, d in results], ignore_index=True)
 
 
 def kpi_table(summaries: pd.DataFrame, kpis: Sequence[str] = KPI_ORDER) -> pd.DataFrame:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from sim.experiments.compare import interval
+from sim.experiments.replicate import interval
 
 __all__ = ["kpi_intervals", "paired_differences", "replication_advice", "warnings_for"]
 
@@ -76,7 +76,7 @@ def kpi_intervals(summaries: pd.DataFrame, kpis: Sequence[str], level: float = 0
     Returns:
         One row per (scenario, point, kpi) with columns ``scenario, point, kpi, n, mean, lo, hi, sd``,
         where ``n`` counts the non-missing values, ``lo``/``hi`` come from
-        :func:`~sim.experiments.compare.interval` (NaN when ``n < 2``) and ``sd`` is the sample
+        :func:`~sim.experiments.replicate.interval` (NaN when ``n < 2``) and ``sd`` is the sample
         standard deviation (``ddof=1``; NaN when ``n < 2``).
     """
     kpi_names = _kpi_list(kpis)

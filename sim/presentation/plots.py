@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from sim.core.metrics import TARGET_TIER_SHARES  # noqa: E402
-from sim.experiments.compare import interval  # noqa: E402
+from sim.experiments.replicate import interval  # noqa: E402
 
 PALETTE = "colorblind"
 Colour = tuple[float, float, float]
