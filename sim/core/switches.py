@@ -82,7 +82,7 @@ SWITCHES: tuple[Switch, ...] = (
         "deadline_watch",
         "the command centre watches deadlines (supervised cases worked in overtime)",
         ("dispatch.deadline_watch", "dispatch.overtime_hours_per_day"),
-        (_M + "handling", "sim.core.queues", "sim.core.units"),
+        (_M + "handling", "sim.core.units"),
         "MODEL.md §3",
         toggle="dispatch.deadline_watch",
         requires="command_centre",
