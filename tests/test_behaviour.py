@@ -23,12 +23,13 @@ def _pair(overrides_b: dict, scenario: str = "baseline", days: int = 200) -> lis
     return out
 
 
-def test_separation_raises_patrol_share_and_lowers_delays() -> None:
+def test_separation_speeds_discovery_at_a_cost_in_handling() -> None:
+    """Protected, willing patrol finds issues sooner; the leaders alone handle (and do the
+    grid's tasks), so handling is slower: the trade-off of the time budget."""
     for a, b in _pair({"grid.separation": True}):
         assert b["patrol_reported_share"] > a["patrol_reported_share"]
-        assert b["delay_total_mean_days"] < a["delay_total_mean_days"]
-        assert b["delay_total_median_days"] < a["delay_total_median_days"]
         assert b["delay_discovery_mean_days"] < a["delay_discovery_mean_days"]
+        assert b["delay_handling_mean_days"] > a["delay_handling_mean_days"]
 
 
 def test_slower_discovery_shifts_tiers_up() -> None:

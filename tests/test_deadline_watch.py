@@ -22,8 +22,11 @@ def test_overtime_calendar_follows_the_shift_every_day() -> None:
     assert overtime_array(OFFICE, 0.0)[2] == 0
 
 
-def _watched(deadline: np.ndarray, overtime_hours: float = 2.0) -> tuple[np.ndarray, ...]:
-    """One office unit with one server, busy until Monday 17:00; three 1-hour jobs on Monday."""
+def _watched(
+    deadline: np.ndarray, overtime_hours: float = 2.0, give_up: np.ndarray | None = None
+) -> tuple[np.ndarray, ...]:
+    """One office unit with one server, busy until Monday 17:00; three 1-hour jobs on Monday.
+    Returns start, finish, overtime (and, when ``give_up`` is given, booked)."""
     free, ot_free = np.array([h(0, 17)]), np.zeros(1)
     first, n, cal = np.array([0]), np.array([1]), np.array([0])
     unit = np.zeros(3, dtype=np.int64)
@@ -40,7 +43,8 @@ def _watched(deadline: np.ndarray, overtime_hours: float = 2.0) -> tuple[np.ndar
         arrival,
         np.ones(3),
         deadline,
-    )
+        np.full(3, np.inf) if give_up is None else give_up,
+    )[: 3 if give_up is None else 4]
 
 
 def test_jobs_that_would_miss_their_deadline_are_worked_in_overtime() -> None:
@@ -74,10 +78,20 @@ def test_without_deadlines_it_is_the_plain_kernel() -> None:
         np.array([h(0, 10), h(0, 11), h(0, 12)]),
         np.ones(3),
     )
-    start, finish, overtime = _watched(np.full(3, np.inf))
+    start, finish, overtime, booked = _watched(np.full(3, np.inf), give_up=np.full(3, np.inf))
+    assert booked.all()
     np.testing.assert_allclose(start, plain[0])
     np.testing.assert_allclose(finish, plain[1])
     assert not overtime.any()
+
+
+def test_jobs_that_could_not_start_before_they_are_given_up_are_not_taken() -> None:
+    # job 0 would start Tuesday 9:00, after its give-up Monday 20:00: not booked, and job 1
+    # (no give-up) takes its slot; job 2 gives up Tuesday noon and starts at 10:00
+    start, finish, _, booked = _watched(np.full(3, np.inf), give_up=np.array([h(0, 20), np.inf, h(1, 12)]))
+    np.testing.assert_array_equal(booked, [False, True, True])
+    assert np.isnan(start[0]) and np.isnan(finish[0])
+    np.testing.assert_allclose(start[1:], [h(1, 9), h(1, 10)])
 
 
 @pytest.fixture(scope="module")

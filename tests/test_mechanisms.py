@@ -96,8 +96,13 @@ def test_units_conserve_staff_and_hold_authority() -> None:
 
 
 def test_grid_handlers_follow_separation() -> None:
-    together = _model(**{"grid.patrollers_per_grid": 2, "grid.leaders_per_grid": 1})
-    apart = _model(**{"grid.patrollers_per_grid": 2, "grid.leaders_per_grid": 1, "grid.separation": True})
+    team = {
+        "grid.patrollers_per_grid": 2,
+        "grid.leaders_per_grid": 1,
+        "assigned_tasks.hours_per_worker_per_day": 0,
+    }
+    together = _model(**team)
+    apart = _model(**team, **{"grid.separation": True})
     assert (together.units.staff[together.units.kind == Kind.GRID] == 3).all()
     assert (apart.units.staff[apart.units.kind == Kind.GRID] == 1).all()
 

@@ -25,6 +25,7 @@ import mesa
 import numpy as np
 
 from sim.core.kinds import Kind, Layer, Tier
+from sim.core.params import Params, Shift
 
 if TYPE_CHECKING:
     from sim.core.world import World
@@ -79,11 +80,12 @@ class Unit(mesa.Agent):
 
 @dataclass(frozen=True)
 class TeamTime:
-    """Grid teams as arrays, read once from the agents for their daily time split.
+    """Grid teams as arrays, read once from the agents for their daily time budget.
 
     ``servers[i, j]`` is the ``j``-th handling server of team ``i`` (``ok`` masks the
     padding); ``patrollers[i]`` the team's patrollers per grid; ``grids[i]`` its grids;
-    ``separation`` whether patrol and handling are separate jobs.
+    ``separation`` whether patrol and handling are separate jobs; ``task_hours`` the
+    assigned-task hours each handling server does first every working day.
     """
 
     servers: np.ndarray
@@ -91,16 +93,22 @@ class TeamTime:
     patrollers: np.ndarray
     grids: np.ndarray
     separation: bool
+    task_hours: float
 
 
 class GridTeam(Unit):
     """The team of patrollers and grid leader(s) of one basic grid — or, with clusters
     (片区组团, 002), the pooled teams of all grids of a cluster, who handle as one.
 
-    With patrol–handling separation the patrollers only patrol and the leaders only
-    handle. Without it the team works as one pool of grid workers: every member both
-    handles and patrols, handling first, so handling time comes out of patrol time (the
-    same headcount either way; only the division of labour changes)."""
+    A grid worker's day is a time budget (MODEL.md §3): the tasks line departments push
+    down (``assigned_tasks``, 上面千条线，下面一根针) come first, then handling, then
+    patrol. Without patrol–handling separation the team is one pool: every member does
+    his tasks, handles, and patrols with what is left, and is the less inclined to report
+    an issue he would have to fix himself the more work he has pending
+    (``grid.report_reluctance``). With separation the patrollers' time is protected: they
+    patrol the whole shift and report everything, and the grid's tasks go with the
+    handling to the leaders (the same headcount either way; only the division of labour
+    changes)."""
 
     kind, level, calendar, backlog = Kind.GRID, Tier.GRID, "grid", True
 
@@ -122,6 +130,26 @@ class GridTeam(Unit):
         """Staff per grid who handle cases: the leaders with separation, everyone without."""
         return leaders if separation else patrollers + leaders
 
+    @staticmethod
+    def task_hours(p: Params) -> float:
+        """Assigned-task hours each handler does first every working day: his own without
+        separation; with it, the leaders share the tasks of the whole grid, unless the
+        scenario gives them to the village (``grid.tasks_to``)."""
+        g = p.grid
+        if g.separation and g.tasks_to == "village":
+            return 0.0
+        handlers = GridTeam.handlers(g.patrollers_per_grid, g.leaders_per_grid, g.separation)
+        workers = g.patrollers_per_grid + g.leaders_per_grid
+        return p.assigned_tasks.hours_per_worker_per_day * workers / handlers
+
+    @staticmethod
+    def village_task_hours(p: Params) -> float:
+        """Assigned-task hours per grid and working day that village staff do for the grid."""
+        g = p.grid
+        if not (g.separation and g.tasks_to == "village"):
+            return 0.0
+        return p.assigned_tasks.hours_per_worker_per_day * (g.patrollers_per_grid + g.leaders_per_grid)
+
     @classmethod
     def prepare(cls, agents: mesa.agent.AgentSet, world: World) -> TeamTime:
         teams = sorted(agents, key=lambda a: a.index)
@@ -135,29 +163,54 @@ class GridTeam(Unit):
             patrollers=np.array([t.patrollers for t in teams], dtype=float),
             grids=np.array([len(t.grids) for t in teams], dtype=float),
             separation=all(t.separation for t in teams),
+            task_hours=GridTeam.task_hours(world.params),
         )
 
     @classmethod
     def plan_day(cls, prepared: TeamTime, world: World, day: int) -> None:
-        """Split the day between handling and patrol: sets ``world.patrol_hours`` per grid.
+        """The day's time budget: sets ``world.patrol_hours`` and ``world.report_probability``
+        per grid, and books the day's assigned tasks as work.
 
-        Separated patrollers patrol their whole shift. Unseparated workers handle first
-        and patrol with the hours their handling queue leaves them today; a cluster's
-        pooled workers share their free hours equally among its grids. No patrol on days
-        off.
+        Each handler's first ``task_hours`` of a working day go to assigned tasks (his
+        handling queue runs on the rest of the shift, :func:`handling_shift`). Separated
+        patrollers patrol their whole shift and report everything they find. Unseparated
+        workers patrol with the hours their tasks and handling queue leave them today (a
+        cluster's pooled workers share them equally among its grids), and report an issue
+        they would fix themselves with probability ``exp(-reluctance × pending / shift)``,
+        ``pending`` being the hours of tasks and booked handling per worker at the day's
+        start. No patrol on days off.
         """
-        cal = world.params.calendar.grid
-        team = world.units.grid_unit
+        p = world.params
+        cal, team = p.calendar.grid, world.units.grid_unit
         if day % 7 >= cal.days_per_week:
             world.patrol_hours = np.zeros(team.size)
-        elif prepared.separation:
+            return
+        servers = int(prepared.ok.sum())
+        world.work.record(
+            np.array([Kind.GRID]), np.array([float(day)]), np.array([servers * prepared.task_hours])
+        )
+        if prepared.separation:
             world.patrol_hours = (prepared.patrollers * cal.hours_per_day)[team]
-        else:
-            open_ = day + cal.start_hour / 24.0
-            free = world.units.free_at[prepared.servers]
-            busy = np.clip((free - open_) * 24.0, 0.0, cal.hours_per_day)
-            team_free = ((cal.hours_per_day - busy) * prepared.ok).sum(axis=1)
-            world.patrol_hours = (team_free / prepared.grids)[team]
+            world.report_probability = np.ones(team.size)
+            return
+        handling = cal.hours_per_day - prepared.task_hours
+        open_ = day + (cal.start_hour + prepared.task_hours) / 24.0
+        ahead = np.maximum(world.units.free_at[prepared.servers] - open_, 0.0)  # days of booked work
+        busy = np.minimum(ahead * 24.0, handling)  # today's handling hours
+        team_free = ((handling - busy) * prepared.ok).sum(axis=1)
+        world.patrol_hours = (team_free / prepared.grids)[team]
+        booked = busy + np.maximum(ahead - 1.0, 0.0) * handling  # working hours, weekends aside
+        pending = prepared.task_hours + (booked * prepared.ok).sum(axis=1) / prepared.ok.sum(axis=1)
+        reluctance = p.grid.report_reluctance
+        world.report_probability = np.exp(-reluctance * pending / cal.hours_per_day)[team]
+
+
+def handling_shift(p: Params) -> Shift:
+    """The part of the grid shift in which grid handlers handle: after their assigned tasks."""
+    cal, tasks = p.calendar.grid, GridTeam.task_hours(p)
+    return cal.model_copy(
+        update={"start_hour": cal.start_hour + tasks, "hours_per_day": cal.hours_per_day - tasks}
+    )
 
 
 class Department(Unit):

@@ -28,6 +28,7 @@ class Catalogue:
     on_site: np.ndarray
     freshness: np.ndarray
     deadline: np.ndarray
+    patience: np.ndarray
 
 
 def build_catalogue(p: Params) -> Catalogue:
@@ -54,4 +55,5 @@ def build_catalogue(p: Params) -> Catalogue:
         on_site=col("on_site_probability"),
         freshness=col("freshness_days"),
         deadline=col("deadline_days"),
+        patience=col("patience_days"),
     )

@@ -15,8 +15,8 @@ only code that writes ``stage``, ``next_t``, ``closed`` and ``drop_reason``::
                                         |  ^                ^                 |
                                         |  +---redispatch---+-----------------+  (triaged,
                                         |                   +------send-------+   bounced,
-                                       drop                                   |   escalated;
-                                        v                                     |   next unit,
+                                       drop            drop (timed out)       |   escalated;
+                                        v                   v                 |   next unit,
                                      DROPPED <------------drop----------------+   follow-up)
                                                                               |
                       CLOSED <--close-- CLOSING (verify_until) <--resolve-----+
@@ -79,6 +79,8 @@ class DropReason(IntEnum):
     NONE = 0
     LOST_IN_HANDOFF = 1
     BOUNCE_LIMIT = 2
+    TIMED_OUT = 3
+    """No unit took the case up within its patience: closed without a resolution."""
 
 
 CHANNELS: tuple[str, ...] = tuple(c.name.lower() for c in Channel)
@@ -94,7 +96,7 @@ TRANSITIONS: dict[str, tuple[tuple[int, int], ...]] = {
     "resolve": ((Stage.QUEUED, Stage.CLOSING),),
     "verify_until": ((Stage.CLOSING, Stage.CLOSING),),
     "close": ((Stage.CLOSING, Stage.CLOSED),),
-    "drop": ((Stage.DISPATCH, Stage.DROPPED), (Stage.QUEUED, Stage.DROPPED)),
+    "drop": ((Stage.DISPATCH, Stage.DROPPED), (Stage.TRANSIT, Stage.DROPPED), (Stage.QUEUED, Stage.DROPPED)),
 }
 """The state diagram: each named transition and the (from, to) stage edges it may take."""
 

@@ -3,6 +3,10 @@
 Definitions (all delays in days):
 
 - tier shares: among cases resolved within the horizon, the share resolved by each tier;
+- ``resolution_rate``: among cases whose fate was settled within the horizon (resolved,
+  or dropped: lost, bounced out, or closed without a resolution after waiting past their
+  patience), the share resolved — the figure hotlines publish (解决率); ``cases_timed_out``:
+  cases closed without a resolution because no unit took them up within their patience;
 - ``delay_total``: occurrence → resolution; ``delay_discovery``: occurrence → discovery;
   ``delay_dispatch``: discovery → first arrival at a handling unit; ``delay_handling``:
   that arrival → resolution (all over resolved cases);
@@ -40,7 +44,9 @@ KPIS = (
     "cases_closed",
     "cases_open",
     "cases_dropped",
+    "cases_timed_out",
     "cases_resolved",
+    "resolution_rate",
     "tier_share_grid",
     "tier_share_department",
     "tier_share_enforcement",
@@ -104,6 +110,7 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
         col[k] for k in ("occurred_at", "discovered_at", "dispatched_at", "resolved_at")
     )
     status = cases["status"].cat.codes.to_numpy()  # closed, open, dropped
+    timed_out = (cases["drop_reason"] == "timed_out").to_numpy()
     tier = cases["tier"].cat.codes.to_numpy()  # -1 unresolved, else grid, department, enforcement
     channel = cases["channel"].cat.codes.to_numpy()
     res = ~np.isnan(res_t)
@@ -124,7 +131,9 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
         "cases_closed": float((status == 0).sum()),
         "cases_open": float((status == 1).sum()),
         "cases_dropped": float((status == 2).sum()),
+        "cases_timed_out": float((timed_out & (status == 2)).sum()),
         "cases_resolved": float(res.sum()),
+        "resolution_rate": _share(res, res | (status == 2)),
         **{f"tier_share_{k}": _share(tier == i, res) for i, k in enumerate(TARGET_TIER_SHARES)},
         "delay_total_mean_days": _mean(total),
         "delay_total_median_days": float(np.median(total)) if total.size else float("nan"),

@@ -15,7 +15,7 @@ import pandas as pd
 from sim.core.agents import KIND_CALENDAR, KINDS
 from sim.core.kinds import LEVELS, Tier
 from sim.core.ledger import CHANNELS, DROP_REASONS, Stage
-from sim.core.staffing import count_staff, paid_hours
+from sim.core.staffing import count_staff, paid_hours, village_task_hours
 
 if TYPE_CHECKING:
     from sim.core.model import GovModel
@@ -130,6 +130,8 @@ def daily_table(model: GovModel) -> pd.DataFrame:
 
 
 def staff_hours(model: GovModel) -> float:
-    """Paid staff-hours over the run (the cost): staff × shift hours × working days, plus overtime."""
-    paid = paid_hours(model.params, staff_by_kind(model), model.days)
+    """Paid staff-hours over the run (the cost): staff × shift hours × working days, grid
+    tasks given to village staff, and overtime."""
+    p, days = model.params, model.days
+    paid = paid_hours(p, staff_by_kind(model), days) + village_task_hours(p, model.places.n_grids, days)
     return float(paid + model.world.work.overtime_hours.sum())

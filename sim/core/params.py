@@ -59,6 +59,13 @@ class Category(Section):
     on_site_probability: Probability = Field(0.0, ge=0, le=1)
     freshness_days: float = Field(3.0, gt=0)
     deadline_days: float = Field(7.0, gt=0)
+    patience_days: float = Field(
+        30.0,
+        gt=0,
+        le=3650,
+        description="days from the report after which a unit no longer takes the case up: "
+        "it is closed without a resolution",
+    )
 
     @field_validator("initial_level")
     @classmethod
@@ -93,6 +100,18 @@ class Residents(Section):
         if any(x < 0 for x in v.values()) or abs(sum(v.values()) - 1.0) > 1e-6:
             raise ValueError("must be shares >= 0 that sum to 1")
         return v
+
+
+class AssignedTasks(Section):
+    """Tasks that line departments push down to the grid (forms, surveys, checks,
+    meetings: 上面千条线，下面一根针; MODEL.md §3). They come first in a grid worker's day."""
+
+    hours_per_worker_per_day: float = Field(
+        2.0,
+        ge=0,
+        le=8,
+        description="hours of assigned tasks per grid worker per working day (assumption; range 0-4)",
+    )
 
 
 class OneThing(Section):
@@ -160,8 +179,17 @@ class Grid(Section):
     leaders_per_grid: int = Field(1, ge=0, le=50)
     volunteers_per_grid: int = Field(0, ge=0, le=200)
     volunteer_detectability_factor: float = Field(0.05, ge=0, le=1)
-    unseparated_report_probability: Probability = Field(
-        0.6, ge=0, le=1, description="chance an unseparated worker reports what he must fix himself"
+    tasks_to: Literal["leaders", "village"] = Field(
+        "leaders",
+        description="with separation, who does the grid's assigned tasks: its leaders, or village "
+        "staff (paid for them, outside the grid team); without separation the grid's workers do",
+    )
+    report_reluctance: float = Field(
+        1.0,
+        ge=0,
+        le=20,
+        description="how fast an unseparated worker's chance of reporting what he must fix himself "
+        "falls with his pending work: exp(-reluctance × pending hours / shift hours)",
     )
 
     @model_validator(mode="after")
@@ -258,7 +286,14 @@ class OneWindow(Section):
 
 
 # ------------------------------------------------------------------------------ root
-CONTEXT_SECTIONS = ("population", "domains", "categories", "residents", "service_requests")
+CONTEXT_SECTIONS = (
+    "population",
+    "domains",
+    "categories",
+    "residents",
+    "service_requests",
+    "assigned_tasks",
+)
 
 
 class Clusters(Section):
@@ -286,6 +321,7 @@ class Params(Section):
     categories: dict[str, Category] = Field(min_length=1)
     residents: Residents = Residents()
     service_requests: ServiceRequests = ServiceRequests()
+    assigned_tasks: AssignedTasks = AssignedTasks()
 
     calendar: Calendar = Calendar()
     grid: Grid = Grid()
@@ -317,7 +353,23 @@ class Params(Section):
             raise ValueError(f"enforcement.devolved_domains: {bad} not among {list(self.domains)}")
         if len(self.service_requests.steps_probabilities) > len(self.domains):
             raise ValueError("service_requests.steps_probabilities: more steps than domains")
+        self._tasks_leave_time()
         return self
+
+    def _tasks_leave_time(self) -> None:
+        g, shift = self.grid, self.calendar.grid.hours_per_day
+        workers, handlers = g.patrollers_per_grid + g.leaders_per_grid, g.leaders_per_grid
+        per_handler = self.assigned_tasks.hours_per_worker_per_day * workers / (
+            handlers if g.separation else workers
+        )
+        if g.separation and g.tasks_to == "village":
+            return
+        if per_handler >= shift:
+            raise ValueError(
+                f"assigned_tasks.hours_per_worker_per_day: grid handlers would spend {per_handler:g} h "
+                f"of their {shift:g}-hour shift on assigned tasks (with separation the leaders take "
+                "the whole grid's tasks) and have no time to handle; lower it or add grid leaders"
+            )
 
     def _town_domains_whole_groups(self, known: set[str]) -> None:
         town = set(self.departments.town_domains)

@@ -95,18 +95,23 @@ def serve_watched(
     arrival: np.ndarray,
     hours: np.ndarray,
     deadline: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`serve`, with overtime for jobs that would finish past their deadline.
+    give_up: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`serve`, with overtime for jobs that would finish past their deadline, and
+    jobs that are not taken when they could not start before they are given up.
 
     A job whose regular finish is after ``deadline`` is worked in overtime instead (its
     unit's servers, on the row of ``overtime_calendars``: ``free_at`` of those hours in
     ``overtime_free_at``) when that finishes sooner; a row with no working days has no
-    overtime. Returns start, finish and whether each job was worked in overtime.
+    overtime. A job whose start (regular or overtime, as chosen) would be after
+    ``give_up`` is not booked: no server's time is taken. Returns start, finish (NaN for
+    jobs not booked), whether each job was worked in overtime, and whether it was booked.
     """
     m = unit.shape[0]
     start = np.empty(m)
     finish = np.empty(m)
     overtime = np.zeros(m, dtype=np.bool_)
+    booked = np.ones(m, dtype=np.bool_)
     for i in range(m):
         u = unit[i]
         s0, n, row = first[u], n_servers[u], unit_calendar[u]
@@ -114,12 +119,15 @@ def serve_watched(
         ot = overtime_calendars[row]
         if finish[i] > deadline[i] and ot[2] > 0:
             ot_best, ot_start, ot_finish = _book(overtime_free_at, s0, n, ot, arrival[i], hours[i])
-            if ot_finish < finish[i]:
+            if ot_finish < finish[i] and ot_start <= give_up[i]:
                 overtime[i], start[i], finish[i] = True, ot_start, ot_finish
                 overtime_free_at[ot_best] = ot_finish
                 continue
+        if start[i] > give_up[i]:
+            booked[i], start[i], finish[i] = False, np.nan, np.nan
+            continue
         free_at[best] = finish[i]
-    return start, finish, overtime
+    return start, finish, overtime, booked
 
 
 def overtime_array(shift: Shift, hours_per_day: float) -> np.ndarray:

@@ -180,9 +180,7 @@ def load_scenario(
     origins: Origins = {}
     if isinstance(name_or_path, Params):
         data = name_or_path.model_dump(
-            exclude={"population", "domains", "categories", "residents", "service_requests"}
-            if context
-            else set()
+            exclude=set(CONTEXT_SECTIONS) if context else set()
         )
         top = "<python>"
         _record(data, top, origins, ())

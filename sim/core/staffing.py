@@ -2,15 +2,16 @@
 
 Grid staff count every patroller and leader of every grid; every other kind counts the
 staff of its units (at least one per unit, as the unit table holds them). Paid hours
-are staff × the kind's shift hours × its working days; overtime is a run's outcome and
-is added by :func:`sim.core.output.staff_hours`.
+are staff × the kind's shift hours × its working days, plus the hours village staff are
+paid for grid tasks given to them; overtime is a run's outcome and is added by
+:func:`sim.core.output.staff_hours`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.core.agents import KIND_CALENDAR, KINDS
+from sim.core.agents import KIND_CALENDAR, KINDS, GridTeam
 from sim.core.kinds import Kind
 from sim.core.params import Params
 from sim.core.places import build_places
@@ -43,6 +44,13 @@ def paid_hours(p: Params, staff: dict[str, int], days: int) -> float:
     return total
 
 
+def village_task_hours(p: Params, n_grids: int, days: int) -> float:
+    """Hours village staff are paid for the grids' assigned tasks (with separation and
+    ``grid.tasks_to: village``; else 0), over ``days`` days."""
+    return GridTeam.village_task_hours(p) * n_grids * working_days(p.calendar.grid, days)
+
+
 def scenario_paid_hours(p: Params, days: int) -> float:
     """Paid staff-hours of the scenario ``p`` over ``days`` days, without overtime."""
-    return paid_hours(p, staff_by_kind(p), days)
+    n_grids = build_places(p.population).n_grids
+    return paid_hours(p, staff_by_kind(p), days) + village_task_hours(p, n_grids, days)

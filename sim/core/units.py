@@ -28,6 +28,7 @@ from sim.core.agents import (
     GridTeam,
     Unit,
     WindowCounter,
+    handling_shift,
 )
 from sim.core.kinds import LEVELS, Layer
 from sim.core.params import Params
@@ -243,9 +244,10 @@ def build_units(model: mesa.Model, p: Params, places: Places) -> UnitTable:
     first = np.concatenate([[0], np.cumsum(staff)[:-1]]).astype(np.int64)
     kinds = np.array([u.kind for u in units], dtype=np.int64)
     cal = np.array([CALENDARS.index(u.calendar) for u in units], dtype=np.int64)
-    calendars = np.stack([shift_array(getattr(p.calendar, c)) for c in CALENDARS])
+    shifts = [handling_shift(p) if c == "grid" else getattr(p.calendar, c) for c in CALENDARS]
+    calendars = np.stack([shift_array(s) for s in shifts])
     ot = p.dispatch.overtime_hours_per_day
-    overtime = np.stack([overtime_array(getattr(p.calendar, c), ot) for c in CALENDARS])
+    overtime = np.stack([overtime_array(s, ot) for s in shifts])
     return UnitTable(
         units=units,
         kind=kinds,

@@ -80,6 +80,8 @@ class World:
         hooks: events between mechanisms.
         work: hours worked by kind and day, and overtime.
         patrol_hours: patrol hours each grid puts in today (the grid teams' decision).
+        report_probability: the chance, per grid, that its patrol reports an issue the
+            grid's workers would have to fix themselves (the grid teams' decision).
     """
 
     params: Params
@@ -92,11 +94,13 @@ class World:
     hooks: Hooks
     work: Work = field(init=False)
     patrol_hours: np.ndarray = field(init=False)
+    report_probability: np.ndarray = field(init=False)
     _streams: dict[str, np.random.Generator] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.work = Work(self.days)
         self.patrol_hours = np.zeros(self.places.n_grids)
+        self.report_probability = np.ones(self.places.n_grids)
 
     def stream(self, name: str) -> np.random.Generator:
         """The run's random stream ``name`` (one generator per name, see :mod:`sim.core.rng`)."""

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.core.params import Params
+from sim.core.params import CONTEXT_SECTIONS, Params
 from sim.core.runner import run
 from sim.core.staffing import scenario_paid_hours
 from sim.core.switches import BY_NAME, switch_of
@@ -181,7 +181,7 @@ def attribute(
     """
     diff = differences(a, b)
     if any(
-        p.split(".", 1)[0] in ("population", "domains", "categories", "residents", "service_requests")
+        p.split(".", 1)[0] in CONTEXT_SECTIONS
         for p in diff
     ):
         raise GovsimError("the two scenarios have different contexts; attribution needs the same context")

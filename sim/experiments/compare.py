@@ -25,6 +25,7 @@ _COUNTS_AND_COST = (
     "cases_closed",
     "cases_open",
     "cases_dropped",
+    "cases_timed_out",
     "cases_resolved",
     "staff_hours",
     "overtime_hours",

@@ -7,14 +7,14 @@ Each day every latent issue may be found by (a) its grid's patrol, with daily ha
 departments (cases "assigned from above"; Luzhi: 99.8% raised from below, 000); or
 (d) the resident's own report, pre-sampled at occurrence. The earliest wins.
 
-Patrol–handling separation (巡办分离, 001). With it, patrollers patrol their whole
-shift. Without it, the grid's workers handle first and patrol with the hours left
-(hours already booked by their handling queue today; the grid teams' daily decision,
-:meth:`sim.core.agents.GridTeam.plan_day`), and a worker who finds an issue
-he would have to fix himself (grid level) reports it only with probability
-``unseparated_report_probability``; an issue he passes over is not reported by him again
-until it grows beyond the grid. These are the two mechanisms the brief names; the
-resulting patrol-reported share is an outcome.
+Patrol–handling separation (巡办分离, 001). The grid teams decide each day how many
+hours each grid is patrolled and how likely its patrol is to report an issue its own
+workers would have to fix (:meth:`sim.core.agents.GridTeam.plan_day`: the workers' time
+budget of assigned tasks, handling and patrol, and their reluctance under pending
+work). Patrol hours set the patrol's hazard; an issue of the grid's own level that the
+patrol finds first is passed over with the complementary probability, and is not
+reported by that patrol again until it grows beyond the grid. These are the two
+mechanisms the brief names; the resulting patrol-reported share is an outcome.
 """
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ class Discovery:
         L = self.world.ledger
         first = np.isfinite(t_patrol) & (t_patrol < t_other)
         small = first & (L.level_at(lat, np.where(first, t_patrol, 0.0)) == 0)
-        passed = small & (self.rng.random(lat.size) >= self.world.params.grid.unseparated_report_probability)
+        report = self.world.report_probability[L.grid[lat]]
+        passed = small & (self.rng.random(lat.size) >= report)
         L.ignored[lat[passed]] = True
         t_patrol[passed] = np.inf
 

@@ -1,6 +1,10 @@
 """Handling: cases queue at units, are worked on, and leave resolved, escalated or bounced.
 
-A case arriving at a unit joins its first-come-first-served queue (:mod:`sim.core.queues`).
+A case arriving at a unit joins its first-come-first-served queue (:mod:`sim.core.queues`),
+unless the unit could not start on it before its patience runs out (the report plus the
+category's ``patience_days``): then the unit does not take it up, and the case is closed
+without a resolution on arrival (``timed_out``; the FIFO queue knows each job's start
+when it arrives, so this is balking, MODEL.md §3 "the before state stays bounded").
 What the unit does is fixed on arrival: if the case's level is above the unit's (it grew
 on the way, or was sent too low), the unit only assesses it (``escalation_assessment_hours``) and
 passes it up to the unit with authority (an escalation; the model's tiers are the grid,
@@ -26,7 +30,7 @@ import numpy as np
 from sim.core.agents import UNIT_LEVEL
 from sim.core.kinds import Kind, Layer
 from sim.core.ledger import DropReason, Outcome, Stage
-from sim.core.queues import serve, serve_watched
+from sim.core.queues import serve_watched
 
 if TYPE_CHECKING:
     from sim.core.world import World
@@ -88,54 +92,65 @@ class Handling:
         if parallel.any():
             hours[np.flatnonzero(parallel)] += w.params.departments.lead_coordination_hours
         seq = np.lexsort((jobs_case, arrival[order]))
-        booked = self._book(jobs_case[seq], jobs_unit[seq], arrival[order][seq], hours[seq])
+        give_up = np.where(
+            outcome == Outcome.WORK, L.discovered[ids] + w.catalogue.patience[L.category[ids]], np.inf
+        )
+        booked = self._book(
+            jobs_case[seq], jobs_unit[seq], arrival[order][seq], hours[seq], give_up[order][seq]
+        )
         back = np.empty_like(seq)
         back[seq] = np.arange(seq.size)  # booking order -> job order
-        start, finish, overtime = (b[back] for b in booked)
-        if overtime.any():
-            paid = overtime & (start < w.days)  # as Work.record: work past the horizon is left out
-            L.supervised[jobs_case[paid]] = True
-            np.add.at(w.work.overtime_hours, U.kind[jobs_unit[paid]], hours[paid])
-            regular = ~overtime
-            w.work.record(U.kind[jobs_unit[regular]], start[regular], hours[regular])
-        else:
-            w.work.record(U.kind[jobs_unit], start, hours)
+        start, finish, overtime, taken = (b[back] for b in booked)
+        paid = overtime & (start < w.days)  # as Work.record: work past the horizon is left out
+        L.supervised[jobs_case[paid]] = True
+        np.add.at(w.work.overtime_hours, U.kind[jobs_unit[paid]], hours[paid])
+        regular = ~overtime & taken
+        w.work.record(U.kind[jobs_unit[regular]], start[regular], hours[regular])
+        refused = np.zeros(ids.size, dtype=bool)
+        np.logical_or.at(refused, order, ~taken)
+        L.drop(ids[refused], arrival[refused], DropReason.TIMED_OUT)  # shelved on arrival
         case_start = np.full(ids.size, np.inf)
         case_finish = np.full(ids.size, -np.inf)
-        np.minimum.at(case_start, order, start)
-        np.maximum.at(case_finish, order, finish)
-        L.queue(ids, case_finish)
+        np.minimum.at(case_start, order[taken], start[taken])
+        np.maximum.at(case_finish, order[taken], finish[taken])
+        on, keep = ~refused, keep & ~refused
+        L.queue(ids[on], case_finish[on])
         first = keep & np.isnan(L.started[ids])
         L.started[ids[first]] = case_start[first]
         w.hooks.emit("work_started", ids[keep], unit[keep], case_start[keep])
         return int(ids.size)
 
     def _book(
-        self, case: np.ndarray, unit: np.ndarray, arrival: np.ndarray, hours: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Book jobs (in arrival order) on their units' servers: start, finish, worked in overtime.
+        self, case: np.ndarray, unit: np.ndarray, arrival: np.ndarray, hours: np.ndarray, give_up: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Book jobs (in arrival order) on their units' servers: start, finish, worked in
+        overtime, taken (:func:`sim.core.queues.serve_watched`).
 
-        With the centre's deadline watch, a job of work whose regular finish would pass the
-        case's deadline (discovery plus the category's ``deadline_days``) is supervised:
-        worked in overtime when that is sooner (:func:`sim.core.queues.serve_watched`).
+        A job that could not start before its case is given up (``give_up``: the report
+        plus the category's ``patience_days``, for work) is not taken. With the centre's
+        deadline watch, a job of work whose regular finish would pass the case's deadline
+        (discovery plus the category's ``deadline_days``) is supervised: worked in overtime
+        when that is sooner.
         """
         w, L, U = self.world, self.world.ledger, self.world.units
-        args = (U.first, U.staff, U.calendar, U.calendars)
-        if not w.params.dispatch.deadline_watch:
-            start, finish = serve(U.free_at, *args, unit.astype(np.int64), arrival, hours)
-            return start, finish, np.zeros(unit.size, dtype=bool)
-        handles = UNIT_LEVEL[U.kind[unit]] >= 0
-        work = handles & np.isin(L.outcome[case], (Outcome.WORK, Outcome.FOLLOW_UP))
-        deadline = np.where(work, L.discovered[case] + w.catalogue.deadline[L.category[case]], np.inf)
+        deadline = np.full(unit.size, np.inf)
+        if w.params.dispatch.deadline_watch:
+            handles = UNIT_LEVEL[U.kind[unit]] >= 0
+            work = handles & np.isin(L.outcome[case], (Outcome.WORK, Outcome.FOLLOW_UP))
+            deadline = np.where(work, L.discovered[case] + w.catalogue.deadline[L.category[case]], np.inf)
         return serve_watched(
             U.free_at,
             U.overtime_free_at,
-            *args,
+            U.first,
+            U.staff,
+            U.calendar,
+            U.calendars,
             U.overtime_calendars,
             unit.astype(np.int64),
             arrival,
             hours,
             deadline,
+            give_up,
         )
 
     def _hours(self, case: np.ndarray, unit: np.ndarray, outcome: np.ndarray) -> np.ndarray:

@@ -1,0 +1,108 @@
+"""Steady state: where a run's warm-up ends, and whether its stocks still grow after it.
+
+A comparison of mean delays means something only between systems that settle: a
+scenario whose backlogs grow without end has no mean delay (it depends on the horizon).
+For each day-end stock of the daily table (open cases and the backlog of each kind of
+unit) this module finds
+
+- the **warm-up** by MSER-5 (White 1997; Hoad, Robinson & Davies 2010): the series is cut
+  into batches of 5 days, and the warm-up is the cut ``d`` (searched over the first half)
+  that minimises the squared standard error of the remaining batch means,
+  ``Σ(y − ȳ)² / (n − d)²``;
+- the **trend** after the warm-up by a batch-means regression: the remaining days are cut
+  into 10 batches (which tames the autocorrelation of a queue's daily stock), their means
+  are regressed on time, and the slope's t statistic is kept with the growth per day.
+
+A stock **grows** when its slope is significantly positive (one-sided, 5%) *and* its
+growth over the window after the warm-up is more than 10% of its mean level (a drift too
+small to matter is not called growth). A run is in steady state when none of its stocks
+grows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+BATCH = 5
+TREND_BATCHES = 10
+ALPHA = 0.05
+MIN_GROWTH = 0.10
+STOCKS = ("open_cases", "backlog_grid", "backlog_department", "backlog_enforcement", "backlog_centre")
+"""The daily table's stocks that must not grow."""
+
+
+def mser5(x: np.ndarray) -> int:
+    """The MSER-5 warm-up of a daily series, in days (a multiple of 5)."""
+    n = len(x) // BATCH
+    if n < 4:
+        return 0
+    y = np.asarray(x[: n * BATCH], dtype=float).reshape(n, BATCH).mean(axis=1)
+    best, cut = np.inf, 0
+    for d in range(n // 2 + 1):
+        rest = y[d:]
+        score = float(((rest - rest.mean()) ** 2).sum()) / (n - d) ** 2
+        if score < best:
+            best, cut = score, d
+    return cut * BATCH
+
+
+@dataclass(frozen=True)
+class Trend:
+    """The trend of one stock after its warm-up.
+
+    Attributes:
+        stock: the daily column.
+        warmup: MSER-5 warm-up (days).
+        mean: mean level after the warm-up.
+        slope_per_day: the batch-means regression's slope (units per day).
+        t: the slope's t statistic (NaN when there are too few days).
+        growth: the slope times the days after the warm-up, over the mean level.
+        grows: significantly positive and more than 10% growth.
+    """
+
+    stock: str
+    warmup: int
+    mean: float
+    slope_per_day: float
+    t: float
+    growth: float
+    grows: bool
+
+
+def trend(stock: str, x: np.ndarray, warmup: int | None = None) -> Trend:
+    """The trend of a daily series after its warm-up (MSER-5 unless given)."""
+    x = np.asarray(x, dtype=float)
+    w = mser5(x) if warmup is None else int(warmup)
+    rest = x[w:]
+    k = TREND_BATCHES
+    if rest.size < 2 * k:
+        return Trend(stock, w, float(rest.mean()) if rest.size else np.nan, np.nan, np.nan, np.nan, False)
+    size = rest.size // k
+    y = rest[: k * size].reshape(k, size).mean(axis=1)
+    t_mid = (np.arange(k) + 0.5) * size
+    fit = stats.linregress(t_mid, y)
+    mean = float(rest.mean())
+    if fit.stderr > 0:
+        t = float(fit.slope / fit.stderr)
+    else:  # an exact line: infinitely significant unless flat
+        t = 0.0 if fit.slope == 0 else float(np.copysign(np.inf, fit.slope))
+    growth = float(fit.slope * rest.size / max(mean, 1.0))  # a stock near 0 grows against 1
+    significant = t > stats.t.ppf(1 - ALPHA, k - 2)
+    return Trend(stock, w, mean, float(fit.slope), t, growth, bool(significant and growth > MIN_GROWTH))
+
+
+def steady_state(
+    daily: pd.DataFrame, stocks: Sequence[str] = STOCKS, warmup: int | None = None
+) -> list[Trend]:
+    """The trend of each stock of a daily table that it has (warm-up MSER-5 unless given)."""
+    return [trend(s, daily[s].to_numpy(), warmup) for s in stocks if s in daily]
+
+
+def run_warmup(trends: Sequence[Trend]) -> int:
+    """A run's warm-up: the longest of its stocks' warm-ups."""
+    return max((t.warmup for t in trends), default=0)
