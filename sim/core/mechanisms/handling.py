@@ -95,11 +95,11 @@ class Handling:
         if overtime.any():
             paid = overtime & (start < w.days)  # as Work.record: work past the horizon is left out
             L.supervised[jobs_case[paid]] = True
-            np.add.at(w.work.overtime_hours, U.kind[jobs_unit[paid]], hours[paid])
+            w.work.overtime(jobs_unit[paid], start[paid], hours[paid])
             regular = ~overtime
-            w.work.record(U.kind[jobs_unit[regular]], start[regular], hours[regular])
+            w.work.record(jobs_unit[regular], start[regular], hours[regular])
         else:
-            w.work.record(U.kind[jobs_unit], start, hours)
+            w.work.record(jobs_unit, start, hours)
         case_start = np.full(ids.size, np.inf)
         case_finish = np.full(ids.size, -np.inf)
         np.minimum.at(case_start, order, start)
