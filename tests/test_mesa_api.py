@@ -157,6 +157,7 @@ def test_running_stops_at_the_horizon_and_the_model_can_go(stepped: MesaGovModel
 
 
 def test_keywords_set_parameters_and_fail_like_set() -> None:
+    assert sim.MesaGovModel is MesaGovModel
     model = MesaGovModel("reform", days=1, grid__separation=False, population__residents=5_000)
     assert model.params.grid.separation is False
     assert model.params.population.residents == 5_000

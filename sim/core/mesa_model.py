@@ -84,6 +84,7 @@ class MesaGovModel(GovModel):
         self.kind_staff = np.bincount(U.kind, weights=U.staff, minlength=len(KINDS)).astype(np.int64)
         self.unit_kinds = [KINDS[k] for k in U.kind]
         self.unit_ids = [u.unique_id for u in U.units]
+        self.collect_agents = collect_agents
         if collect_agents:
             self.world.work.track_units()
         self.today: dict[str, float] = {}
@@ -99,7 +100,7 @@ class MesaGovModel(GovModel):
         active, n = L.active, L.n
         super().step()
         self.today = day_row(self, np.concatenate([active, np.arange(n, L.n)]))
-        if self.datacollector.agent_reporters:
+        if self.collect_agents:
             self.units_today = unit_day(self)
         if self.steps == self.days:
             cases, requests = case_table(self), request_table(self)
