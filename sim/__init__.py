@@ -6,6 +6,9 @@ Quick use::
     result = sim.run(sim.load_scenario("reform"), seed=1, days=365)
     result.summary, result.cases, result.daily
 
+For Mesa's own tools (``mesa.batch_run``, ``DataCollector``), :class:`MesaGovModel` takes
+plain keyword arguments: ``sim.MesaGovModel("reform", seed=1, days=365, grid__separation=False)``.
+
 The package is layered: :mod:`sim.core` (the model), :mod:`sim.experiments` (batches,
 statistics, calibration, attribution), :mod:`sim.presentation` (figures, brief,
 dashboard) and :mod:`sim.cli`. ``import sim`` is cheap: the names below load their
@@ -21,6 +24,7 @@ from sim.errors import GovsimError, ScenarioError
 
 if TYPE_CHECKING:
     from sim.core import validation
+    from sim.core.mesa_model import MesaGovModel
     from sim.core.model import GovModel
     from sim.core.params import Params
     from sim.core.runner import RunResult, run
@@ -31,6 +35,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "GovModel": ("sim.core.model", "GovModel"),
+    "MesaGovModel": ("sim.core.mesa_model", "MesaGovModel"),
     "Params": ("sim.core.params", "Params"),
     "RunResult": ("sim.core.runner", "RunResult"),
     "run": ("sim.core.runner", "run"),
@@ -39,8 +44,8 @@ _LAZY = {
     "validation": ("sim.core.validation", None),
 }
 __all__ = [
-    "GovModel", "GovsimError", "Params", "RunResult", "ScenarioError", "load_scenario", "results", "run",
-    "validation",
+    "GovModel", "GovsimError", "MesaGovModel", "Params", "RunResult", "ScenarioError", "load_scenario",
+    "results", "run", "validation",
 ]
 
 

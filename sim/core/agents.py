@@ -82,12 +82,14 @@ class Unit(mesa.Agent):
 class TeamTime:
     """Grid teams as arrays, read once from the agents for their daily time budget.
 
-    ``servers[i, j]`` is the ``j``-th handling server of team ``i`` (``ok`` masks the
-    padding); ``patrollers[i]`` the team's patrollers per grid; ``grids[i]`` its grids;
+    ``units[i]`` is team ``i``'s unit index; ``servers[i, j]`` the ``j``-th handling
+    server of team ``i`` (``ok`` masks the padding); ``patrollers[i]`` the team's
+    patrollers per grid; ``grids[i]`` its grids;
     ``separation`` whether patrol and handling are separate jobs; ``task_hours`` the
     assigned-task hours each handling server does first every working day.
     """
 
+    units: np.ndarray
     servers: np.ndarray
     ok: np.ndarray
     patrollers: np.ndarray
@@ -158,6 +160,7 @@ class GridTeam(Unit):
         staff = U.staff[idx]
         width = int(staff.max()) if staff.size else 0
         return TeamTime(
+            units=idx,
             servers=U.first[idx][:, None] + np.arange(width)[None, :],
             ok=np.arange(width)[None, :] < staff[:, None],
             patrollers=np.array([t.patrollers for t in teams], dtype=float),
@@ -185,10 +188,9 @@ class GridTeam(Unit):
         if day % 7 >= cal.days_per_week:
             world.patrol_hours = np.zeros(team.size)
             return
-        servers = int(prepared.ok.sum())
-        world.work.record(
-            np.array([Kind.GRID]), np.array([float(day)]), np.array([servers * prepared.task_hours])
-        )
+        if prepared.task_hours > 0:
+            staff = prepared.ok.sum(axis=1)
+            world.work.record(prepared.units, np.full(staff.size, float(day)), staff * prepared.task_hours)
         if prepared.separation:
             world.patrol_hours = (prepared.patrollers * cal.hours_per_day)[team]
             world.report_probability = np.ones(team.size)

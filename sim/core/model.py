@@ -170,6 +170,12 @@ class GovModel(mesa.Model):
         process running many models grows by a model's size per run.
         """
         self.remove_all_agents()
+        self.forget_agent_ids()
+
+    def forget_agent_ids(self) -> None:
+        """Drop Mesa 3.3's hold on the model (its agents' id counter, ``Agent._ids``), keeping
+        the agents: a finished model then goes once its holder drops it. No agent may be
+        added after this (ids would restart at 1)."""
         ids = getattr(mesa.Agent, "_ids", None)
         if isinstance(ids, dict):
             ids.pop(self, None)

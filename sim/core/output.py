@@ -120,13 +120,22 @@ def daily_table(model: GovModel) -> pd.DataFrame:
     df["dropped"] = _counts_by_day(L.column("closed"), days, stage == Stage.DROPPED)
     for k, v in model.snapshots.items():
         df[k] = np.asarray(v)[:days]
-    handlers = {k: model.units.staff[model.units.kind == i].sum() for i, k in enumerate(KINDS)}
+    hours = shift_hours(model)
     for i, k in enumerate(KINDS):
-        shift = getattr(model.params.calendar, KIND_CALENDAR[i])
-        working = (np.arange(days) % 7) < shift.days_per_week
-        cap = handlers[k] * shift.hours_per_day * working
+        cap = model.units.staff[model.units.kind == i].sum() * hours[i]
         df[f"utilisation_{k}"] = np.divide(model.world.work.busy[i], cap, out=np.zeros(days), where=cap > 0)
     return df
+
+
+def shift_hours(model: GovModel) -> np.ndarray:
+    """Hours one server of each kind works on each day (kinds × days; 0 on days off):
+    the capacity that utilisation divides by."""
+    week_day = np.arange(model.days) % 7
+    out = np.zeros((len(KINDS), model.days))
+    for i, cal in enumerate(KIND_CALENDAR):
+        shift = getattr(model.params.calendar, cal)
+        out[i] = shift.hours_per_day * (week_day < shift.days_per_week)
+    return out
 
 
 def staff_hours(model: GovModel) -> float:

@@ -52,21 +52,41 @@ class Hooks:
 
 @dataclass
 class Work:
-    """Hours worked: by kind and day (``busy``), and overtime by kind."""
+    """Hours worked: by kind and day (``busy``), and overtime by kind.
+
+    With :meth:`track_units`, also by unit and day (``unit_busy``, ``unit_overtime``), for
+    readers that report on each unit (:mod:`sim.core.mesa_model`); plain runs skip it.
+    """
 
     days: int
+    unit_kind: np.ndarray
     busy: np.ndarray = field(init=False)
     overtime_hours: np.ndarray = field(init=False)
+    unit_busy: np.ndarray | None = field(init=False, default=None)
+    unit_overtime: np.ndarray | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.busy = np.zeros((len(Kind), self.days))
         self.overtime_hours = np.zeros(len(Kind))
 
-    def record(self, kind: np.ndarray, start: np.ndarray, hours: np.ndarray) -> None:
-        """Add work hours to the day each job starts on (jobs past the horizon are left out)."""
+    def track_units(self) -> None:
+        """Also account hours by unit and day, from now on."""
+        self.unit_busy = np.zeros((self.unit_kind.size, self.days))
+        self.unit_overtime = np.zeros((self.unit_kind.size, self.days))
+
+    def record(self, unit: np.ndarray, start: np.ndarray, hours: np.ndarray) -> None:
+        """Add units' work hours to the day each job starts on (jobs past the horizon are left out)."""
         d = np.floor(start).astype(np.int64)
         ok = (d >= 0) & (d < self.days)
-        np.add.at(self.busy, (kind[ok], d[ok]), hours[ok])
+        np.add.at(self.busy, (self.unit_kind[unit[ok]], d[ok]), hours[ok])
+        if self.unit_busy is not None:
+            np.add.at(self.unit_busy, (unit[ok], d[ok]), hours[ok])
+
+    def overtime(self, unit: np.ndarray, start: np.ndarray, hours: np.ndarray) -> None:
+        """Add units' overtime hours (jobs starting within the horizon)."""
+        np.add.at(self.overtime_hours, self.unit_kind[unit], hours)
+        if self.unit_overtime is not None:
+            np.add.at(self.unit_overtime, (unit, np.floor(start).astype(np.int64)), hours)
 
 
 @dataclass
@@ -98,7 +118,7 @@ class World:
     _streams: dict[str, np.random.Generator] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self.work = Work(self.days)
+        self.work = Work(self.days, self.units.kind)
         self.patrol_hours = np.zeros(self.places.n_grids)
         self.report_probability = np.ones(self.places.n_grids)
 

@@ -103,9 +103,9 @@ class Handling:
         start, finish, overtime, taken = (b[back] for b in booked)
         paid = overtime & (start < w.days)  # as Work.record: work past the horizon is left out
         L.supervised[jobs_case[paid]] = True
-        np.add.at(w.work.overtime_hours, U.kind[jobs_unit[paid]], hours[paid])
+        w.work.overtime(jobs_unit[paid], start[paid], hours[paid])
         regular = ~overtime & taken
-        w.work.record(U.kind[jobs_unit[regular]], start[regular], hours[regular])
+        w.work.record(jobs_unit[regular], start[regular], hours[regular])
         refused = np.zeros(ids.size, dtype=bool)
         np.logical_or.at(refused, order, ~taken)
         L.drop(ids[refused], arrival[refused], DropReason.TIMED_OUT)  # shelved on arrival

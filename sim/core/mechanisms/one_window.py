@@ -157,7 +157,7 @@ class OneWindow:
             arrival[order],
             hours[order],
         )
-        self.world.work.record(U.kind[unit[order]], start, hours[order])
+        self.world.work.record(unit[order], start, hours[order])
         return finish
 
     def _advance(self, day: int) -> int:
