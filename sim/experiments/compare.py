@@ -16,11 +16,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.core.limits import check_run
 from sim.core.metrics import KPIS
 from sim.core.params import Params
 from sim.core.rng import replication_seeds
 from sim.core.runner import run
 from sim.core.scenarios import load_scenario
+from sim.errors import GovsimError
 
 _COUNTS_AND_COST = (
     "cases_created",
@@ -59,11 +61,16 @@ def replicate(
     Returns:
         (summaries, daily): one row per run (with ``scenario``, ``replication``,
         ``seed``), and the daily tables stacked with the same keys.
+
+    Raises:
+        GovsimError: two scenarios of one name, or a seed, horizon or size out of bounds.
     """
     params = [load_scenario(s, context=context, overrides=overrides) for s in scenarios]
     names = [p.name for p in params]
     if len(set(names)) != len(names):
-        raise ValueError(f"scenario names must differ, got {names}")
+        raise GovsimError(f"scenarios: {names} name one scenario twice; compare needs different scenarios")
+    for p in params:
+        check_run(p, days, seed)
     seeds = replication_seeds(seed, reps)
     jobs = [(p, r, s, days) for p in params for r, s in enumerate(seeds)]
     rows, dailies = [], []
