@@ -48,7 +48,10 @@ class _Loader(yaml.SafeLoader):
             key = self.construct_object(key_node)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (each key may appear once)", key_node.start_mark
+                    None,
+                    None,
+                    f"duplicate key {key!r}; a key may appear once in a mapping",
+                    key_node.start_mark,
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
