@@ -144,6 +144,7 @@ def test_unreadable_scenario_or_design_is_one_line(tmp_path: Path, content: byte
 def test_seeds_out_of_range_are_one_line(seed: str, words: str) -> None:
     _one_line_error(["run", "baseline", *TINY_RUN, "--seed", seed], words, "2**63 - 1")
     _one_line_error(["compare", "baseline", "reform", "--reps", "2", *TINY_RUN, "--seed", seed], words)
+    _one_line_error(["attribute", "baseline", "reform", "--reps", "2", *TINY_RUN, "--seed", seed], words)
 
 
 def test_compare_of_one_scenario_twice_is_one_line() -> None:
@@ -268,6 +269,14 @@ def test_the_size_caps_can_be_lifted(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("GOVSIM_ALLOW_LARGE", "1")
     assert load_design(d).replications == 60_000
     assert load_design(long).days == 4000
+
+
+def test_a_comparison_of_too_many_runs_is_refused_before_the_runs() -> None:
+    _one_line_error(
+        ["compare", "baseline", "reform", "--reps", "100000000", *TINY_RUN],
+        "200,000,000 runs (scenarios × replications) is more than 100,000",
+        "GOVSIM_ALLOW_LARGE=1",
+    )
 
 
 def test_a_horizon_beyond_the_cap_is_refused_before_the_run() -> None:

@@ -4,8 +4,9 @@ A run is refused, with one line saying why and what to change, when its seed is 
 in ``0 .. 2**63 - 1``, its horizon is longer than :data:`MAX_DAYS`, or its estimated
 peak memory (:func:`estimated_bytes`: expected cases and service requests over the
 horizon, residents, grids and staff) exceeds the machine's memory. The horizon and
-memory caps (and the design-size cap of :mod:`sim.experiments.design`) are lifted by
-setting the environment variable ``GOVSIM_ALLOW_LARGE=1``, for the rare real need.
+memory caps, and the cap on the runs of an experiment or comparison (:data:`MAX_RUNS`),
+are lifted by setting the environment variable ``GOVSIM_ALLOW_LARGE=1``, for the rare
+real need.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ MAX_DAYS = 3650
 """Longest horizon without the override (ten years)."""
 MAX_SEED = 2**63 - 1
 """Largest seed (seeds are stored as 64-bit signed integers)."""
+MAX_RUNS = 100_000
+"""Most runs of one experiment or comparison without the override (days of computing)."""
 
 # Peak bytes per item, measured on runs of 20,000 to 1.5 million residents (README, Speed)
 # and rounded up: the fixed cost of the libraries, a case, a service request, a resident,
@@ -47,6 +50,14 @@ def check_days(days: int, source: str = "--days") -> None:
         raise GovsimError(
             f"{source}: {days} days is more than {MAX_DAYS} (ten years); "
             f"set {ALLOW_LARGE}=1 to allow longer horizons"
+        )
+
+
+def check_runs(runs: int, what: str) -> None:
+    """Refuse, without the override, more than :data:`MAX_RUNS` runs (``what`` says how they are counted)."""
+    if runs > MAX_RUNS and not allow_large():
+        raise GovsimError(
+            f"{runs:,} runs ({what}) is more than {MAX_RUNS:,}; run fewer or set {ALLOW_LARGE}=1 to allow it"
         )
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.core.limits import check_run
+from sim.core.limits import check_run, check_runs
 from sim.core.metrics import KPIS
 from sim.core.params import Params
 from sim.core.rng import replication_seeds
@@ -63,12 +63,14 @@ def replicate(
         ``seed``), and the daily tables stacked with the same keys.
 
     Raises:
-        GovsimError: two scenarios of one name, or a seed, horizon or size out of bounds.
+        GovsimError: two scenarios of one name, or a seed, horizon, size or number of runs out
+            of bounds.
     """
     params = [load_scenario(s, context=context, overrides=overrides) for s in scenarios]
     names = [p.name for p in params]
     if len(set(names)) != len(names):
         raise GovsimError(f"scenarios: {names} name one scenario twice; compare needs different scenarios")
+    check_runs(len(params) * reps, "scenarios × replications")
     for p in params:
         check_run(p, days, seed)
     seeds = replication_seeds(seed, reps)

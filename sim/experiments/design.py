@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from sim.core.limits import ALLOW_LARGE, MAX_DAYS, MAX_SEED, allow_large, check_run
+from sim.core.limits import ALLOW_LARGE, MAX_DAYS, MAX_SEED, allow_large, check_run, check_runs
 from sim.core.metrics import KPIS
 from sim.core.params import Section
 from sim.core.rng import replication_seeds
@@ -29,9 +29,6 @@ from sim.core.scenarios import load_scenario
 from sim.core.yamlfile import read_yaml
 from sim.errors import GovsimError, ScenarioError
 from sim.experiments.sensitivity import Factor, full_factorial, sample
-
-MAX_RUNS = 100_000
-"""Most runs in one design without ``GOVSIM_ALLOW_LARGE=1`` (a day and more of computing)."""
 
 
 class Parameter(Section):
@@ -122,12 +119,12 @@ class Design(Section):
             flat = [k for k, p in self.parameters.items() if p.values is None and p.levels is None]
             if flat:
                 raise ValueError(f"factorial sampling over a range needs levels: {flat}")
-        runs = len(self.scenarios) * self.n_points() * self.replications
-        if runs > MAX_RUNS and not allow_large():
-            raise ValueError(
-                f"{runs:,} runs (scenarios × points × replications) is more than {MAX_RUNS:,}; "
-                f"sample fewer points or set {ALLOW_LARGE}=1 to allow it"
+        try:
+            check_runs(
+                len(self.scenarios) * self.n_points() * self.replications, "scenarios × points × replications"
             )
+        except GovsimError as exc:
+            raise ValueError(str(exc)) from None
         return self
 
     def n_points(self) -> int:
