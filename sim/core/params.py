@@ -65,7 +65,7 @@ class Category(Section):
     )
     max_level: Literal["grid", "department", "enforcement"] = "department"
     growth_days: float = Field(
-        gt=0, le=100 * MAX_DAYS_FIELD, description="mean days for an unhandled issue to grow a level"
+        gt=0, le=1e9, description="mean days for an unhandled issue to grow a level (1e9: never)"
     )
     detectability: float = Field(
         ge=0, le=1000, description="daily detection hazard for one full-time patroller"
