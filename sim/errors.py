@@ -20,3 +20,7 @@ class ScenarioError(GovsimError):
         self.source, self.field, self.problem = source, field, problem
         where = f"{source}: {field}: " if field else f"{source}: "
         super().__init__(where + problem)
+
+
+class InvalidYaml(ScenarioError):
+    """Text that is not valid YAML (a ``--set`` value then counts as a plain string)."""

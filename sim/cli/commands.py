@@ -56,7 +56,7 @@ def run(
         ],
         ignore_index=True,
     )
-    delays["group"] = delays["group"].astype(str)
+    delays["group"] = delays.get("group", pd.Series(dtype=object)).astype(str)  # no column if none resolved
     for name, df in (
         ("delays", delays),
         ("cases", res.cases),

@@ -175,6 +175,9 @@ def analyze(
     missing = [k for k in kpis if k not in s.columns]
     if missing:
         raise GovsimError(f"--kpi: {missing} not in the results; available: {list(s.columns[5:])}")
+    scenarios = list(dict.fromkeys(s["scenario"]))
+    if reference is not None and reference not in scenarios:
+        raise GovsimError(f"--reference: {reference!r} is not among the experiment's scenarios {scenarios}")
     intervals = kpi_intervals(s, kpis)
     _print_intervals(intervals)
     diffs = pd.DataFrame()

@@ -50,6 +50,7 @@ def attribute(
     out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
 ) -> None:
     """Shapley shares of each mechanism in the change FROM → TO, with an equal-cost control."""
+    from sim.core.limits import check_run
     from sim.core.scenarios import load_scenario
     from sim.errors import GovsimError
     from sim.experiments.attribution import attribute as run_attribution
@@ -58,6 +59,8 @@ def attribute(
 
     a = load_scenario(from_scenario, context=context, overrides=overrides(set_))
     b = load_scenario(to_scenario, context=context, overrides=overrides(set_))
+    for params in (a, b):
+        check_run(params, days, seed)
     kpis = list(kpi or MAIN_KPIS)
     unknown = [k for k in kpis if k not in KPI_ORDER]
     if unknown:

@@ -10,7 +10,7 @@ only says what is allowed.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -18,11 +18,26 @@ from sim.core.kinds import LEVELS
 
 Probability = float
 
+# Physical bounds, so that whatever validates also runs to its end in bounded memory:
+MAX_DAYS_FIELD = 3650.0
+"""Longest duration a field may give (ten years)."""
+MAX_JOB_HOURS = 2000.0
+"""Most hours of work one job may take at one unit (a person-year)."""
+MAX_STAFF_PER_10K = 1000.0
+"""Most staff of one kind per 10,000 residents (a tenth of the population)."""
+MAX_RATE = 1000.0
+"""Most events per 1,000 residents per day (one per resident per day)."""
+
+Days = Annotated[float, Field(ge=0, le=MAX_DAYS_FIELD)]
+Hours = Annotated[float, Field(ge=0, le=MAX_JOB_HOURS)]
+JobHours = Annotated[float, Field(gt=0, le=MAX_JOB_HOURS)]
+StaffPer10k = Annotated[float, Field(gt=0, le=MAX_STAFF_PER_10K)]
+
 
 class Section(BaseModel):
-    """Base of every section: frozen, unknown keys rejected."""
+    """Base of every section: frozen, unknown keys rejected, every float finite."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 
@@ -43,26 +58,30 @@ class Population(Section):
 class Category(Section):
     """One issue category of the catalogue (rates, reporting, detection, authority, work)."""
 
-    rate_per_1000_per_day: float = Field(ge=0, le=1000)
+    rate_per_1000_per_day: float = Field(ge=0, le=MAX_RATE)
     domains: tuple[str, ...] = Field(min_length=1, max_length=4)
     initial_level: tuple[Probability, Probability, Probability] = Field(
         description="probabilities that a new issue needs the grid / a department / enforcement"
     )
     max_level: Literal["grid", "department", "enforcement"] = "department"
-    growth_days: float = Field(gt=0, description="mean days for an unhandled issue to grow a level")
-    detectability: float = Field(ge=0, description="daily detection hazard for one full-time patroller")
+    growth_days: float = Field(
+        gt=0, le=1e9, description="mean days for an unhandled issue to grow a level (1e9: never)"
+    )
+    detectability: float = Field(
+        ge=0, le=1000, description="daily detection hazard for one full-time patroller"
+    )
     self_report_probability: Probability = Field(ge=0, le=1)
-    self_report_delay_days: float = Field(1.0, ge=0)
-    service_hours: tuple[float, float, float] = Field(
+    self_report_delay_days: Days = 1.0
+    service_hours: tuple[JobHours, JobHours, JobHours] = Field(
         description="mean hours of work at the grid, a department, an enforcement squad"
     )
     on_site_probability: Probability = Field(0.0, ge=0, le=1)
-    freshness_days: float = Field(3.0, gt=0)
-    deadline_days: float = Field(7.0, gt=0)
+    freshness_days: float = Field(3.0, gt=0, le=MAX_DAYS_FIELD)
+    deadline_days: float = Field(7.0, gt=0, le=MAX_DAYS_FIELD)
     patience_days: float = Field(
         30.0,
         gt=0,
-        le=3650,
+        le=MAX_DAYS_FIELD,
         description="days from the report after which a unit no longer takes the case up: "
         "it is closed without a resolution",
     )
@@ -86,10 +105,12 @@ class Residents(Section):
     """Residents' reporting behaviour and satisfaction."""
 
     willingness_mean: Probability = Field(0.8, gt=0, le=1)
-    willingness_concentration: float = Field(8.0, gt=0, description="Beta distribution a+b")
+    willingness_concentration: float = Field(8.0, gt=0, le=10_000, description="Beta distribution a+b")
     satisfaction_initial: Probability = Field(0.6, ge=0, le=1)
     learning_rate: Probability = Field(0.3, ge=0, le=1)
-    reference_delay_days: float = Field(5.0, gt=0, description="delay at which satisfaction halves")
+    reference_delay_days: float = Field(
+        5.0, gt=0, le=MAX_DAYS_FIELD, description="delay at which satisfaction halves"
+    )
     channel_shares: dict[Literal["hotline", "app", "walk_in"], float] = Field(
         default_factory=lambda: {"hotline": 0.5, "app": 0.3, "walk_in": 0.2}  # type: ignore[arg-type]
     )
@@ -120,7 +141,7 @@ class OneThing(Section):
     rate_per_1000_per_day: float = Field(0.005, ge=0, le=100, description="per office working day")
     steps: int = Field(7, ge=1, le=30, description="approval steps, department by department")
     steps_with_lead: int = Field(3, ge=1, le=30, description="steps when a lead department runs it (004)")
-    processing_days: float = Field(10.0, ge=0, description="mean lag between taking and signing, per step")
+    processing_days: Days = Field(10.0, description="mean lag between taking and signing, per step")
 
 
 class ServiceRequests(Section):
@@ -132,11 +153,11 @@ class ServiceRequests(Section):
     steps_probabilities: tuple[float, ...] = Field(
         (0.3, 0.3, 0.25, 0.15), description="probability that a request needs 1, 2, ... approvals"
     )
-    step_hours: float = Field(1.0, gt=0)
-    processing_days: float = Field(1.0, ge=0, description="mean lag between taking and signing")
-    trip_interval_days: float = Field(1.5, ge=0, description="mean days before a resident's next trip")
+    step_hours: JobHours = 1.0
+    processing_days: Days = Field(1.0, description="mean lag between taking and signing")
+    trip_interval_days: Days = Field(1.5, description="mean days before a resident's next trip")
     incomplete_probability: Probability = Field(0.25, ge=0, le=1)
-    deadline_days: float = Field(10.0, gt=0)
+    deadline_days: float = Field(10.0, gt=0, le=MAX_DAYS_FIELD)
     one_thing: OneThing = OneThing()
 
     @field_validator("steps_probabilities")
@@ -210,17 +231,19 @@ class Dispatch(Section):
     sub_centres: bool = Field(
         False, description="one command sub-centre per town instead of one county centre"
     )
-    centre_staff_per_10k: float = Field(0.5, ge=0, description="round-the-clock positions")
-    triage_hours: float = Field(0.1, ge=0)
-    handoff_days: float = Field(1.0, ge=0, description="mean delay of one hand-off between layers")
+    centre_staff_per_10k: float = Field(
+        0.5, ge=0, le=MAX_STAFF_PER_10K, description="round-the-clock positions"
+    )
+    triage_hours: Hours = 0.1
+    handoff_days: Days = Field(1.0, description="mean delay of one hand-off between layers")
     misroute_probability: Probability = Field(0.2, ge=0, le=1)
     handoff_loss_probability: Probability = Field(0.01, ge=0, le=1)
     max_bounces: int = Field(4, ge=0, le=100)
-    bounce_assessment_hours: float = Field(0.5, ge=0, description="a wrong unit's work before sending back")
-    escalation_assessment_hours: float = Field(
-        0.3, ge=0, description="a unit's work on a case above its level before passing it up"
+    bounce_assessment_hours: Hours = Field(0.5, description="a wrong unit's work before sending back")
+    escalation_assessment_hours: Hours = Field(
+        0.3, description="a unit's work on a case above its level before passing it up"
     )
-    verification_days: float = Field(1.0, ge=0, description="mean days from resolution to closure")
+    verification_days: Days = Field(1.0, description="mean days from resolution to closure")
     deadline_watch: bool = Field(
         False, description="the command centre supervises cases that would miss their deadline (overtime)"
     )
@@ -243,9 +266,9 @@ class Departments(Section):
         (("land",), ("housing",), ("work_safety",), ("urban_management",), ("water",), ("justice",)),
         description="which domains each department holds; one group per department",
     )
-    staff_per_10k: float = Field(22.0, gt=0, description="all departments together, per 10,000 residents")
+    staff_per_10k: StaffPer10k = Field(22.0, description="all departments together, per 10,000 residents")
     lead_department: bool = False
-    lead_coordination_hours: float = Field(1.0, ge=0)
+    lead_coordination_hours: Hours = 1.0
     duty_list_coverage: Probability = Field(
         0.0, ge=0, le=1, description="share of items whose owner a duty list fixes (removes that misrouting)"
     )
@@ -256,7 +279,7 @@ class Departments(Section):
         0, ge=0, le=1000, description="department staff moved from county departments to each town's bureaus"
     )
     inspection_rate: float = Field(
-        0.01, ge=0, description="inspections' detection hazard, relative to one full-time patroller's"
+        0.01, ge=0, le=1000, description="inspections' detection hazard relative to a full-time patroller's"
     )
 
 
@@ -265,13 +288,13 @@ class Enforcement(Section):
 
     mode: Literal["line", "comprehensive"] = "line"
     devolved_domains: tuple[str, ...] = ()
-    staff_per_10k: float = Field(6.0, gt=0, description="all enforcement staff, per 10,000 residents")
+    staff_per_10k: StaffPer10k = Field(6.0, description="all enforcement staff, per 10,000 residents")
     squads_per_town: int = Field(
         1, ge=1, le=20, description="comprehensive squads per town (per group of towns_per_squad towns)"
     )
     towns_per_squad: int = Field(1, ge=1, le=50)
-    follow_up_days: float = Field(5.0, ge=0)
-    follow_up_hours: float = Field(3.0, ge=0)
+    follow_up_days: Days = 5.0
+    follow_up_hours: Hours = 3.0
 
 
 class OneWindow(Section):
@@ -279,9 +302,9 @@ class OneWindow(Section):
 
     enabled: bool = False
     parallel: bool = True
-    window_hours: float = Field(0.3, ge=0)
-    desk_staff_per_10k: float = Field(1.0, gt=0, description="approval desks of all departments")
-    window_staff_per_10k: float = Field(0.1, gt=0, description="staff of the window counter itself")
+    window_hours: Hours = 0.3
+    desk_staff_per_10k: StaffPer10k = Field(1.0, description="approval desks of all departments")
+    window_staff_per_10k: StaffPer10k = Field(0.1, description="staff of the window counter itself")
     precheck: bool = True
 
 
@@ -300,7 +323,7 @@ class Clusters(Section):
     """Neighbouring villages (communities) grouped into clusters that pool grid staff (片区组团, 002)."""
 
     villages_per_cluster: int = Field(1, ge=1, le=100, description="1 means no clusters")
-    travel_hours: float = Field(0.25, ge=0, description="one way, within a cluster, for pooled handling")
+    travel_hours: float = Field(0.25, ge=0, le=24, description="one way, within a cluster, pooled handling")
 
 
 MECHANISM_SECTIONS = ("calendar", "grid", "dispatch", "departments", "enforcement", "one_window", "clusters")
@@ -317,8 +340,12 @@ class Params(Section):
     growth: bool = True
 
     population: Population = Population()
-    domains: tuple[str, ...] = ("land", "housing", "work_safety", "urban_management", "water", "justice")
-    categories: dict[str, Category] = Field(min_length=1)
+    domains: tuple[str, ...] = Field(
+        ("land", "housing", "work_safety", "urban_management", "water", "justice"),
+        min_length=1,
+        max_length=100,
+    )
+    categories: dict[str, Category] = Field(min_length=1, max_length=1000)
     residents: Residents = Residents()
     service_requests: ServiceRequests = ServiceRequests()
     assigned_tasks: AssignedTasks = AssignedTasks()

@@ -10,12 +10,12 @@ from typing import Any
 
 import pandas as pd
 
+from sim.core.limits import check_run
 from sim.core.metrics import summary
 from sim.core.model import GovModel
 from sim.core.output import case_table, daily_table, request_table
 from sim.core.params import Params
 from sim.core.scenarios import load_scenario
-from sim.errors import GovsimError
 
 
 @dataclass(frozen=True)
@@ -59,14 +59,17 @@ def run(
 
     Returns:
         The run's tables and summary.
+
+    Raises:
+        ScenarioError: a bad scenario, context or override.
+        GovsimError: a seed, horizon or size out of bounds (:mod:`sim.core.limits`).
     """
-    if days < 1:
-        raise GovsimError(f"days must be at least 1, got {days}")
     params = (
         scenario
         if isinstance(scenario, Params) and not (context or overrides)
         else load_scenario(scenario, context=context, overrides=overrides)
     )
+    check_run(params, days, seed)
     model = GovModel(params, seed=seed, days=days)
     for d in range(days):
         model.step()

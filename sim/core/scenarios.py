@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from sim.core.params import CONTEXT_SECTIONS, MECHANISM_SECTIONS, Params
-from sim.errors import ScenarioError
+from sim.core.yamlfile import parse_yaml, read_yaml
+from sim.errors import InvalidYaml, ScenarioError
 
 SCENARIO_KEYS = (
     "name",
@@ -54,35 +54,41 @@ def builtin_contexts() -> list[str]:
     return sorted(p.stem for p in (scenario_dir() / "contexts").glob("*.yaml"))
 
 
-def _locate(name_or_path: str | Path, kind: str, relative_to: Path | None = None) -> Path:
-    """Find a scenario or context by name or path, or fail listing what exists."""
-    folder = scenario_dir() / "contexts" if kind == "context" else scenario_dir()
-    raw = Path(name_or_path)
-    candidates = [raw] if raw.suffix in (".yaml", ".yml") else []
-    if relative_to is not None and candidates:
-        candidates.insert(0, relative_to / raw)
-    candidates.append(folder / f"{raw.name if raw.suffix == '' else raw.stem}.yaml")
-    for c in candidates:
-        if c.is_file():
-            return c
+def _is_name(ref: str | Path) -> bool:
+    """Whether ``ref`` is a built-in's name (a string without folder or suffix), not a path."""
+    return isinstance(ref, str) and not ("/" in ref or os.sep in ref or Path(ref).suffix)
+
+
+def _locate(ref: object, kind: str, source: str, field: str = "", relative_to: Path | None = None) -> Path:
+    """The file of a scenario or context given by built-in name or by path.
+
+    A name (no folder, no suffix) is a built-in; anything else is a path, relative to
+    ``relative_to`` when given, and must be that file: never a built-in of the same stem.
+
+    Args:
+        ref: the name or path.
+        kind: ``"scenario"`` or ``"context"``.
+        source, field: the file (or flag) and field that gave ``ref``, for errors.
+        relative_to: folder of the file that gave ``ref``.
+
+    Raises:
+        ScenarioError: naming ``source`` and ``field``, and listing the built-ins.
+    """
     known = builtin_contexts() if kind == "context" else builtin_scenarios()
-    raise ScenarioError(str(name_or_path), "", f"no such {kind} file; built-in {kind}s: {known}")
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"line {mark.line + 1}" if mark is not None else "YAML"
-        raise ScenarioError(str(path), line, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    except OSError as exc:
-        raise ScenarioError(str(path), "", f"cannot read file ({exc.strerror})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ScenarioError(str(path), "", "must be a mapping of keys to values")
-    return data
+    if not isinstance(ref, str | Path) or not str(ref).strip():
+        raise ScenarioError(source, field, f"{ref!r} is not a {kind} name or path; built-in {kind}s: {known}")
+    if _is_name(ref):
+        folder = scenario_dir() / "contexts" if kind == "context" else scenario_dir()
+        path = folder / f"{ref}.yaml"
+        if path.is_file():
+            return path
+        raise ScenarioError(
+            source, field, f"{ref!r} is no built-in {kind} (built-in {kind}s: {known}) nor the path of a file"
+        )
+    path = relative_to / ref if relative_to is not None else Path(ref)
+    if path.is_file():
+        return path
+    raise ScenarioError(source, field, f"no such {kind} file" + ("" if str(path) == source else f": {path}"))
 
 
 def _merge(
@@ -114,7 +120,7 @@ def _load_chain(path: Path, kind: str, origins: Origins, seen: tuple[Path, ...] 
     """Read a file and the files it ``extends``, merged base first."""
     if path.resolve() in seen:
         raise ScenarioError(str(path), "extends", "extends itself (a cycle of extends)")
-    data = _read(path)
+    data = read_yaml(path, kind)
     allowed = CONTEXT_KEYS if kind == "context" else SCENARIO_KEYS
     for key in data:
         if key not in allowed:
@@ -127,9 +133,8 @@ def _load_chain(path: Path, kind: str, origins: Origins, seen: tuple[Path, ...] 
     base: dict[str, Any] = {}
     parent = data.pop("extends", None)
     if parent is not None:
-        if not isinstance(parent, str):
-            raise ScenarioError(str(path), "extends", f"{parent!r} must be the name or path of a {kind}")
-        base = _load_chain(_locate(parent, kind, path.parent), kind, origins, (*seen, path.resolve()))
+        parent_path = _locate(parent, kind, str(path), "extends", path.parent)
+        base = _load_chain(parent_path, kind, origins, (*seen, path.resolve()))
         base.pop("name", None)
         base.pop("description", None)
     return _merge(base, data, str(path), origins)
@@ -141,8 +146,8 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise ScenarioError("--set", text, "must look like section.field=value")
     try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
+        value = parse_yaml(raw, "--set")
+    except InvalidYaml:
         value = raw
     return key.strip(), value
 
@@ -179,26 +184,40 @@ def load_scenario(
     """
     origins: Origins = {}
     if isinstance(name_or_path, Params):
-        data = name_or_path.model_dump(
-            exclude=set(CONTEXT_SECTIONS) if context else set()
-        )
+        data = name_or_path.model_dump(exclude=set(CONTEXT_SECTIONS) if context else set())
         top = "<python>"
         _record(data, top, origins, ())
     else:
-        path = _locate(name_or_path, "scenario")
+        path = _locate(name_or_path, "scenario", str(name_or_path))
         top = str(path)
         data = _load_chain(path, "scenario", origins)
         data.setdefault("name", path.stem)
-    ctx_name = context or data.get("context", "town")
     if context or not isinstance(name_or_path, Params):
-        ctx_path = _locate(str(ctx_name), "context")
-        ctx = _load_chain(ctx_path, "context", origins)
-        ctx.pop("name", None)
-        ctx.pop("description", None)
-        data = {**ctx, **data, "context": Path(str(ctx_name)).stem}
+        data = _with_context(data, context, origins, top)
     if overrides:
         data = _merge(data, _nest(overrides), "--set", origins)
     return _validate(data, origins, top)
+
+
+def _with_context(data: dict[str, Any], context: str | None, origins: Origins, top: str) -> dict[str, Any]:
+    """``data`` with its context's sections: ``context`` (the flag) or the one the scenario names.
+
+    A context path in a file is relative to that file, as ``extends:`` is.
+    """
+    if context:
+        ctx_path = _locate(context, "context", "--context")
+    elif ("context",) in origins:
+        src = origins[("context",)]
+        ctx_path = _locate(data["context"], "context", src, "context", Path(src).parent)
+    else:
+        ctx_path = _locate("town", "context", top)
+    ctx_origins: Origins = {}
+    ctx = _load_chain(ctx_path, "context", ctx_origins)
+    for key in ("name", "description"):  # the scenario's own, not the context's
+        ctx.pop(key, None)
+        ctx_origins.pop((key,), None)
+    origins.update(ctx_origins)
+    return {**ctx, **data, "context": ctx_path.stem}
 
 
 def _validate(data: dict[str, Any], origins: Origins, top: str) -> Params:

@@ -34,6 +34,7 @@ from sim.core.metrics import KPIS
 from sim.core.params import Params, Section
 from sim.core.runner import run
 from sim.core.scenarios import load_scenario
+from sim.core.yamlfile import read_yaml
 from sim.errors import ScenarioError
 from sim.experiments.replicate import Run, interval, local_executor, paired_runs, replicate
 
@@ -103,13 +104,10 @@ class CalibrationConfig(Section):
     parameters: tuple[FitParameter, ...] = Field(min_length=1)
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_yaml(path: Path, what: str) -> dict[str, Any]:
     if not path.is_file():
         raise ScenarioError(str(path), "", "file not found")
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScenarioError(str(path), "", f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    return read_yaml(path, what)
 
 
 def _validate(model: type[Section], data: Any, src: str) -> Any:
@@ -124,10 +122,9 @@ def _validate(model: type[Section], data: Any, src: str) -> Any:
 def load_calibration(path: str | Path) -> tuple[CalibrationConfig, list[Target], Path]:
     """Read a calibration file and its targets; returns (config, targets, folder)."""
     p = Path(path)
-    config = _validate(CalibrationConfig, _read_yaml(p) or {}, str(p))
+    config = _validate(CalibrationConfig, _read_yaml(p, "calibration"), str(p))
     tpath = p.parent / config.targets
-    raw = _read_yaml(tpath) or {}
-    items = raw.get("targets") if isinstance(raw, dict) else None
+    items = _read_yaml(tpath, "targets").get("targets")
     if not isinstance(items, list) or not items:
         raise ScenarioError(str(tpath), "targets", "must be a non-empty list of targets")
     targets = [_validate(Target, t, f"{tpath}: targets[{i}]") for i, t in enumerate(items)]

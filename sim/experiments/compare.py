@@ -14,10 +14,12 @@ from typing import Any
 
 import pandas as pd
 
+from sim.core.limits import check_run, check_runs
 from sim.core.metrics import KPIS
 from sim.core.params import Params
 from sim.core.runner import run as sim_run
 from sim.core.scenarios import load_scenario
+from sim.errors import GovsimError
 from sim.experiments.replicate import Run, interval, local_executor, paired_runs, replicate
 
 _COUNTS_AND_COST = (
@@ -58,11 +60,18 @@ def run_scenarios(
     Returns:
         (summaries, daily): one row per run (with ``scenario``, ``replication``,
         ``seed``), and the daily tables stacked with the same keys.
+
+    Raises:
+        GovsimError: two scenarios of one name, or a seed, horizon, size or number of runs out
+            of bounds.
     """
     params = [load_scenario(s, context=context, overrides=overrides) for s in scenarios]
     names = [p.name for p in params]
     if len(set(names)) != len(names):
-        raise ValueError(f"scenario names must differ, got {names}")
+        raise GovsimError(f"scenarios: {names} name one scenario twice; compare needs different scenarios")
+    check_runs(len(params) * reps, "scenarios × replications")
+    for p in params:
+        check_run(p, days, seed)
     runs = paired_runs({p.name: p for p in params}, reps, seed, days)
     with local_executor(workers) as pool:
         results = replicate(_one, runs, pool, progress)

@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from sim.core.limits import ALLOW_LARGE, MAX_DAYS, MAX_SEED, allow_large, check_run, check_runs
 from sim.core.metrics import KPIS
 from sim.core.params import Section
 from sim.core.rng import replication_seeds
 from sim.core.scenarios import load_scenario
-from sim.errors import ScenarioError
+from sim.core.yamlfile import read_yaml
+from sim.errors import GovsimError, ScenarioError
 from sim.experiments.sensitivity import Factor, full_factorial, sample
 
 
@@ -45,7 +47,13 @@ class Parameter(Section):
             raise ValueError("give either values: [...] or low: and high:")
         if ranged and (self.low is None or self.high is None or self.low >= self.high):
             raise ValueError("a range needs low < high")
+        if ranged and self.integer and not (float(self.low).is_integer() and float(self.high).is_integer()):  # type: ignore[arg-type]
+            raise ValueError(f"integer: true needs whole-number low and high, got {self.low} and {self.high}")
         return self
+
+    def size(self) -> int:
+        """Points this parameter contributes to a factorial design."""
+        return len(self.values) if self.values is not None else int(self.levels or 1)
 
 
 class Sampling(Section):
@@ -53,7 +61,15 @@ class Sampling(Section):
 
     method: Literal["factorial", "latin_hypercube", "sobol", "morris"] = "factorial"
     samples: int = Field(8, ge=1, description="LHS points; Sobol base N (power of 2); Morris trajectories")
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="the samplers' seed (SALib takes 32 bits)")
+
+    @model_validator(mode="after")
+    def _sobol_power_of_two(self) -> Sampling:
+        n = self.samples
+        if self.method == "sobol" and n & (n - 1):
+            lower = 1 << (n.bit_length() - 1)
+            raise ValueError(f"samples: sobol needs a power of 2, got {n}; try {lower} or {2 * lower}")
+        return self
 
 
 class Keep(Section):
@@ -70,14 +86,21 @@ class Design(Section):
     description: str = ""
     scenarios: tuple[str, ...] = Field(min_length=1)
     context: str | None = None
-    days: int = Field(365, ge=1, le=100_000)
+    days: int = Field(365, ge=1)
     replications: int = Field(5, ge=1, le=100_000)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     overrides: dict[str, Any] = Field(default_factory=dict)
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     sampling: Sampling = Sampling()
     kpis: tuple[str, ...] = KPIS
     keep: Keep = Keep()
+
+    @field_validator("days")
+    @classmethod
+    def _horizon(cls, days: int) -> int:
+        if days > MAX_DAYS and not allow_large():
+            raise ValueError(f"more than {MAX_DAYS} days (ten years); set {ALLOW_LARGE}=1 to allow it")
+        return days
 
     @model_validator(mode="after")
     def _consistent(self) -> Design:
@@ -96,7 +119,25 @@ class Design(Section):
             flat = [k for k, p in self.parameters.items() if p.values is None and p.levels is None]
             if flat:
                 raise ValueError(f"factorial sampling over a range needs levels: {flat}")
+        try:
+            check_runs(
+                len(self.scenarios) * self.n_points() * self.replications, "scenarios × points × replications"
+            )
+        except GovsimError as exc:
+            raise ValueError(str(exc)) from None
         return self
+
+    def n_points(self) -> int:
+        """Parameter points the sampling gives (counted, not drawn)."""
+        k, n = len(self.parameters), self.sampling.samples
+        if not k:
+            return 1
+        return {
+            "factorial": math.prod(p.size() for p in self.parameters.values()),
+            "latin_hypercube": n,
+            "sobol": n * (k + 2),
+            "morris": n * (k + 1),
+        }[self.sampling.method]
 
 
 def load_design(path: str | Path) -> Design:
@@ -109,12 +150,7 @@ def load_design(path: str | Path) -> Design:
     src = str(p)
     if not p.is_file():
         raise ScenarioError(src, "", "design file not found")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ScenarioError(src, "", f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    if not isinstance(raw, dict):
-        raise ScenarioError(src, "", "must be a mapping of keys to values")
+    raw = read_yaml(p, "design")
     raw.setdefault("name", p.stem)
     try:
         design = Design.model_validate(raw)
@@ -143,16 +179,23 @@ def _model_at(loc: tuple[Any, ...]) -> type[Section]:
 
 
 def _check_against_model(design: Design, src: str) -> None:
-    """Every scenario loads with the fixed overrides and each parameter's first value."""
+    """Every scenario loads, and fits in memory over the horizon, with the fixed overrides and
+    each parameter's first value."""
     first = {str(k): v for k, v in points(design).iloc[0].items()} if design.parameters else {}
     for scen in design.scenarios:
         try:
-            load_scenario(scen, context=design.context, overrides={**design.overrides, **first})
+            params = load_scenario(scen, context=design.context, overrides={**design.overrides, **first})
         except ScenarioError as exc:
+            if exc.source == "--context":
+                raise ScenarioError(src, "context", exc.problem) from None
             if exc.source != "--set":  # the scenario or context itself
                 raise ScenarioError(src, f"scenarios ({scen})", str(exc)) from None
             section = "parameters" if exc.field in design.parameters else "overrides"
             raise ScenarioError(src, f"{section}.{exc.field}", exc.problem) from None
+        try:
+            check_run(params, design.days, design.seed)
+        except GovsimError as exc:
+            raise ScenarioError(src, f"scenarios ({scen})", str(exc)) from None
 
 
 def points(design: Design) -> pd.DataFrame:

@@ -45,7 +45,7 @@ class Results:
     @cached_property
     def design(self) -> pd.DataFrame:
         """One row per run: run id, scenario, point, replication, seed, varied parameters."""
-        return pd.read_parquet(self.path / "design.parquet")
+        return _read_table(self.path / "design.parquet")
 
     @cached_property
     def runs(self) -> pd.DataFrame:
@@ -75,7 +75,7 @@ class Results:
         files = self._files(name)
         if not files:
             return pd.DataFrame()
-        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        return pd.concat([_read_table(f) for f in files], ignore_index=True)
 
     @cached_property
     def summaries(self) -> pd.DataFrame:
@@ -110,6 +110,17 @@ class Results:
             raise GovsimError(f"query failed: {str(exc).splitlines()[0]}") from None
         finally:
             con.close()
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """A stored table, or one line saying which file is damaged and how to mend it."""
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise GovsimError(
+            f"{path}: damaged ({str(exc).splitlines()[0]}); run govsim batch on the design again "
+            "to redo what is damaged"
+        ) from None
 
 
 def open(path: str | Path) -> Results:  # noqa: A001 - the documented API is sim.experiments.results.open
