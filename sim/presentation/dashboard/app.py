@@ -73,7 +73,6 @@ def read_controls(
         residents, seed: the number inputs (None while a person is typing something invalid).
         fallback: the controls the session runs now.
     """
-    on = set(mechanisms or [])
 
     def num(key: str, current: float) -> float:
         v = values.get(key)
@@ -84,11 +83,8 @@ def read_controls(
         context=context,
         residents=int(residents) if residents is not None and residents >= 100 else fallback.residents,
         seed=int(seed) if seed is not None and seed >= 0 else fallback.seed,
-        separation="separation" in on,
-        command_centre="command_centre" in on,
-        deadline_watch="deadline_watch" in on,
+        mechanisms=frozenset(mechanisms or ()),
         enforcement_mode="comprehensive" if mode == "comprehensive" else "line",
-        one_window="one_window" in on,
         patrollers_per_grid=int(num("patrollers", fallback.patrollers_per_grid)),
         misroute_probability=num("misroute", fallback.misroute_probability),
         department_staff_per_10k=num("dept-staff", fallback.department_staff_per_10k),
