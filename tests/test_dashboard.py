@@ -33,7 +33,13 @@ from sim.core.params import Departments, Dispatch, Enforcement, Grid  # noqa: E4
 from sim.core.scenarios import builtin_scenarios, load_scenario  # noqa: E402
 from sim.core.switches import SWITCHES  # noqa: E402
 from sim.errors import ScenarioError  # noqa: E402
-from sim.presentation.dashboard.app import apply_action, create_app, loopback, read_controls  # noqa: E402
+from sim.presentation.dashboard.app import (  # noqa: E402
+    apply_action,
+    create_app,
+    first_action,
+    loopback,
+    read_controls,
+)
 from sim.presentation.dashboard.figures import delay_figure, map_figure, open_cases_figure, tier_figure  # noqa: E402
 from sim.presentation.dashboard.layout import MECHANISM_LABELS, SHORT_LABELS, control_values  # noqa: E402
 from sim.presentation.dashboard.state import (  # noqa: E402
@@ -229,7 +235,13 @@ def test_actions_of_the_page() -> None:
     apply_action(s, "step-week", c, speed=3)
     assert s.day == 8
     apply_action(s, "ticker", c, speed=3)
-    assert s.day == 11
+    assert s.day == 8  # paused: a tick does nothing
+    apply_action(s, "play", c, speed=3)
+    apply_action(s, "ticker", c, speed=3)
+    assert s.playing and s.day == 11
+    apply_action(s, "play", c, speed=3)
+    apply_action(s, "ticker", c, speed=3)  # a tick on its way when the person paused
+    assert not s.playing and s.day == 11
     apply_action(s, "map-metric", dataclasses.replace(c, seed=9), speed=3)
     assert s.day == 11  # a map choice neither steps nor rebuilds
     apply_action(s, "reset", c, speed=3)
@@ -240,6 +252,19 @@ def test_actions_of_the_page() -> None:
     apply_action(s, "mechanisms", without, speed=1)
     assert s.params.grid.separation is False and s.params.name == "reform"
     s.close()
+
+
+def test_play_stops_at_the_horizon_and_a_click_beats_a_tick() -> None:
+    s = Session(small(), horizon=5)
+    apply_action(s, "play", s.controls, speed=3)
+    apply_action(s, "ticker", s.controls, speed=3)
+    apply_action(s, "ticker", s.controls, speed=3)
+    assert s.done and not s.playing
+    apply_action(s, "play", s.controls, speed=3)
+    assert not s.playing  # nothing left to play
+    s.close()
+    assert first_action(["ticker", "play"]) == first_action(["play", "ticker"]) == "play"
+    assert first_action(["ticker"]) == "ticker" and first_action([]) is None
 
 
 def test_read_controls_keeps_values_while_typing() -> None:

@@ -352,6 +352,8 @@ class Session:
         self.horizon = int(horizon)
         self.lock = threading.RLock()
         self.previous: tuple[str, list[float]] | None = None
+        self.playing = False
+        """Whether the page plays: its timer's ticks step the model (see ``apply_action``)."""
         self.zmax: dict[str, float] = {}
         self.controls = controls
         self.params = build_params(controls)
