@@ -74,14 +74,14 @@ def test_controls_reach_the_parameters() -> None:
     p = build_params(
         small(
             mechanisms=frozenset({"separation", "command_centre", "one_window"}),
-            patrollers_per_grid=3,
+            patrollers_per_grid=2,  # with separation the leader takes 3 workers' tasks: 6 of 8 hours
             misroute_probability=0.07,
             department_staff_per_10k=30.0,
             enforcement_staff_per_10k=4.5,
         )
     )
     assert (p.grid.separation, p.dispatch.command_centre, p.one_window.enabled) == (True, True, True)
-    assert (p.grid.patrollers_per_grid, p.dispatch.misroute_probability) == (3, 0.07)
+    assert (p.grid.patrollers_per_grid, p.dispatch.misroute_probability) == (2, 0.07)
     assert (p.departments.staff_per_10k, p.enforcement.staff_per_10k) == (30.0, 4.5)
     assert p.population.residents == SMALL
 
