@@ -27,11 +27,24 @@ from sim.core.kinds import (
     Layer,  # noqa: E402
 )
 from sim.core.ledger import Stage  # noqa: E402
+from sim.core.metrics import summary  # noqa: E402
+from sim.core.output import case_table, request_table  # noqa: E402
+from sim.core.params import Departments, Dispatch, Enforcement, Grid  # noqa: E402
 from sim.core.scenarios import builtin_scenarios, load_scenario  # noqa: E402
+from sim.core.switches import SWITCHES  # noqa: E402
 from sim.errors import ScenarioError  # noqa: E402
-from sim.presentation.dashboard.app import apply_action, create_app, loopback, read_controls  # noqa: E402
+from sim.presentation.dashboard.app import (  # noqa: E402
+    apply_action,
+    create_app,
+    first_action,
+    loopback,
+    read_controls,
+)
 from sim.presentation.dashboard.figures import delay_figure, map_figure, open_cases_figure, tier_figure  # noqa: E402
+from sim.presentation.dashboard.layout import MECHANISM_LABELS, SHORT_LABELS, control_values  # noqa: E402
 from sim.presentation.dashboard.state import (  # noqa: E402
+    DELAY_PARTS,
+    MECHANISM_SWITCHES,
     Controls,
     Session,
     SessionRegistry,
@@ -39,6 +52,7 @@ from sim.presentation.dashboard.state import (  # noqa: E402
     controls_for,
     grid_layout,
     grid_values,
+    overrides_for,
 )
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
@@ -59,27 +73,52 @@ def test_a_scenarios_own_controls_change_nothing(scenario: str) -> None:
 def test_controls_reach_the_parameters() -> None:
     p = build_params(
         small(
-            separation=True,
-            command_centre=True,
-            one_window=True,
-            patrollers_per_grid=3,
+            mechanisms=frozenset({"separation", "command_centre", "one_window"}),
+            patrollers_per_grid=2,  # with separation the leader takes 3 workers' tasks: 6 of 8 hours
             misroute_probability=0.07,
             department_staff_per_10k=30.0,
             enforcement_staff_per_10k=4.5,
         )
     )
     assert (p.grid.separation, p.dispatch.command_centre, p.one_window.enabled) == (True, True, True)
-    assert (p.grid.patrollers_per_grid, p.dispatch.misroute_probability) == (3, 0.07)
+    assert (p.grid.patrollers_per_grid, p.dispatch.misroute_probability) == (2, 0.07)
     assert (p.departments.staff_per_10k, p.enforcement.staff_per_10k) == (30.0, 4.5)
     assert p.population.residents == SMALL
 
 
 def test_deadline_watch_needs_the_centre() -> None:
-    assert build_params(small(command_centre=True, deadline_watch=True)).dispatch.deadline_watch
-    alone = small(command_centre=False, deadline_watch=True)
+    both = small(mechanisms=frozenset({"command_centre", "deadline_watch"}))
+    assert build_params(both).dispatch.deadline_watch
+    alone = small(mechanisms=frozenset({"deadline_watch"}))
     assert not build_params(alone).dispatch.deadline_watch  # no error: nobody to watch
     assert "deadline watch off" in alone.describe()
-    assert "deadline watch on" in small(command_centre=True, deadline_watch=True).describe()
+    assert "deadline watch on" in both.describe()
+
+
+def test_the_switches_are_the_declared_ones_with_a_toggle() -> None:
+    toggled = [s for s in SWITCHES if s.toggle]
+    assert list(MECHANISM_SWITCHES.items()) == [(s.name, s.toggle) for s in toggled]
+    assert list(MECHANISM_LABELS) == [s.name for s in toggled]
+    assert set(SHORT_LABELS) <= set(MECHANISM_SWITCHES)  # no label for a switch that is gone
+    assert all(s.requires is None or s.requires in MECHANISM_SWITCHES for s in toggled)  # see Controls.is_on
+    every = small(mechanisms=frozenset(MECHANISM_SWITCHES))
+    assert control_values(every)["mechanisms"] == list(MECHANISM_SWITCHES)
+    overrides = overrides_for(every)
+    assert all(overrides[path] is True for path in MECHANISM_SWITCHES.values())
+    assert not any(overrides_for(small(mechanisms=frozenset()))[p] for p in MECHANISM_SWITCHES.values())
+    with pytest.raises(ValueError, match="no mechanism switch"):
+        Controls(mechanisms=frozenset({"lead_department"}))
+
+
+def test_controls_default_to_the_parameter_trees_defaults() -> None:
+    c = Controls()
+    assert c.mechanisms == frozenset()  # no reform switch is on in the parameter tree's defaults
+    assert (c.enforcement_mode, c.patrollers_per_grid) == (Enforcement().mode, Grid().patrollers_per_grid)
+    assert c.misroute_probability == Dispatch().misroute_probability
+    assert (c.department_staff_per_10k, c.enforcement_staff_per_10k) == (
+        Departments().staff_per_10k,
+        Enforcement().staff_per_10k,
+    )
 
 
 def test_comprehensive_enforcement_on_baseline_builds_a_town_squad() -> None:
@@ -120,6 +159,36 @@ def test_session_steps_and_its_chart_data_agree_with_the_model() -> None:
     assert sum(v.tier_shares.values()) == pytest.approx(1.0)
     assert v.kpis["mean delay (days)"] == pytest.approx(np.mean((res - L.column("occurred"))[done]))
     assert v.step_ms > 0
+    s.close()
+
+
+def test_the_dashboards_figures_are_the_run_summarys() -> None:
+    s = Session(small("reform"), horizon=30)
+    s.step(12)
+    m, h = s.model, s.history
+    kpis = summary(m, case_table(m), request_table(m))
+    v = s.view()
+    for k in DELAY_PARTS:  # the whole history's mean of each delay (days), as the summary defines it
+        assert sum(h.delay_sum[k]) / sum(h.delay_n[k]) == pytest.approx(kpis[f"delay_{k}_mean_days"])
+    assert v.kpis["mean delay (days)"] == pytest.approx(kpis["delay_total_mean_days"])
+    assert v.kpis["distance from 70/20/10"] == pytest.approx(kpis["tier_distance_from_target"])
+    assert v.kpis["closed"] == kpis["cases_closed"] > 0
+    assert v.kpis["dropped"] == kpis["cases_dropped"]
+    assert v.kpis["resolved"] == kpis["cases_resolved"]
+    s.close()
+
+
+def test_map_metrics_count_the_right_cases() -> None:
+    s = Session(small("baseline"), horizon=10)
+    s.step(8)
+    L, n = s.model.ledger, s.model.places.n_grids
+    a, st = L.active, L.stage[L.active]
+    latent = a[st == Stage.LATENT]
+    queued = a[st == Stage.QUEUED]
+    at_grid = queued[s.model.units.kind[L.unit[queued]] == Kind.GRID]
+    assert grid_values(s.model, "latent").tolist() == np.bincount(L.grid[latent], minlength=n).tolist()
+    assert grid_values(s.model, "grid_queue").tolist() == np.bincount(L.grid[at_grid], minlength=n).tolist()
+    assert 0 < at_grid.size < queued.size  # some wait at grid teams, some elsewhere
     s.close()
 
 
@@ -166,16 +235,36 @@ def test_actions_of_the_page() -> None:
     apply_action(s, "step-week", c, speed=3)
     assert s.day == 8
     apply_action(s, "ticker", c, speed=3)
-    assert s.day == 11
+    assert s.day == 8  # paused: a tick does nothing
+    apply_action(s, "play", c, speed=3)
+    apply_action(s, "ticker", c, speed=3)
+    assert s.playing and s.day == 11
+    apply_action(s, "play", c, speed=3)
+    apply_action(s, "ticker", c, speed=3)  # a tick on its way when the person paused
+    assert not s.playing and s.day == 11
     apply_action(s, "map-metric", dataclasses.replace(c, seed=9), speed=3)
     assert s.day == 11  # a map choice neither steps nor rebuilds
     apply_action(s, "reset", c, speed=3)
     assert s.day == 0 and s.previous is not None
     assert apply_action(s, "scenario", dataclasses.replace(c, scenario="reform"), speed=1) is True
     assert s.controls == small("reform")  # a scenario pick moves every control to its values
-    apply_action(s, "mechanisms", dataclasses.replace(s.controls, separation=False), speed=1)
+    without = dataclasses.replace(s.controls, mechanisms=s.controls.mechanisms - {"separation"})
+    apply_action(s, "mechanisms", without, speed=1)
     assert s.params.grid.separation is False and s.params.name == "reform"
     s.close()
+
+
+def test_play_stops_at_the_horizon_and_a_click_beats_a_tick() -> None:
+    s = Session(small(), horizon=5)
+    apply_action(s, "play", s.controls, speed=3)
+    apply_action(s, "ticker", s.controls, speed=3)
+    apply_action(s, "ticker", s.controls, speed=3)
+    assert s.done and not s.playing
+    apply_action(s, "play", s.controls, speed=3)
+    assert not s.playing  # nothing left to play
+    s.close()
+    assert first_action(["ticker", "play"]) == first_action(["play", "ticker"]) == "play"
+    assert first_action(["ticker"]) == "ticker" and first_action([]) is None
 
 
 def test_read_controls_keeps_values_while_typing() -> None:
@@ -191,7 +280,7 @@ def test_read_controls_keeps_values_while_typing() -> None:
         fallback,
     )
     assert c.residents == SMALL and c.seed == fallback.seed
-    assert (c.separation, c.command_centre, c.one_window, c.enforcement_mode) == (True, False, False, "line")
+    assert (c.mechanisms, c.enforcement_mode) == (frozenset({"separation"}), "line")
     assert (c.patrollers_per_grid, c.misroute_probability) == (2, fallback.misroute_probability)
 
 

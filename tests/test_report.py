@@ -23,6 +23,7 @@ from sim.presentation import plots
 from sim.presentation.findings import HEADLINE, MINUS, finding_sentence, format_diff
 from sim.presentation.report import build_report
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.test_presentation_layer import cli_backend
 
 TINY = """
 name: {name}
@@ -207,6 +208,12 @@ def test_cli_writes_the_brief_and_bad_input_is_one_line(store: Path, tmp_path: P
     for args in (["report", str(tmp_path / "nowhere")], ["report", str(store), "--reference", "neither"]):
         r = runner.invoke(app, args)
         assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1 and "error" in r.output, r.output
+
+
+def test_cli_draws_the_brief_with_agg(store: Path, tmp_path: Path) -> None:
+    target = tmp_path / "brief.html"
+    assert cli_backend("report", str(store), "--out", str(target)).lower() == "agg"
+    assert "data:image/png;base64," in target.read_text()
 
 
 def _browser_required() -> bool:

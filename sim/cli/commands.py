@@ -88,6 +88,8 @@ def compare(
     out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
 ) -> None:
     """Compare scenarios: each KPI as mean and 95% interval; paired differences from the first."""
+    import matplotlib
+
     from sim.experiments.compare import KPI_ORDER, kpi_table, run_scenarios
     from sim.experiments.stats import paired_differences
     from sim.presentation.plots import tier_shares_figure
@@ -127,6 +129,7 @@ def compare(
     write_table(daily, folder, "daily", False)
     write_table(kpis, folder, "kpis", True)
     write_table(diffs, folder, "differences", True)
+    matplotlib.use("Agg")  # the CLI draws to files only; the library leaves the backend alone
     fig = tier_shares_figure(summaries)
     fig.savefig(folder / "tier_shares.png", dpi=120)
     out.print(f"tables and figure written to {folder}/")

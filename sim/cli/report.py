@@ -31,6 +31,8 @@ def report(
     ] = None,
 ) -> None:
     """Write a policy brief: question, scenarios, findings, KPI table, figures, provenance."""
+    import matplotlib
+
     import sim.experiments.results
     from sim.experiments.store import atomic_write_bytes
     from sim.presentation.report import build_report
@@ -39,6 +41,7 @@ def report(
     for name, path in extras.items():
         if not path.is_file():
             raise GovsimError(f"--{name}: {path} not found")
+    matplotlib.use("Agg")  # the CLI draws to files only; the library leaves the backend alone
     page = build_report(experiment, reference=reference, precision=precision, extras=extras)
     target = out_file or sim.experiments.results.open(experiment).path / "brief.html"
     if target.is_dir():

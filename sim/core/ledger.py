@@ -195,6 +195,26 @@ class Ledger:
         a, st = self.active, self.cols["stage"][self.active]
         return a[st == stages[0]] if len(stages) == 1 else a[np.isin(st, stages)]
 
+    def undiscovered(self) -> np.ndarray:
+        """Active ids of issues no one has found yet."""
+        return self.open_in(Stage.LATENT)
+
+    def found_unresolved(self) -> np.ndarray:
+        """Active ids found and not yet resolved: awaiting dispatch, on the way, or at a unit."""
+        return self.open_in(Stage.DISPATCH, Stage.TRANSIT, Stage.QUEUED)
+
+    def queued(self) -> np.ndarray:
+        """Active ids booked at a unit (their ``unit``), waiting or being worked on."""
+        return self.open_in(Stage.QUEUED)
+
+    def n_closed(self) -> int:
+        """Cases closed so far (resolved and verified)."""
+        return int(np.count_nonzero(self.column("stage") == Stage.CLOSED))
+
+    def n_dropped(self) -> int:
+        """Cases dropped so far (no one will handle them)."""
+        return int(np.count_nonzero(self.column("stage") == Stage.DROPPED))
+
     # -------------------------------------------------------------- transitions
     def _move(self, name: str, ids: np.ndarray, to: int) -> None:
         st = self.cols["stage"]

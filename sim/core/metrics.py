@@ -28,13 +28,13 @@ Definitions (all delays in days):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from sim.core.ledger import CHANNELS
-from sim.core.output import staff_hours
 
 if TYPE_CHECKING:
     from sim.core.model import GovModel
@@ -79,6 +79,37 @@ KPIS = (
 TARGET_TIER_SHARES = {"grid": 0.70, "department": 0.20, "enforcement": 0.10}
 """The reforms' stated aim (001): used only to report the distance from it, never in the model."""
 
+DELAYS = {
+    "discovery": ("occurred_at", "discovered_at"),
+    "dispatch": ("discovered_at", "dispatched_at"),
+    "handling": ("dispatched_at", "resolved_at"),
+    "total": ("occurred_at", "resolved_at"),
+}
+"""Each delay: the case-table columns of the times it runs from and to."""
+
+
+def delay_parts(times: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every delay of :data:`DELAYS`, case by case.
+
+    Args:
+        times: arrays of times (days) of the same cases, by case-table column
+            (``occurred_at``, ``discovered_at``, ``dispatched_at``, ``resolved_at``).
+
+    Returns:
+        The delays by name (NaN where a time is missing).
+    """
+    return {name: times[b] - times[a] for name, (a, b) in DELAYS.items()}
+
+
+def tier_distance(shares: Mapping[str, float]) -> float:
+    """Distance of tier shares from :data:`TARGET_TIER_SHARES`: half the sum of the absolute
+    differences (0 on the target, at most 1; NaN if a share is NaN).
+
+    Args:
+        shares: the share of resolved cases per tier (``grid``, ``department``, ``enforcement``).
+    """
+    return float(sum(abs(shares[k] - v) for k, v in TARGET_TIER_SHARES.items()) / 2)
+
 
 def _mean(x: np.ndarray) -> float:
     x = x[~np.isnan(x)]
@@ -92,6 +123,8 @@ def _share(mask: np.ndarray, among: np.ndarray) -> float:
 
 def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dict[str, float]:
     """The KPIs of one run as a flat mapping."""
+    from sim.core.output import staff_hours  # the model's tables: loaded only to summarise a run
+
     horizon = float(model.days)
     col = {
         k: cases[k].to_numpy(dtype=float)
@@ -106,15 +139,14 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
             "on_site",
         )
     }
-    occ, disc, disp, res_t = (
-        col[k] for k in ("occurred_at", "discovered_at", "dispatched_at", "resolved_at")
-    )
+    disc, res_t = col["discovered_at"], col["resolved_at"]
     status = cases["status"].cat.codes.to_numpy()  # closed, open, dropped
     timed_out = (cases["drop_reason"] == "timed_out").to_numpy()
     tier = cases["tier"].cat.codes.to_numpy()  # -1 unresolved, else grid, department, enforcement
     channel = cases["channel"].cat.codes.to_numpy()
     res = ~np.isnan(res_t)
-    total = (res_t - occ)[res]
+    delay = delay_parts(col)
+    total = delay["total"][res]
     found = ~np.isnan(disc)
     due = found & (disc + col["deadline_days"] <= horizon)
     in_time = (res_t - disc) <= col["deadline_days"]  # False where unresolved (NaN)
@@ -138,9 +170,9 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
         "delay_total_mean_days": _mean(total),
         "delay_total_median_days": float(np.median(total)) if total.size else float("nan"),
         "delay_total_p90_days": float(np.quantile(total, 0.9)) if total.size else float("nan"),
-        "delay_discovery_mean_days": _mean((disc - occ)[res]),
-        "delay_dispatch_mean_days": _mean((disp - disc)[res]),
-        "delay_handling_mean_days": _mean((res_t - disp)[res]),
+        "delay_discovery_mean_days": _mean(delay["discovery"][res]),
+        "delay_dispatch_mean_days": _mean(delay["dispatch"][res]),
+        "delay_handling_mean_days": _mean(delay["handling"][res]),
         "on_site_disposal_rate": _mean(col["on_site"][enf]),
         "patrol_reported_share": _share(channel == CHANNELS.index("patrol"), found),
         "raised_from_below_share": _share(channel != CHANNELS.index("inspection"), found),
@@ -158,18 +190,8 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
         "overtime_hours": float(model.world.work.overtime_hours.sum()),
         "satisfaction_mean": float(model.mechanisms["population"].satisfaction.mean()),
     }
-    out["tier_distance_from_target"] = float(
-        sum(abs(out[f"tier_share_{k}"] - v) for k, v in TARGET_TIER_SHARES.items()) / 2
-    )
+    out["tier_distance_from_target"] = tier_distance({k: out[f"tier_share_{k}"] for k in TARGET_TIER_SHARES})
     return out
-
-
-DELAYS = {
-    "discovery": ("occurred_at", "discovered_at"),
-    "dispatch": ("discovered_at", "dispatched_at"),
-    "handling": ("dispatched_at", "resolved_at"),
-    "total": ("occurred_at", "resolved_at"),
-}
 
 
 def delay_table(cases: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -184,9 +206,9 @@ def delay_table(cases: pd.DataFrame, by: str) -> pd.DataFrame:
     """
     res = cases[cases["resolved_at"].notna()]
     rows = []
+    times = {c for pair in DELAYS.values() for c in pair}
     for key, grp in res.groupby(by, observed=True, sort=True):
-        for name, (a, b) in DELAYS.items():
-            d = (grp[b] - grp[a]).to_numpy(dtype=float)
+        for name, d in delay_parts({c: grp[c].to_numpy(dtype=float) for c in times}).items():
             rows.append(
                 {
                     by: key,

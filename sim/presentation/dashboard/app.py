@@ -73,7 +73,6 @@ def read_controls(
         residents, seed: the number inputs (None while a person is typing something invalid).
         fallback: the controls the session runs now.
     """
-    on = set(mechanisms or [])
 
     def num(key: str, current: float) -> float:
         v = values.get(key)
@@ -84,11 +83,8 @@ def read_controls(
         context=context,
         residents=int(residents) if residents is not None and residents >= 100 else fallback.residents,
         seed=int(seed) if seed is not None and seed >= 0 else fallback.seed,
-        separation="separation" in on,
-        command_centre="command_centre" in on,
-        deadline_watch="deadline_watch" in on,
+        mechanisms=frozenset(mechanisms or ()),
         enforcement_mode="comprehensive" if mode == "comprehensive" else "line",
-        one_window="one_window" in on,
         patrollers_per_grid=int(num("patrollers", fallback.patrollers_per_grid)),
         misroute_probability=num("misroute", fallback.misroute_probability),
         department_staff_per_10k=num("dept-staff", fallback.department_staff_per_10k),
@@ -96,8 +92,20 @@ def read_controls(
     )
 
 
+def first_action(triggered: list[str]) -> str | None:
+    """The element a callback answers, of those that fired (None on page load).
+
+    A person's action comes before a play tick: a tick that fires while the page waits for
+    the server reaches it together with the click that follows, and must not hide it.
+    """
+    return next((t for t in triggered if t != "ticker"), triggered[0] if triggered else None)
+
+
 def apply_action(session: Session, trigger: str | None, controls: Controls, speed: int) -> bool:
     """Do what the element ``trigger`` asks of the session.
+
+    Play and pause live in the session (:attr:`Session.playing`), not in the page: a tick
+    on its way when the person pauses finds the session paused and does nothing.
 
     Args:
         session: the page's session.
@@ -112,20 +120,26 @@ def apply_action(session: Session, trigger: str | None, controls: Controls, spee
     Raises:
         GovsimError: controls that do not make a valid scenario (the session is unchanged).
     """
-    if trigger == "scenario":
-        session.rebuild(controls_for(controls.scenario, controls.context, controls.residents, controls.seed))
-        return True
-    if trigger == "reset":
-        session.rebuild(controls)
-    elif trigger == "step":
-        session.step(1)
-    elif trigger == "step-week":
-        session.step(WEEK)
-    elif trigger == "ticker":
-        session.step(speed)
-    elif controls != session.controls and trigger != "map-metric":
-        session.rebuild(controls)
-    return False
+    with session.lock:
+        picked = trigger == "scenario"
+        if picked:
+            c = controls
+            session.rebuild(controls_for(c.scenario, c.context, c.residents, c.seed))
+        elif trigger == "play":
+            session.playing = not session.playing
+        elif trigger == "ticker":
+            if session.playing:
+                session.step(speed)
+        elif trigger == "reset":
+            session.rebuild(controls)
+        elif trigger == "step":
+            session.step(1)
+        elif trigger == "step-week":
+            session.step(WEEK)
+        elif controls != session.controls and trigger != "map-metric":
+            session.rebuild(controls)
+        session.playing = session.playing and not session.done
+        return picked
 
 
 def create_app(
@@ -180,14 +194,14 @@ def create_app(
             Input("map-metric", "value"),
         ]
     )
-    states = [State("session-id", "data"), State("speed", "value"), State("ticker", "disabled")]
+    states = [State("session-id", "data"), State("speed", "value")]
 
     @app.callback(*outputs, *inputs, *states)
     def update(scenario: str, mechanisms: list[str], mode: str, *rest: Any) -> tuple[Any, ...]:
         slider_values = dict(zip(SLIDERS, rest[: len(SLIDERS)], strict=True))
-        residents_v, seed_v, *_, metric, sid, speed, paused = rest[len(SLIDERS) :]
+        residents_v, seed_v, *_, metric, sid, speed = rest[len(SLIDERS) :]
         session = sessions.get(sid, first)
-        trigger = ctx.triggered_id if isinstance(ctx.triggered_id, str) else None
+        trigger = first_action([t for t in ctx.triggered_prop_ids.values() if isinstance(t, str)])
         message = ""
         controls = read_controls(
             scenario, context, mechanisms, mode, slider_values, residents_v, seed_v, session.controls
@@ -197,13 +211,6 @@ def create_app(
             show_controls = apply_action(session, trigger, controls, int(speed or 1))
         except GovsimError as exc:
             message = f"not applied: {exc}"
-        # only a press of play and the horizon touch the timer: a tick still on its way when
-        # the person pauses must not start it again
-        timer: Any = no_update
-        if trigger == "play":
-            timer = bool(session.done) or not paused
-        elif session.done and not paused:
-            timer = True
         view = session.view(metric)
         values = control_values(session.controls) if show_controls else {}
         return (
@@ -217,8 +224,8 @@ def create_app(
             view.label,
             f"running: {session.controls.describe()}",
             message,
-            timer,
-            no_update if timer is no_update else ("▶ Play" if timer else "❚❚ Pause"),
+            not session.playing,
+            "❚❚ Pause" if session.playing else "▶ Play",
         )
 
     return app

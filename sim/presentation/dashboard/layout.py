@@ -11,15 +11,19 @@ from typing import Any
 
 from dash import dcc, html
 
-from sim.presentation.dashboard.state import MAP_METRICS, Controls
+from sim.core.switches import BY_NAME
+from sim.presentation.dashboard.state import MAP_METRICS, MECHANISM_SWITCHES, Controls
 
-MECHANISM_LABELS = {
+SHORT_LABELS = {
     "separation": "patrol–handling separation",
     "command_centre": "command centre dispatches",
     "deadline_watch": "centre watches deadlines (overtime)",
     "one_window": "one window for approvals",
 }
-"""The mechanism switches, as the checklist shows them."""
+"""Checklist labels of the switches whose declared label is too long for the panel."""
+
+MECHANISM_LABELS = {n: SHORT_LABELS.get(n, BY_NAME[n].label) for n in MECHANISM_SWITCHES}
+"""The mechanism switches, as the checklist shows them (the declared label on hover)."""
 
 SLIDERS: dict[str, dict[str, Any]] = {
     "patrollers": {"label": "patrollers per grid", "min": 1, "max": 4, "step": 1},
@@ -101,7 +105,7 @@ def _slider(key: str, value: float) -> html.Div:
 def control_values(c: Controls) -> dict[str, Any]:
     """The value of each control element for ``c`` (element id → value)."""
     return {
-        "mechanisms": [k for k in MECHANISM_LABELS if getattr(c, k)],
+        "mechanisms": [n for n in MECHANISM_SWITCHES if n in c.mechanisms],
         "enforcement-mode": c.enforcement_mode,
         "patrollers": c.patrollers_per_grid,
         "misroute": c.misroute_probability,
@@ -128,7 +132,10 @@ def controls_panel(scenarios: list[str], c: Controls, residents: int, horizon: i
             html.H3("Mechanisms"),
             dcc.Checklist(
                 id="mechanisms",
-                options=[{"label": lab, "value": k} for k, lab in MECHANISM_LABELS.items()],
+                options=[
+                    {"label": html.Span(lab, title=BY_NAME[n].label), "value": n}
+                    for n, lab in MECHANISM_LABELS.items()
+                ],
                 value=v["mechanisms"],
             ),
             html.Div("enforcement", className="slider-label"),

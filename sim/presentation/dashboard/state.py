@@ -15,6 +15,7 @@ The model core knows nothing of this module (nor of the dashboard package).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,11 +24,11 @@ from typing import Any, Literal
 import numpy as np
 
 from sim.core.kinds import LEVELS, Kind
-from sim.core.ledger import Stage
-from sim.core.metrics import TARGET_TIER_SHARES
+from sim.core.metrics import DELAYS, TARGET_TIER_SHARES, delay_parts, tier_distance
 from sim.core.model import GovModel
 from sim.core.params import Params
 from sim.core.scenarios import load_scenario
+from sim.core.switches import BY_NAME, SWITCHES
 
 EnforcementMode = Literal["line", "comprehensive"]
 MapMetric = Literal["backlog", "grid_queue", "latent"]
@@ -39,61 +40,86 @@ MAP_METRICS: dict[str, str] = {
 }
 """What the map can colour the grids by, with the legend text."""
 
-DELAY_PARTS = ("total", "discovery", "dispatch", "handling")
-"""Delay components shown over time (see :data:`sim.core.metrics.DELAYS`)."""
+DELAY_PARTS = tuple(DELAYS)
+"""Delay components shown over time (defined in :data:`sim.core.metrics.DELAYS`)."""
 
 SMOOTHING_DAYS = 7
 """The delay chart shows means over this many trailing days."""
 
-MECHANISM_SWITCHES = ("separation", "command_centre", "deadline_watch", "one_window")
-"""Boolean mechanism switches of :class:`Controls`, in the order the page lists them."""
+MECHANISM_SWITCHES: dict[str, str] = {s.name: s.toggle for s in SWITCHES if s.toggle is not None}
+"""The page's mechanism switches: each reform switch of :data:`sim.core.switches.SWITCHES`
+that a boolean parameter turns on (name → that parameter), in the declared order."""
+
+PARAMETERS: dict[str, str] = {
+    "enforcement_mode": "enforcement.mode",
+    "patrollers_per_grid": "grid.patrollers_per_grid",
+    "misroute_probability": "dispatch.misroute_probability",
+    "department_staff_per_10k": "departments.staff_per_10k",
+    "enforcement_staff_per_10k": "enforcement.staff_per_10k",
+}
+"""The other controls: field of :class:`Controls` → the parameter it sets."""
+
+
+def _value(tree: Any, path: str) -> Any:
+    """The value at a dotted parameter path (``grid.separation``) of a parameter tree."""
+    return functools.reduce(getattr, path.split("."), tree)
+
+
+def _default(path: str) -> Any:
+    """The default value of a parameter, from its section's defaults in :class:`Params`."""
+    section, rest = path.split(".", 1)
+    return _value(Params.model_fields[section].default, rest)
 
 
 @dataclass(frozen=True)
 class Controls:
-    """What the person chose on the page.
+    """What the person chose on the page; defaults are the parameter tree's.
 
     Attributes:
         scenario: a built-in scenario name.
         context: a context name or file replacing the scenario's, or None for its own.
         residents: residents of the place (None: the context's).
         seed: the run's seed.
-        separation: patrol–handling separation (``grid.separation``).
-        command_centre: a command centre dispatches (``dispatch.command_centre``).
-        deadline_watch: the centre supervises cases that would miss their deadline
-            (``dispatch.deadline_watch``; off whenever there is no centre).
+        mechanisms: the names of the checked mechanism switches (keys of
+            :data:`MECHANISM_SWITCHES`); see :meth:`is_on` for what runs.
         enforcement_mode: ``enforcement.mode``; ``comprehensive`` on a scenario that
             devolves no domains devolves all of them (else the switch would change nothing).
-        one_window: ``one_window.enabled``.
         patrollers_per_grid: ``grid.patrollers_per_grid``.
         misroute_probability: ``dispatch.misroute_probability``.
         department_staff_per_10k: ``departments.staff_per_10k``.
         enforcement_staff_per_10k: ``enforcement.staff_per_10k``.
+
+    Raises:
+        ValueError: a mechanism that is not a switch of the page.
     """
 
     scenario: str = "baseline"
     context: str | None = None
     residents: int | None = None
     seed: int = 0
-    separation: bool = False
-    command_centre: bool = False
-    deadline_watch: bool = False
-    enforcement_mode: EnforcementMode = "line"
-    one_window: bool = False
-    patrollers_per_grid: int = 1
-    misroute_probability: float = 0.2
-    department_staff_per_10k: float = 22.0
-    enforcement_staff_per_10k: float = 6.0
+    mechanisms: frozenset[str] = frozenset(n for n, path in MECHANISM_SWITCHES.items() if _default(path))
+    enforcement_mode: EnforcementMode = _default(PARAMETERS["enforcement_mode"])
+    patrollers_per_grid: int = _default(PARAMETERS["patrollers_per_grid"])
+    misroute_probability: float = _default(PARAMETERS["misroute_probability"])
+    department_staff_per_10k: float = _default(PARAMETERS["department_staff_per_10k"])
+    enforcement_staff_per_10k: float = _default(PARAMETERS["enforcement_staff_per_10k"])
 
-    @property
-    def watches_deadlines(self) -> bool:
-        """The deadline watch as it runs: only with a centre (nobody watches without one)."""
-        return self.deadline_watch and self.command_centre
+    def __post_init__(self) -> None:
+        unknown = sorted(self.mechanisms - MECHANISM_SWITCHES.keys())
+        if unknown:
+            raise ValueError(
+                f"no mechanism switch {unknown} on the page; use some of {list(MECHANISM_SWITCHES)}"
+            )
+
+    def is_on(self, name: str) -> bool:
+        """Whether a mechanism runs: it is checked, and so is the switch it requires, if any
+        (the deadline watch needs a centre: nobody watches without one)."""
+        required = BY_NAME[name].requires
+        return name in self.mechanisms and (required is None or self.is_on(required))
 
     def describe(self) -> str:
         """A one-line label of the controls (for the page and chart legends)."""
-        on = {s: getattr(self, s) for s in MECHANISM_SWITCHES} | {"deadline_watch": self.watches_deadlines}
-        switches = [f"{s.replace('_', ' ')} {'on' if v else 'off'}" for s, v in on.items()]
+        switches = [f"{n.replace('_', ' ')} {'on' if self.is_on(n) else 'off'}" for n in MECHANISM_SWITCHES]
         return " · ".join(
             [
                 self.scenario,
@@ -128,31 +154,15 @@ def controls_for(
         context=context,
         residents=residents,
         seed=seed,
-        separation=p.grid.separation,
-        command_centre=p.dispatch.command_centre,
-        deadline_watch=p.dispatch.deadline_watch,
-        enforcement_mode=p.enforcement.mode,
-        one_window=p.one_window.enabled,
-        patrollers_per_grid=p.grid.patrollers_per_grid,
-        misroute_probability=p.dispatch.misroute_probability,
-        department_staff_per_10k=p.departments.staff_per_10k,
-        enforcement_staff_per_10k=p.enforcement.staff_per_10k,
+        mechanisms=frozenset(n for n, path in MECHANISM_SWITCHES.items() if _value(p, path)),
+        **{name: _value(p, path) for name, path in PARAMETERS.items()},
     )
 
 
 def overrides_for(c: Controls) -> dict[str, Any]:
     """The parameter overrides (dotted paths) that the controls stand for."""
-    out: dict[str, Any] = {
-        "grid.separation": c.separation,
-        "dispatch.command_centre": c.command_centre,
-        "dispatch.deadline_watch": c.watches_deadlines,
-        "enforcement.mode": c.enforcement_mode,
-        "one_window.enabled": c.one_window,
-        "grid.patrollers_per_grid": int(c.patrollers_per_grid),
-        "dispatch.misroute_probability": float(c.misroute_probability),
-        "departments.staff_per_10k": float(c.department_staff_per_10k),
-        "enforcement.staff_per_10k": float(c.enforcement_staff_per_10k),
-    }
+    out: dict[str, Any] = {path: c.is_on(n) for n, path in MECHANISM_SWITCHES.items()}
+    out |= {path: getattr(c, name) for name, path in PARAMETERS.items()}
     if c.residents is not None:
         out["population.residents"] = int(c.residents)
     if c.enforcement_mode == "comprehensive":
@@ -262,17 +272,16 @@ def grid_values(model: GovModel, metric: str) -> np.ndarray:
             (issues not yet discovered).
     """
     L, n = model.ledger, model.places.n_grids
-    a = L.active
-    st = L.stage[a]
     if metric == "backlog":
-        keep = (st == Stage.DISPATCH) | (st == Stage.TRANSIT) | (st == Stage.QUEUED)
+        ids = L.found_unresolved()
     elif metric == "grid_queue":
-        keep = (st == Stage.QUEUED) & (model.units.kind[np.maximum(L.unit[a], 0)] == Kind.GRID)
+        queued = L.queued()
+        ids = queued[model.units.kind[L.unit[queued]] == Kind.GRID]
     elif metric == "latent":
-        keep = st == Stage.LATENT
+        ids = L.undiscovered()
     else:
         raise ValueError(f"map metric {metric!r} is not allowed; use one of {list(MAP_METRICS)}")
-    return np.bincount(L.grid[a[keep]], minlength=n)[:n].astype(float)
+    return np.bincount(L.grid[ids], minlength=n)[:n].astype(float)
 
 
 def grid_map(model: GovModel, metric: str, zmax: float = 1.0) -> GridMap:
@@ -343,6 +352,8 @@ class Session:
         self.horizon = int(horizon)
         self.lock = threading.RLock()
         self.previous: tuple[str, list[float]] | None = None
+        self.playing = False
+        """Whether the page plays: its timer's ticks step the model (see ``apply_action``)."""
         self.zmax: dict[str, float] = {}
         self.controls = controls
         self.params = build_params(controls)
@@ -402,9 +413,13 @@ class Session:
         L, h = self.model.ledger, self.history
         res = L.column("resolved")
         ids = np.flatnonzero((res >= day) & (res < day + 1))
-        occ, disc, disp = L.occurred[ids], L.discovered[ids], L.dispatched[ids]
-        r = res[ids]
-        parts = {"total": r - occ, "discovery": disc - occ, "dispatch": disp - disc, "handling": r - disp}
+        times = {
+            "occurred_at": L.occurred[ids],
+            "discovered_at": L.discovered[ids],
+            "dispatched_at": L.dispatched[ids],
+            "resolved_at": res[ids],
+        }
+        parts = delay_parts(times)
         for k, v in parts.items():
             v = v[~np.isnan(v)]
             h.delay_sum[k].append(float(v.sum()))
@@ -433,20 +448,14 @@ class Session:
                 "waiting at enforcement": snap["backlog_enforcement"],
             }
             L = m.ledger
-            stage = L.column("stage")
-            distance = (
-                sum(abs(shares[k] - v) for k, v in TARGET_TIER_SHARES.items()) / 2
-                if resolved
-                else float("nan")
-            )
             kpis = {
                 "cases so far": float(L.n),
                 "open now": float(L.active.size),
                 "resolved": float(resolved),
-                "closed": float((stage == Stage.CLOSED).sum()),
-                "dropped": float((stage == Stage.DROPPED).sum()),
+                "closed": float(L.n_closed()),
+                "dropped": float(L.n_dropped()),
                 "mean delay (days)": h.total_delay_sum / resolved if resolved else float("nan"),
-                "distance from 70/20/10": distance,
+                "distance from 70/20/10": tier_distance(shares),  # NaN before any is resolved
             }
             p = self.params
             return View(
