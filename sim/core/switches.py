@@ -106,7 +106,7 @@ SWITCHES: tuple[Switch, ...] = (
         "merged town bureaus instead of county line departments",
         ("departments.location", "departments.groups"),
         ("sim.core.units", _M + "discovery"),
-        "000, 003",
+        "003",
     ),
     Switch(
         "staff_moved_down",
