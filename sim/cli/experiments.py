@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sim.cli.base import DEFAULT_WORKERS, app, cell, err, fmt, friendly, out
+from sim.cli.base import DEFAULT_WORKERS, app, cell, err, fmt, friendly, out, progress_bar
 from sim.errors import GovsimError
 
 WorkersOpt = Annotated[
@@ -21,52 +21,87 @@ SchedulerOpt = Annotated[str | None, typer.Option(help="address of a running Das
 ClusterOpt = Annotated[str | None, typer.Option(help="'local' starts a Dask LocalCluster")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="results folder (default results/<design name>)")]
 FreshOpt = Annotated[bool, typer.Option(help="discard earlier results of this design's folder")]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        min=0,
+        help="seconds a run may take before it is recorded as failed (0: no limit; default: the "
+        "design's timeout, else 60 s + 1 s per million resident-days)",
+    ),
+]
+MixedOpt = Annotated[
+    bool, typer.Option(help="on resume, keep finished runs made by other model code (else refused)")
+]
 
 
-def _batch(
-    design: Path, workers: int, scheduler: str | None, cluster: str | None, out_dir: Path | None, fresh: bool
-) -> Any:
-    from sim.experiments.batch import run_batch
+@dataclass(frozen=True)
+class BatchOptions:
+    """How ``batch`` and ``sensitivity`` run a design."""
+
+    workers: int
+    scheduler: str | None
+    cluster: str | None
+    out_dir: Path | None
+    fresh: bool
+    timeout: float | None
+    mixed_versions: bool
+
+
+def _batch(design: Path, opts: BatchOptions) -> Any:
+    from sim.experiments.batch import BatchInterrupted, run_batch
     from sim.experiments.design import load_design
 
-    if cluster not in (None, "local"):
+    if opts.cluster not in (None, "local"):
         raise GovsimError(
-            f"--cluster: {cluster!r} is not allowed; use --cluster local or --scheduler ADDRESS"
+            f"--cluster: {opts.cluster!r} is not allowed; use --cluster local or --scheduler ADDRESS"
         )
     d = load_design(design)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("failed {task.fields[failed]}"),
-        TimeRemainingColumn(),
-        console=err,
-        disable=not err.is_terminal,
-    ) as bar:
+    with progress_bar("{task.description}", failures=True) as bar:
         task = bar.add_task(d.name, total=None, failed=0)
         failed = 0
 
         def planned(todo: int, done: int) -> None:
             bar.update(task, total=todo)
             if done:
-                err.print(f"resuming: {done} finished runs kept, {todo} to run")
+                err.print(f"resuming: {done} finished runs kept, {todo} to run", highlight=False)
 
         def step(st: dict[str, Any]) -> None:
             nonlocal failed
             failed += st["status"] != "ok"
             bar.update(task, advance=1, failed=failed)
 
-        report = run_batch(
-            d,
-            out=out_dir,
-            workers=workers,
-            scheduler=scheduler,
-            local_cluster=cluster == "local",
-            fresh=fresh,
-            progress=step,
-            on_plan=planned,
-        )
+        try:
+            report = run_batch(
+                d,
+                out=opts.out_dir,
+                workers=opts.workers,
+                scheduler=opts.scheduler,
+                local_cluster=opts.cluster == "local",
+                fresh=opts.fresh,
+                timeout=opts.timeout,
+                mixed_versions=opts.mixed_versions,
+                progress=step,
+                on_plan=planned,
+            )
+        except BatchInterrupted as exc:
+            bar.stop()
+            _interrupted(exc)
     return d, report
+
+
+def _interrupted(exc: Any) -> None:
+    """Say what an interrupted batch kept, and exit 128 + the signal's number."""
+    r = exc.report
+    if r is not None:
+        err.print(
+            f"{exc}: {r.skipped + r.ok} of {r.total} runs finished and kept in {r.store} "
+            f"({r.ok} this time, {r.failed} failed); run the same command again to resume",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        err.print(f"{exc} before any run started", highlight=False)
+    raise typer.Exit(128 + exc.signal)
 
 
 @app.command()
@@ -78,9 +113,12 @@ def batch(
     cluster: ClusterOpt = None,
     out_dir: OutOpt = None,
     fresh: FreshOpt = False,
+    timeout: TimeoutOpt = None,
+    mixed_versions: MixedOpt = False,
 ) -> None:
     """Run (or resume) an experiment design; exit status = number of failed runs (max 125)."""
-    _, report = _batch(design, workers, scheduler, cluster, out_dir, fresh)
+    opts = BatchOptions(workers, scheduler, cluster, out_dir, fresh, timeout, mixed_versions)
+    _, report = _batch(design, opts)
     out.print(
         f"{report.store}: {report.total} runs, {report.skipped} already finished, "
         f"{report.ok} done now, {report.failed} failed, {report.seconds:.1f} s",
@@ -223,6 +261,8 @@ def sensitivity(
     cluster: ClusterOpt = None,
     out_dir: OutOpt = None,
     fresh: FreshOpt = False,
+    timeout: TimeoutOpt = None,
+    mixed_versions: MixedOpt = False,
 ) -> None:
     """Morris screening or Sobol indices of the design's KPIs over its parameters (runs the batch)."""
     import sim.experiments.results
@@ -237,7 +277,8 @@ def sensitivity(
             "use sobol or morris"
         )
     t0 = time.perf_counter()
-    _, report = _batch(design, workers, scheduler, cluster, out_dir, fresh)
+    opts = BatchOptions(workers, scheduler, cluster, out_dir, fresh, timeout, mixed_versions)
+    _, report = _batch(design, opts)
     if report.failed:
         raise GovsimError(
             f"{report.failed} runs failed; see govsim results {report.store}; "

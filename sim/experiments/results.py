@@ -39,8 +39,15 @@ class Results:
 
     @cached_property
     def manifest(self) -> dict[str, Any]:
-        """The manifest (provenance, seeds, timings, statuses)."""
-        return self._store.manifest() or {}
+        """The manifest (provenance, seeds, timings, statuses).
+
+        A manifest left ``running`` by a batch that no longer holds the store (it was
+        killed outright) reads ``interrupted``.
+        """
+        m = self._store.manifest() or {}
+        if m.get("status") == "running" and not self._store.busy():
+            m["status"] = "interrupted"
+        return m
 
     @cached_property
     def design(self) -> pd.DataFrame:
