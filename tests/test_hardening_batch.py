@@ -282,3 +282,90 @@ def test_a_resume_with_nothing_to_do_leaves_the_manifest_alone(tmp_path: Path) -
     m = json.loads(before)
     starts = [json.loads(p.read_text())["started_at"] for p in (store / "runs").glob("*/status.json")]
     assert m["started_at"] == min(starts) and m["finished_at"] >= max(starts)
+
+
+# ---- outputs: written atomically, confined to results/, never over an earlier result ----------------
+runner = CliRunner()
+TINY_RUN = ["--days", "5", "--set", "population.residents=5000"]
+
+
+def test_run_outputs_are_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    real = pd.DataFrame.to_parquet
+
+    def dies_midway(self: pd.DataFrame, path: object, *args: object, **kwargs: object) -> None:
+        if len(self) > 100:  # the case ledger: a kill halfway through writing it
+            Path(str(path)).write_bytes(b"PAR1 half a file")
+            raise KeyboardInterrupt
+        real(self, path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", dies_midway)
+    out = tmp_path / "run"
+    r = runner.invoke(app, ["run", "reform", *TINY_RUN, "--out", str(out)])
+    assert r.exit_code == 130  # click turns KeyboardInterrupt into 130
+    assert not (out / "cases.parquet").exists()  # whole files or none
+    assert not list(out.glob("*.tmp")) and not list(out.glob(".*"))
+
+
+def test_run_never_overwrites_an_earlier_result_unless_forced(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert runner.invoke(app, ["run", "reform", *TINY_RUN, "--out", str(out)]).exit_code == 0
+    before = (out / "summary.parquet").read_bytes()
+    r = runner.invoke(app, ["run", "reform", *TINY_RUN, "--seed", "3", "--out", str(out)])
+    assert r.exit_code == 2 and "holds the output of an earlier command" in r.output and "--force" in r.output
+    assert (out / "summary.parquet").read_bytes() == before
+    r = runner.invoke(app, ["run", "reform", *TINY_RUN, "--seed", "3", "--out", str(out), "--force"])
+    assert r.exit_code == 0 and (out / "summary.parquet").read_bytes() != before
+
+
+def test_names_are_slugs_and_outputs_stay_in_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "a" / "b" / "project"
+    project.mkdir(parents=True)
+    monkeypatch.chdir(project)
+    (project / "evil.yaml").write_text("extends: reform\nname: x/../../../escaped\n")
+    for cmd in (
+        ["run", "evil.yaml", *TINY_RUN],
+        ["compare", "baseline", "evil.yaml", *TINY_RUN, "--reps", "2"],
+    ):
+        r = runner.invoke(app, cmd)
+        assert r.exit_code == 2 and "scenario name" in r.output and "'x/../../../escaped'" in r.output, (
+            r.output
+        )
+        assert len(r.output.strip().splitlines()) == 1
+    design = project / "up.yaml"
+    design.write_text(SMALL.format(days=5, reps=2).replace("name: small", 'name: ".."'))
+    r = runner.invoke(app, ["batch", str(design)])
+    assert r.exit_code == 2 and "design name: '..' is not allowed" in r.output
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "b", "evil.yaml", "project", "up.yaml"]
+
+
+def test_compare_is_a_store_that_resumes_and_refuses_other_settings(tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    cmd = ["compare", "baseline", "reform", *TINY_RUN, "--reps", "2", "--workers", "2", "--out", str(out)]
+    assert runner.invoke(app, cmd).exit_code == 0
+    first = _finished_runs(out)
+    again = runner.invoke(app, cmd)
+    assert again.exit_code == 0 and "resuming: 4 finished runs kept, 0 to run" in again.output
+    assert _finished_runs(out) == first  # nothing run twice, nothing lost
+    other = runner.invoke(app, [*cmd, "--seed", "1"])
+    assert (
+        other.exit_code == 2
+        and "holds results of another design" in other.output
+        and "--force" in other.output
+    )
+    assert _finished_runs(out) == first
+    assert runner.invoke(app, [*cmd, "--seed", "1", "--force"]).exit_code == 0
+    assert _finished_runs(out) != first
+    # the everyday commands read it like any experiment
+    for follow in (["results", str(out)], ["analyze", str(out)], ["report", str(out)]):
+        r = runner.invoke(app, follow)
+        assert r.exit_code == 0, (follow, r.output)
+    assert (out / "brief.html").stat().st_size > 10_000
+
+
+def _finished_runs(store: Path) -> dict[str, str]:
+    return {
+        p.parent.name: json.loads(p.read_text())["finished_at"]
+        for p in sorted(store.glob("runs/*/status.json"))
+    }

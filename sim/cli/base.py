@@ -6,7 +6,6 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Hashable, Mapping
-from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import pandas as pd
@@ -93,12 +92,6 @@ def progress_bar(label: str = "{task.description}", failures: bool = False) -> P
     if failures:
         columns.append(TextColumn("failed {task.fields[failed]}"))
     return Progress(*columns, TimeRemainingColumn(), console=err, transient=True)
-
-
-def write_table(df: pd.DataFrame, folder: Path, name: str, csv: bool) -> None:
-    df.to_parquet(folder / f"{name}.parquet", index=False)
-    if csv:
-        df.to_csv(folder / f"{name}.csv", index=False)
 
 
 def fmt(x: float) -> str:

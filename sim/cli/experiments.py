@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import pandas as pd
 import typer
@@ -36,28 +36,30 @@ MixedOpt = Annotated[
 
 @dataclass(frozen=True)
 class BatchOptions:
-    """How ``batch`` and ``sensitivity`` run a design."""
+    """How a command runs a design (see :func:`sim.experiments.batch.run_batch`)."""
 
     workers: int
-    scheduler: str | None
-    cluster: str | None
-    out_dir: Path | None
-    fresh: bool
-    timeout: float | None
-    mixed_versions: bool
+    scheduler: str | None = None
+    cluster: str | None = None
+    out_dir: Path | None = None
+    fresh: bool = False
+    timeout: float | None = None
+    mixed_versions: bool = False
 
 
-def _batch(design: Path, opts: BatchOptions) -> Any:
+def run_with_progress(design: Any, opts: BatchOptions) -> Any:
+    """Run (or resume) a loaded design with a progress display; the batch's report.
+
+    An interrupted batch says what it kept and exits with 128 + the signal's number.
+    """
     from sim.experiments.batch import BatchInterrupted, run_batch
-    from sim.experiments.design import load_design
 
     if opts.cluster not in (None, "local"):
         raise GovsimError(
             f"--cluster: {opts.cluster!r} is not allowed; use --cluster local or --scheduler ADDRESS"
         )
-    d = load_design(design)
     with progress_bar("{task.description}", failures=True) as bar:
-        task = bar.add_task(d.name, total=None, failed=0)
+        task = bar.add_task(design.name, total=None, failed=0)
         failed = 0
 
         def planned(todo: int, done: int) -> None:
@@ -71,8 +73,8 @@ def _batch(design: Path, opts: BatchOptions) -> Any:
             bar.update(task, advance=1, failed=failed)
 
         try:
-            report = run_batch(
-                d,
+            return run_batch(
+                design,
                 out=opts.out_dir,
                 workers=opts.workers,
                 scheduler=opts.scheduler,
@@ -86,10 +88,9 @@ def _batch(design: Path, opts: BatchOptions) -> Any:
         except BatchInterrupted as exc:
             bar.stop()
             _interrupted(exc)
-    return d, report
 
 
-def _interrupted(exc: Any) -> None:
+def _interrupted(exc: Any) -> NoReturn:
     """Say what an interrupted batch kept, and exit 128 + the signal's number."""
     r = exc.report
     if r is not None:
@@ -117,8 +118,10 @@ def batch(
     mixed_versions: MixedOpt = False,
 ) -> None:
     """Run (or resume) an experiment design; exit status = number of failed runs (max 125)."""
+    from sim.experiments.design import load_design
+
     opts = BatchOptions(workers, scheduler, cluster, out_dir, fresh, timeout, mixed_versions)
-    _, report = _batch(design, opts)
+    report = run_with_progress(load_design(design), opts)
     out.print(
         f"{report.store}: {report.total} runs, {report.skipped} already finished, "
         f"{report.ok} done now, {report.failed} failed, {report.seconds:.1f} s",
@@ -151,10 +154,7 @@ def results(experiment: str) -> None:
         out.print(f"  failed {row['run_id']}: {row['error']}", highlight=False)
     if res.summaries.empty:
         return
-    kpis = [
-        c for c in res.summaries.columns if c not in ("run_id", "scenario", "point", "replication", "seed")
-    ]
-    table = kpi_intervals(res.summaries, kpis)
+    table = kpi_intervals(res.summaries, res.kpis)
     _print_intervals(table)
 
 
@@ -212,7 +212,7 @@ def analyze(
     kpis = kpi or [k for k in KPI_ORDER if k in s.columns][:18]
     missing = [k for k in kpis if k not in s.columns]
     if missing:
-        raise GovsimError(f"--kpi: {missing} not in the results; available: {list(s.columns[5:])}")
+        raise GovsimError(f"--kpi: {missing} not in the results; available: {res.kpis}")
     scenarios = list(dict.fromkeys(s["scenario"]))
     if reference is not None and reference not in scenarios:
         raise GovsimError(f"--reference: {reference!r} is not among the experiment's scenarios {scenarios}")
@@ -278,7 +278,7 @@ def sensitivity(
         )
     t0 = time.perf_counter()
     opts = BatchOptions(workers, scheduler, cluster, out_dir, fresh, timeout, mixed_versions)
-    _, report = _batch(design, opts)
+    report = run_with_progress(d, opts)
     if report.failed:
         raise GovsimError(
             f"{report.failed} runs failed; see govsim results {report.store}; "

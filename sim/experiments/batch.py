@@ -193,8 +193,8 @@ def _check_versions(store: Store, done: dict[str, dict[str, Any]], mixed_version
         n = sum(st.get("code_version") != mine for st in done.values())
         raise GovsimError(
             f"{store.root}: {n} finished runs were made by other model code (code version "
-            f"{', '.join(other)}; this code is {mine}); use --fresh to run them all again, "
-            "or --mixed-versions to keep them"
+            f"{', '.join(other)}; this code is {mine}); run them all again with --fresh (compare: "
+            "--force), or keep them with --mixed-versions"
         )
 
 

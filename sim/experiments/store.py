@@ -184,7 +184,8 @@ class Store:
         if others and not fresh:
             raise GovsimError(
                 f"{self.root}: holds results of another design (hash {', '.join(others)}; "
-                f"this design {digest}); use --fresh to discard them or --out for a new folder"
+                f"this design {digest}); discard them with --fresh (compare: --force), "
+                "or use --out for a new folder"
             )
         if fresh and self.runs_dir.exists():
             shutil.rmtree(self.runs_dir)
