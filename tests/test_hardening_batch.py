@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import psutil
 import pytest
 from typer.testing import CliRunner
@@ -290,8 +291,6 @@ TINY_RUN = ["--days", "5", "--set", "population.residents=5000"]
 
 
 def test_run_outputs_are_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pandas as pd
-
     real = pd.DataFrame.to_parquet
 
     def dies_midway(self: pd.DataFrame, path: object, *args: object, **kwargs: object) -> None:
@@ -310,7 +309,9 @@ def test_run_outputs_are_written_atomically(tmp_path: Path, monkeypatch: pytest.
 
 def test_run_never_overwrites_an_earlier_result_unless_forced(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    assert runner.invoke(app, ["run", "reform", *TINY_RUN, "--out", str(out)]).exit_code == 0
+    r = runner.invoke(app, ["run", "reform", *TINY_RUN, "--out", str(out)])
+    assert r.exit_code == 0
+    assert "reform (town): 5/5 (100%)" in r.output  # no terminal: progress as log lines
     before = (out / "summary.parquet").read_bytes()
     r = runner.invoke(app, ["run", "reform", *TINY_RUN, "--seed", "3", "--out", str(out)])
     assert r.exit_code == 2 and "holds the output of an earlier command" in r.output and "--force" in r.output
@@ -369,3 +370,29 @@ def _finished_runs(store: Path) -> dict[str, str]:
         p.parent.name: json.loads(p.read_text())["finished_at"]
         for p in sorted(store.glob("runs/*/status.json"))
     }
+
+
+# ---- results that describe themselves -----------------------------------------------------------------
+
+
+def test_every_row_carries_its_run_and_exports_and_csv_stay_whole(tmp_path: Path) -> None:
+    d = _design(tmp_path, days=5, reps=2, extra="parameters:\n  grid.patrollers_per_grid: {values: [1, 2]}\n")
+    d.write_text(d.read_text().replace("keep: {daily: false}", "keep: {daily: true}"))
+    store = tmp_path / "s"
+    run_batch(d, out=store, workers=2)
+    res = sim.experiments.results.open(store)
+    keys = ["run_id", "scenario", "point", "replication", "seed", "grid.patrollers_per_grid"]
+    for table in (res.summaries, res.daily):
+        assert list(table.columns[:6]) == keys
+        assert (table["grid.patrollers_per_grid"] == table["point"] + 1).all()
+    assert res.kpis == ["tier_share_grid", "cases_created"] and res.parameters == ["grid.patrollers_per_grid"]
+    q = res.query('SELECT DISTINCT scenario, "grid.patrollers_per_grid" AS p FROM daily ORDER BY p')
+    assert q.values.tolist() == [["reform", 1], ["reform", 2]]
+    wide = runner.invoke(app, ["query", str(store), "SELECT repeat('x', 300) AS wide, 1 AS n", "--csv"])
+    assert wide.exit_code == 0 and wide.output.splitlines() == ["wide,n", "x" * 300 + ",1"]  # never wrapped
+    r = runner.invoke(app, ["export", str(store), "--csv", str(tmp_path / "csv")])
+    assert r.exit_code == 0, r.output
+    summaries = pd.read_csv(tmp_path / "csv" / "summaries.csv")
+    assert list(summaries.columns[:6]) == keys and len(summaries) == 4
+    assert len(pd.read_csv(tmp_path / "csv" / "daily.csv")) == 4 * 5
+    assert runner.invoke(app, ["export", str(store), "--csv", str(tmp_path / "csv")]).exit_code == 2

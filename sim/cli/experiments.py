@@ -1,7 +1,8 @@
-"""``govsim`` commands for experiments: batch, results, query, analyze, sensitivity."""
+"""``govsim`` commands for experiments: batch, results, query, export, analyze, sensitivity."""
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,8 +179,8 @@ def query(
     import sim.experiments.results
 
     df = sim.experiments.results.open(experiment).query(sql)
-    if csv:
-        out.print(df.to_csv(index=False), end="", highlight=False)
+    if csv:  # machine-readable: straight to stdout, never through the pretty printer
+        sys.stdout.write(df.to_csv(index=False))
         return
     t = Table(*[str(c) for c in df.columns])
     for row in df.head(200).itertuples(index=False):
@@ -187,6 +188,30 @@ def query(
     out.print(t)
     if len(df) > 200:
         out.print(f"({len(df)} rows; first 200 shown; use --csv for all)")
+
+
+@app.command()
+@friendly
+def export(
+    experiment: str,
+    csv: Annotated[Path, typer.Option("--csv", help="folder to write the CSV files into")],
+    force: Annotated[bool, typer.Option(help="replace CSV files an earlier export left there")] = False,
+) -> None:
+    """Write an experiment's tables as CSV: design, runs, summaries, daily and cases (as kept).
+
+    Every row of summaries, daily and cases carries its run's scenario, point, parameter
+    values, replication and seed.
+    """
+    import sim.experiments.results
+    from sim.cli.outputs import Outputs
+
+    res = sim.experiments.results.open(experiment)
+    tables = {"design": res.design, "runs": res.runs, "summaries": res.summaries}
+    tables.update((k, v) for k, v in (("daily", res.daily), ("cases", res.cases)) if not v.empty)
+    files = Outputs(csv, [f"{name}.csv" for name in tables], force)
+    for name, df in tables.items():
+        files.text(f"{name}.csv", df.to_csv(index=False))
+        out.print(f"{csv / name}.csv: {len(df)} rows", highlight=False)
 
 
 @app.command()
