@@ -38,6 +38,7 @@ overrides: {{population.residents: 6000}}
 kpis: [tier_share_grid, cases_created]
 keep: {{daily: false}}
 """
+runner = CliRunner()
 
 
 def _design(tmp_path: Path, days: int = 8, reps: int = 4, extra: str = "") -> Path:
@@ -133,8 +134,8 @@ def test_a_run_past_its_time_limit_is_recorded_and_the_rest_go_on(tmp_path: Path
     assert runs["error"].str.startswith("TimeoutError: no result after 0.001 s").all()
     assert not _wait_for(lambda: bool(_workers(os.getpid())), 0.2)
     # the command-line option overrides the design's limit; the runs are then done
-    again = run_batch(d, out=tmp_path / "s", workers=2, timeout=0)
-    assert again.ok == 4 and again.failed == 0
+    again = runner.invoke(app, ["batch", str(d), "--out", str(tmp_path / "s"), "--timeout", "0"])
+    assert again.exit_code == 0 and "4 done now, 0 failed" in again.output
 
 
 def test_time_limits_default_to_the_size_and_horizon(tmp_path: Path) -> None:
@@ -228,7 +229,7 @@ def test_two_batches_on_one_store_are_refused_with_a_clear_message(tmp_path: Pat
     with store.lock():
         with pytest.raises(GovsimError, match=f"pid {os.getpid()}"):
             run_batch(d, out=store.root, workers=1)
-        out = CliRunner().invoke(app, ["batch", str(d), "--out", str(store.root)])
+        out = runner.invoke(app, ["batch", str(d), "--out", str(store.root)])
         assert store.busy()
     assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1
     assert "another batch is running on this store" in out.output
@@ -286,7 +287,6 @@ def test_a_resume_with_nothing_to_do_leaves_the_manifest_alone(tmp_path: Path) -
 
 
 # ---- outputs: written atomically, confined to results/, never over an earlier result ----------------
-runner = CliRunner()
 TINY_RUN = ["--days", "5", "--set", "population.residents=5000"]
 
 

@@ -14,7 +14,7 @@ import hashlib
 import resource
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -61,8 +61,8 @@ class RunSpec:
     kpis: tuple[str, ...]
     keep_daily: bool
     keep_cases: bool
-    timeout: float = field(default=0.0, compare=False)
-    """Seconds the run may take in a worker process (0: no limit)."""
+    timeout: float
+    """Seconds the run may take in a local worker process (0: no limit)."""
 
     def keys(self) -> dict[str, Any]:
         """The run's identity, as written into its status and summary."""
