@@ -100,7 +100,8 @@ class _Worker:
 
     def give(self, spec: RunSpec) -> None:
         self.spec, self.started, self.started_at = spec, time.monotonic(), now()
-        self.conn.send(spec)
+        with contextlib.suppress(OSError):  # a worker already dead is found out by the next wait
+            self.conn.send(spec)
 
     def deadline(self) -> float:
         assert self.spec is not None
