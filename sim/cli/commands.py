@@ -111,19 +111,13 @@ def compare(
     import sim.experiments.results
     from sim.cli.experiments import BatchOptions, run_with_progress
     from sim.experiments.compare import KPI_ORDER, compare_design, kpi_table
-    from sim.experiments.design import scenario_key
-    from sim.experiments.paths import RESULTS, slug
+    from sim.experiments.paths import RESULTS
     from sim.experiments.stats import paired_differences
     from sim.presentation.plots import tier_shares_figure
 
     if reps < 2:
         err.print("[yellow]warning:[/yellow] with one replication there is no interval; use --reps 2 or more")
-    ov = overrides(set_)
-    for s in scenarios:
-        p = load_scenario(s, context=context, overrides=ov)
-        slug(p.name, "scenario name (its name: or file name)")
-        slug(scenario_key(s), "scenario file name")
-    design = compare_design(scenarios, reps, seed, days, context, ov)
+    design = compare_design(scenarios, reps, seed, days, context, overrides(set_))
     report = run_with_progress(
         design, BatchOptions(workers, out_dir=out_dir or RESULTS / design.name, fresh=force)
     )

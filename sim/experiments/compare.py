@@ -55,19 +55,27 @@ def compare_design(
     """The experiment design of a comparison: the scenarios × ``reps`` paired replications.
 
     Named ``compare-A-B`` after the scenarios (as their store is); every KPI is kept, and
-    the daily tables.
+    the daily tables. Every scenario is loaded and checked first.
 
     Raises:
-        GovsimError: a setting the design does not allow (one line, naming it).
+        GovsimError: a scenario that does not load, two of one name, a name that is not a
+            slug, or a seed, horizon, size or number of runs out of bounds (one line).
     """
     from pydantic import ValidationError
 
     from sim.experiments.design import Design, scenario_key
+    from sim.experiments.paths import slug
 
-    name = "compare-" + "-".join(scenario_key(s) for s in scenarios)
+    params = [load_scenario(s, context=context, overrides=overrides) for s in scenarios]
+    names = [slug(p.name, "scenario name (its name: or file name)") for p in params]
+    if len(set(names)) != len(names):
+        raise GovsimError(f"scenarios: {names} name one scenario twice; compare needs different scenarios")
+    for p in params:
+        check_run(p, days, seed)
+    keys = [slug(scenario_key(s), "scenario file name") for s in scenarios]
     try:
         return Design(
-            name=name,
+            name="compare-" + "-".join(keys),
             description=f"govsim compare {' '.join(scenarios)}",
             scenarios=tuple(scenarios),
             context=context,
@@ -78,7 +86,8 @@ def compare_design(
         )
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise GovsimError(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise GovsimError(f"{'.'.join(map(str, err['loc'])) or 'compare'}: {msg}") from None
 
 
 def _one(run: Run) -> tuple[pd.Series, pd.DataFrame]:
