@@ -25,16 +25,21 @@ class Outputs:
     """The output files of one command in ``folder``.
 
     Args:
-        folder: where the files go (created when the first is written).
+        folder: where the files go (created now).
         names: the file names the command will write.
         force: replace files an earlier command left there.
 
     Raises:
-        GovsimError: ``folder`` holds one of ``names`` already and ``force`` is not set.
+        GovsimError: ``folder`` cannot be made, or holds one of ``names`` already and
+            ``force`` is not set.
     """
 
     def __init__(self, folder: Path, names: Iterable[str], force: bool = False) -> None:
         self.folder = folder
+        try:  # before any work, so a folder that cannot be made costs nothing
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GovsimError(f"cannot make the output folder {folder} ({exc.strerror or exc})") from None
         earlier = [n for n in names if (folder / n).exists()]
         if earlier and not force:
             more = ", ..." if len(earlier) > 3 else ""

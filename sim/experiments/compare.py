@@ -70,6 +70,7 @@ def compare_design(
     names = [slug(p.name, "scenario name (its name: or file name)") for p in params]
     if len(set(names)) != len(names):
         raise GovsimError(f"scenarios: {names} name one scenario twice; compare needs different scenarios")
+    check_runs(len(params) * reps, "scenarios × replications")
     for p in params:
         check_run(p, days, seed)
     keys = [slug(scenario_key(s), "scenario file name") for s in scenarios]
