@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -135,5 +137,7 @@ def test_attribute_cli(tmp_path: pd.DataFrame) -> None:
     )
     assert r.exit_code == 0, r.output
     assert "equal-cost control" in r.output and "separation" in r.output
+    # without a terminal, progress comes as log lines, and the bar knows its total
+    assert re.search(r"^runs: (\d+)/\1 \(100%\)", r.output, re.MULTILINE), r.output
     shares = pd.read_parquet(tmp_path / "shares.parquet")
     assert set(shares["mechanism"]) >= {"separation", "TOTAL"}

@@ -32,7 +32,7 @@ from sim.core.output import case_table, request_table  # noqa: E402
 from sim.core.params import Departments, Dispatch, Enforcement, Grid  # noqa: E402
 from sim.core.scenarios import builtin_scenarios, load_scenario  # noqa: E402
 from sim.core.switches import SWITCHES  # noqa: E402
-from sim.errors import ScenarioError  # noqa: E402
+from sim.errors import GovsimError, ScenarioError  # noqa: E402
 from sim.presentation.dashboard.app import (  # noqa: E402
     apply_action,
     create_app,
@@ -317,6 +317,39 @@ def test_the_app_serves_its_page_and_layout() -> None:
     layout = client.get("/_dash-layout").get_data(as_text=True)
     for element in ("scenario", "mechanisms", "enforcement-mode", "patrollers", "step", "play", "open-cases"):
         assert f'"{element}"' in layout
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("127.0.0.1:8765", 200),
+        ("localhost:8765", 200),
+        ("[::1]:8765", 200),
+        ("evil.example:8765", 403),  # a name an attacker points at 127.0.0.1 (DNS rebinding)
+        ("localhost.evil.example", 403),
+        ("192.0.2.1", 403),
+    ],
+)
+def test_the_app_answers_only_to_this_machines_names(host: str, status: int) -> None:
+    client = create_app(horizon=5).server.test_client()
+    assert client.get("/", headers={"Host": host}).status_code == status
+    assert client.get("/_dash-layout", headers={"Host": host}).status_code == status
+
+
+def test_the_page_can_load_only_builtin_scenarios_or_project_files(tmp_path: Path) -> None:
+    s = Session(small("baseline"), horizon=5)
+    outside = tmp_path / "reform.yaml"
+    outside.write_text("extends: reform\n")
+    for name in (str(outside), "/etc/passwd", "../../etc/hosts.yaml"):
+        with pytest.raises(GovsimError, match="is not allowed here"):
+            apply_action(s, "scenario", dataclasses.replace(s.controls, scenario=name), speed=1)
+        with pytest.raises(GovsimError, match="is not allowed here"):
+            apply_action(s, "step", dataclasses.replace(s.controls, scenario=name), speed=1)
+    assert s.params.name == "baseline" and s.day == 0  # unchanged
+    inside = Path(__file__).resolve().parents[1] / "scenarios" / "reform.yaml"
+    assert apply_action(s, "scenario", dataclasses.replace(s.controls, scenario=str(inside)), speed=1)
+    assert s.params.name == "reform"
+    s.close()
 
 
 def test_cli_refuses_a_non_loopback_host() -> None:

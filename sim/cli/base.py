@@ -6,7 +6,6 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Hashable, Mapping
-from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import pandas as pd
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from sim.cli.progress import LogLines
 from sim.core.scenarios import (
     parse_override,
 )
@@ -79,23 +79,19 @@ def overrides(items: list[str] | None) -> dict[str, Any]:
     return dict(parse_override(s) for s in items or [])
 
 
-def progress_bar(label: str = "{task.description}") -> Progress:
-    """A transient progress bar on stderr (off when stderr is not a terminal)."""
-    return Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
+def progress_bar(label: str = "{task.description}", failures: bool = False) -> Progress | LogLines:
+    """A transient progress bar on stderr; log lines instead when stderr is not a terminal.
 
-
-def write_table(df: pd.DataFrame, folder: Path, name: str, csv: bool) -> None:
-    df.to_parquet(folder / f"{name}.parquet", index=False)
-    if csv:
-        df.to_csv(folder / f"{name}.csv", index=False)
+    Args:
+        label: the bar's label (a rich format string).
+        failures: also show the task's ``failed`` field.
+    """
+    if not err.is_terminal:
+        return LogLines(err)
+    columns = [TextColumn(label), BarColumn(), MofNCompleteColumn()]
+    if failures:
+        columns.append(TextColumn("failed {task.fields[failed]}"))
+    return Progress(*columns, TimeRemainingColumn(), console=err, transient=True)
 
 
 def fmt(x: float) -> str:

@@ -23,9 +23,12 @@ from sim.cli.base import (
     out,
     overrides,
     progress_bar,
-    write_table,
 )
+from sim.cli.outputs import Outputs, table_files
 from sim.core.scenarios import builtin_contexts, builtin_scenarios, load_scenario, validate_file
+from sim.errors import GovsimError
+
+ForceOpt = Annotated[bool, typer.Option(help="replace what an earlier command left in the output folder")]
 
 
 @app.command()
@@ -38,17 +41,21 @@ def run(
     set_: SetOpt = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
     csv: Annotated[bool, typer.Option(help="also write CSV")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Run one scenario and write its case ledger, daily table and summary."""
     from sim.core.metrics import delay_table
     from sim.core.runner import run as run_model
+    from sim.experiments.paths import RESULTS, slug
 
     params = load_scenario(scenario, context=context, overrides=overrides(set_))
+    name = slug(params.name, "scenario name (its name: or file name)")
+    folder = out_dir or RESULTS / f"run-{name}-{slug(params.context, 'context name')}-seed{seed}"
+    tables = ("delays", "cases", "daily", "requests", "summary")
+    files = Outputs(folder, [*table_files(tables, csv), "params.json"], force)
     with progress_bar() as bar:
         task = bar.add_task(f"{params.name} ({params.context})", total=days)
         res = run_model(params, seed=seed, days=days, progress=lambda d: bar.update(task, completed=d))
-    folder = out_dir or Path("results") / f"run-{params.name}-{params.context}-seed{seed}"
-    folder.mkdir(parents=True, exist_ok=True)
     delays = pd.concat(
         [
             delay_table(res.cases, by).rename(columns={by: "group"}).assign(by=by)
@@ -57,20 +64,24 @@ def run(
         ignore_index=True,
     )
     delays["group"] = delays.get("group", pd.Series(dtype=object)).astype(str)  # no column if none resolved
-    for name, df in (
-        ("delays", delays),
-        ("cases", res.cases),
-        ("daily", res.daily),
-        ("requests", res.requests),
-        ("summary", res.summary.to_frame().T.assign(scenario=params.name, seed=seed)),
+    files.text("params.json", params.model_dump_json(indent=2))
+    for table_name, df in zip(
+        tables,
+        (
+            delays,
+            res.cases,
+            res.daily,
+            res.requests,
+            res.summary.to_frame().T.assign(scenario=params.name, seed=seed),
+        ),
+        strict=True,
     ):
-        write_table(df, folder, name, csv)
-    (folder / "params.json").write_text(params.model_dump_json(indent=2))
+        files.table(df, table_name, csv)
     table = Table("KPI", params.name, title=f"{params.name} on {params.context}, seed {seed}, {days} days")
     for k, v in res.summary.items():
         table.add_row(str(k), f"{v:,.4g}")
     out.print(table)
-    out.print(f"tables written to {folder}/")
+    out.print(f"tables written to {folder}/", highlight=False)
 
 
 @app.command()
@@ -86,32 +97,42 @@ def compare(
         DEFAULT_WORKERS
     ),
     out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
+    force: Annotated[
+        bool, typer.Option(help="discard the results of other settings in the output folder")
+    ] = False,
 ) -> None:
-    """Compare scenarios: each KPI as mean and 95% interval; paired differences from the first."""
+    """Compare scenarios: each KPI as mean and 95% interval; paired differences from the first.
+
+    The runs are an experiment store (results/compare-A-B/): the same command resumes,
+    and govsim results, analyze and report read it.
+    """
     import matplotlib
 
-    from sim.experiments.compare import KPI_ORDER, kpi_table, run_scenarios
+    import sim.experiments.results
+    from sim.cli.experiments import BatchOptions, run_with_progress
+    from sim.experiments.compare import KPI_ORDER, compare_design, kpi_table
+    from sim.experiments.paths import RESULTS
     from sim.experiments.stats import paired_differences
     from sim.presentation.plots import tier_shares_figure
 
     if reps < 2:
         err.print("[yellow]warning:[/yellow] with one replication there is no interval; use --reps 2 or more")
-    with progress_bar() as bar:
-        task = bar.add_task("runs", total=reps * len(scenarios))
-        summaries, daily = run_scenarios(
-            scenarios,
-            reps=reps,
-            seed=seed,
-            days=days,
-            context=context,
-            overrides=overrides(set_),
-            workers=workers,
-            progress=lambda: bar.advance(task),
+    design = compare_design(scenarios, reps, seed, days, context, overrides(set_))
+    report = run_with_progress(
+        design, BatchOptions(workers, out_dir=out_dir or RESULTS / design.name, fresh=force)
+    )
+    res = sim.experiments.results.open(report.store)
+    if report.failed or len(res.summaries) < len(res.design):
+        raise GovsimError(
+            f"{len(res.design) - len(res.summaries)} of {len(res.design)} runs failed "
+            f"({report.failures[0]['error'] if report.failures else 'see govsim results'}); "
+            f"see govsim results {report.store}"
         )
+    summaries = res.summaries
     kpis = kpi_table(summaries)
     names = list(dict.fromkeys(summaries["scenario"]))
     ref, others = names[0], names[1:]
-    diffs = paired_differences(summaries.assign(point=0), list(KPI_ORDER), reference=ref)
+    diffs = paired_differences(summaries, list(KPI_ORDER), reference=ref)
     table = Table(
         "KPI",
         *names,
@@ -123,16 +144,14 @@ def compare(
         cells = [cell(r) for _, r in grp.iterrows()]
         table.add_row(str(k), *cells, *(diff_cell(by_pair.get((n, k))) for n in others))
     out.print(table)
-    folder = out_dir or Path("results") / f"compare-{'-'.join(names)}"
-    folder.mkdir(parents=True, exist_ok=True)
-    write_table(summaries, folder, "summaries", False)
-    write_table(daily, folder, "daily", False)
-    write_table(kpis, folder, "kpis", True)
-    write_table(diffs, folder, "differences", True)
+    files = Outputs(report.store, [], force=True)  # the store checked that these are this design's
+    files.table(summaries, "summaries")
+    files.table(res.daily, "daily")
+    files.table(kpis, "kpis", csv=True)
+    files.table(diffs, "differences", csv=True)
     matplotlib.use("Agg")  # the CLI draws to files only; the library leaves the backend alone
-    fig = tier_shares_figure(summaries)
-    fig.savefig(folder / "tier_shares.png", dpi=120)
-    out.print(f"tables and figure written to {folder}/")
+    files.figure(tier_shares_figure(summaries), "tier_shares.png")
+    out.print(f"tables and figure written to {report.store}/", highlight=False)
 
 
 @app.command()

@@ -1,17 +1,18 @@
-"""``govsim`` commands for experiments: batch, results, query, analyze, sensitivity."""
+"""``govsim`` commands for experiments: batch, results, query, export, analyze, sensitivity."""
 
 from __future__ import annotations
 
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import pandas as pd
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sim.cli.base import DEFAULT_WORKERS, app, cell, err, fmt, friendly, out
+from sim.cli.base import DEFAULT_WORKERS, app, cell, err, fmt, friendly, out, progress_bar
 from sim.errors import GovsimError
 
 WorkersOpt = Annotated[
@@ -21,52 +22,88 @@ SchedulerOpt = Annotated[str | None, typer.Option(help="address of a running Das
 ClusterOpt = Annotated[str | None, typer.Option(help="'local' starts a Dask LocalCluster")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="results folder (default results/<design name>)")]
 FreshOpt = Annotated[bool, typer.Option(help="discard earlier results of this design's folder")]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        min=0,
+        help="seconds a run may take before it is recorded as failed (0: no limit; default: the "
+        "design's timeout, else 60 s + 1 s per million resident-days)",
+    ),
+]
+MixedOpt = Annotated[
+    bool, typer.Option(help="on resume, keep finished runs made by other model code (else refused)")
+]
 
 
-def _batch(
-    design: Path, workers: int, scheduler: str | None, cluster: str | None, out_dir: Path | None, fresh: bool
-) -> Any:
-    from sim.experiments.batch import run_batch
-    from sim.experiments.design import load_design
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a command runs a design (see :func:`sim.experiments.batch.run_batch`)."""
 
-    if cluster not in (None, "local"):
+    workers: int
+    scheduler: str | None = None
+    cluster: str | None = None
+    out_dir: Path | None = None
+    fresh: bool = False
+    timeout: float | None = None
+    mixed_versions: bool = False
+
+
+def run_with_progress(design: Any, opts: BatchOptions) -> Any:
+    """Run (or resume) a loaded design with a progress display; the batch's report.
+
+    An interrupted batch says what it kept and exits with 128 + the signal's number.
+    """
+    from sim.experiments.batch import BatchInterrupted, run_batch
+
+    if opts.cluster not in (None, "local"):
         raise GovsimError(
-            f"--cluster: {cluster!r} is not allowed; use --cluster local or --scheduler ADDRESS"
+            f"--cluster: {opts.cluster!r} is not allowed; use --cluster local or --scheduler ADDRESS"
         )
-    d = load_design(design)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("failed {task.fields[failed]}"),
-        TimeRemainingColumn(),
-        console=err,
-        disable=not err.is_terminal,
-    ) as bar:
-        task = bar.add_task(d.name, total=None, failed=0)
+    with progress_bar("{task.description}", failures=True) as bar:
+        task = bar.add_task(design.name, total=None, failed=0)
         failed = 0
 
         def planned(todo: int, done: int) -> None:
             bar.update(task, total=todo)
             if done:
-                err.print(f"resuming: {done} finished runs kept, {todo} to run")
+                err.print(f"resuming: {done} finished runs kept, {todo} to run", highlight=False)
 
         def step(st: dict[str, Any]) -> None:
             nonlocal failed
             failed += st["status"] != "ok"
             bar.update(task, advance=1, failed=failed)
 
-        report = run_batch(
-            d,
-            out=out_dir,
-            workers=workers,
-            scheduler=scheduler,
-            local_cluster=cluster == "local",
-            fresh=fresh,
-            progress=step,
-            on_plan=planned,
+        try:
+            return run_batch(
+                design,
+                out=opts.out_dir,
+                workers=opts.workers,
+                scheduler=opts.scheduler,
+                local_cluster=opts.cluster == "local",
+                fresh=opts.fresh,
+                timeout=opts.timeout,
+                mixed_versions=opts.mixed_versions,
+                progress=step,
+                on_plan=planned,
+            )
+        except BatchInterrupted as exc:
+            bar.stop()
+            _interrupted(exc)
+
+
+def _interrupted(exc: Any) -> NoReturn:
+    """Say what an interrupted batch kept, and exit 128 + the signal's number."""
+    r = exc.report
+    if r is not None:
+        err.print(
+            f"{exc}: {r.skipped + r.ok} of {r.total} runs finished and kept in {r.store} "
+            f"({r.ok} this time, {r.failed} failed); run the same command again to resume",
+            highlight=False,
+            soft_wrap=True,
         )
-    return d, report
+    else:
+        err.print(f"{exc} before any run started", highlight=False)
+    raise typer.Exit(128 + exc.signal)
 
 
 @app.command()
@@ -78,9 +115,14 @@ def batch(
     cluster: ClusterOpt = None,
     out_dir: OutOpt = None,
     fresh: FreshOpt = False,
+    timeout: TimeoutOpt = None,
+    mixed_versions: MixedOpt = False,
 ) -> None:
     """Run (or resume) an experiment design; exit status = number of failed runs (max 125)."""
-    _, report = _batch(design, workers, scheduler, cluster, out_dir, fresh)
+    from sim.experiments.design import load_design
+
+    opts = BatchOptions(workers, scheduler, cluster, out_dir, fresh, timeout, mixed_versions)
+    report = run_with_progress(load_design(design), opts)
     out.print(
         f"{report.store}: {report.total} runs, {report.skipped} already finished, "
         f"{report.ok} done now, {report.failed} failed, {report.seconds:.1f} s",
@@ -113,10 +155,7 @@ def results(experiment: str) -> None:
         out.print(f"  failed {row['run_id']}: {row['error']}", highlight=False)
     if res.summaries.empty:
         return
-    kpis = [
-        c for c in res.summaries.columns if c not in ("run_id", "scenario", "point", "replication", "seed")
-    ]
-    table = kpi_intervals(res.summaries, kpis)
+    table = kpi_intervals(res.summaries, res.kpis)
     _print_intervals(table)
 
 
@@ -140,8 +179,8 @@ def query(
     import sim.experiments.results
 
     df = sim.experiments.results.open(experiment).query(sql)
-    if csv:
-        out.print(df.to_csv(index=False), end="", highlight=False)
+    if csv:  # machine-readable: straight to stdout, never through the pretty printer
+        sys.stdout.write(df.to_csv(index=False))
         return
     t = Table(*[str(c) for c in df.columns])
     for row in df.head(200).itertuples(index=False):
@@ -149,6 +188,30 @@ def query(
     out.print(t)
     if len(df) > 200:
         out.print(f"({len(df)} rows; first 200 shown; use --csv for all)")
+
+
+@app.command()
+@friendly
+def export(
+    experiment: str,
+    csv: Annotated[Path, typer.Option("--csv", help="folder to write the CSV files into")],
+    force: Annotated[bool, typer.Option(help="replace CSV files an earlier export left there")] = False,
+) -> None:
+    """Write an experiment's tables as CSV: design, runs, summaries, daily and cases (as kept).
+
+    Every row of summaries, daily and cases carries its run's scenario, point, parameter
+    values, replication and seed.
+    """
+    import sim.experiments.results
+    from sim.cli.outputs import Outputs
+
+    res = sim.experiments.results.open(experiment)
+    tables = {"design": res.design, "runs": res.runs, "summaries": res.summaries}
+    tables.update((k, v) for k, v in (("daily", res.daily), ("cases", res.cases)) if not v.empty)
+    files = Outputs(csv, [f"{name}.csv" for name in tables], force)
+    for name, df in tables.items():
+        files.text(f"{name}.csv", df.to_csv(index=False))
+        out.print(f"{csv / name}.csv: {len(df)} rows", highlight=False)
 
 
 @app.command()
@@ -174,7 +237,7 @@ def analyze(
     kpis = kpi or [k for k in KPI_ORDER if k in s.columns][:18]
     missing = [k for k in kpis if k not in s.columns]
     if missing:
-        raise GovsimError(f"--kpi: {missing} not in the results; available: {list(s.columns[5:])}")
+        raise GovsimError(f"--kpi: {missing} not in the results; available: {res.kpis}")
     scenarios = list(dict.fromkeys(s["scenario"]))
     if reference is not None and reference not in scenarios:
         raise GovsimError(f"--reference: {reference!r} is not among the experiment's scenarios {scenarios}")
@@ -223,6 +286,8 @@ def sensitivity(
     cluster: ClusterOpt = None,
     out_dir: OutOpt = None,
     fresh: FreshOpt = False,
+    timeout: TimeoutOpt = None,
+    mixed_versions: MixedOpt = False,
 ) -> None:
     """Morris screening or Sobol indices of the design's KPIs over its parameters (runs the batch)."""
     import sim.experiments.results
@@ -237,7 +302,8 @@ def sensitivity(
             "use sobol or morris"
         )
     t0 = time.perf_counter()
-    _, report = _batch(design, workers, scheduler, cluster, out_dir, fresh)
+    opts = BatchOptions(workers, scheduler, cluster, out_dir, fresh, timeout, mixed_versions)
+    report = run_with_progress(d, opts)
     if report.failed:
         raise GovsimError(
             f"{report.failed} runs failed; see govsim results {report.store}; "

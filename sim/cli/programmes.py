@@ -74,7 +74,14 @@ def attribute(
     with progress_bar("runs") as bar:
         task = bar.add_task("runs", total=None)
         res = run_attribution(
-            a, b, kpis, reps=reps, seed=seed, days=days, workers=workers, progress=lambda: bar.advance(task)
+            a,
+            b,
+            kpis,
+            reps=reps,
+            seed=seed,
+            days=days,
+            workers=workers,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     for k in kpis:
         t = Table(

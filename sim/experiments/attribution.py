@@ -166,7 +166,7 @@ def attribute(
     workers: int = 1,
     max_exact: int = 6,
     samples: int = 200,
-    progress: Callable[[], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Attribution:
     """Shapley attribution of the change from ``a`` to ``b`` to mechanisms, with intervals.
 
@@ -177,7 +177,7 @@ def attribute(
         workers: parallel processes.
         max_exact: up to this many mechanisms, all orders are used (exact Shapley).
         samples: orders sampled beyond that.
-        progress: called after each run.
+        progress: called after each run with the runs done and the runs in all.
     """
     diff = differences(a, b)
     if any(
@@ -203,8 +203,16 @@ def attribute(
     control_key = frozenset({"__control__"})
     jobs = paired_runs({**params, control_key: control}, reps, seed, days)
     seeds = [r.seed for r in jobs if r.key == control_key]  # the replication seeds, in order
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, len(jobs))
+
     with local_executor(workers) as pool:
-        runs = pd.DataFrame(replicate(_coalition_run, jobs, pool, progress))
+        runs = pd.DataFrame(replicate(_coalition_run, jobs, pool, step))
     return Attribution(
         _shares(runs, names, orders, kpis, seeds),
         runs.assign(coalition=runs["coalition"].map(lambda c: "+".join(sorted(c)) or "FROM")),

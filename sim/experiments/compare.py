@@ -4,13 +4,16 @@ Replication ``r`` of every scenario uses the same seed (spawned from the root se
 :mod:`sim.experiments.replicate`), so scenarios that share a context meet the same
 issues and differences are policy, not noise. Each KPI is reported as its mean and a
 95% t-interval across replications (the batch machinery — designs, stores,
-resumption — is :mod:`sim.experiments.batch`).
+resumption — is :mod:`sim.experiments.batch`). ``govsim compare`` runs
+:func:`compare_design` with the batch runner, so its output is an experiment store like
+any other (resumable; ``govsim results``, ``analyze``, ``report`` read it);
+:func:`run_scenarios` runs the same comparison in memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -21,6 +24,9 @@ from sim.core.runner import run as sim_run
 from sim.core.scenarios import load_scenario
 from sim.errors import GovsimError
 from sim.experiments.replicate import Run, interval, local_executor, paired_runs, replicate
+
+if TYPE_CHECKING:
+    from sim.experiments.design import Design
 
 _COUNTS_AND_COST = (
     "cases_created",
@@ -36,6 +42,53 @@ _COUNTS_AND_COST = (
 )
 KPI_ORDER = tuple(k for k in KPIS if k not in _COUNTS_AND_COST) + _COUNTS_AND_COST
 """The KPIs in display order: outcomes first, then counts, cost and satisfaction."""
+
+
+def compare_design(
+    scenarios: Sequence[str],
+    reps: int,
+    seed: int,
+    days: int,
+    context: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Design:
+    """The experiment design of a comparison: the scenarios × ``reps`` paired replications.
+
+    Named ``compare-A-B`` after the scenarios (as their store is); every KPI is kept, and
+    the daily tables. Every scenario is loaded and checked first.
+
+    Raises:
+        GovsimError: a scenario that does not load, two of one name, a name that is not a
+            slug, or a seed, horizon, size or number of runs out of bounds (one line).
+    """
+    from pydantic import ValidationError
+
+    from sim.experiments.design import Design, scenario_key
+    from sim.experiments.paths import slug
+
+    params = [load_scenario(s, context=context, overrides=overrides) for s in scenarios]
+    names = [slug(p.name, "scenario name (its name: or file name)") for p in params]
+    if len(set(names)) != len(names):
+        raise GovsimError(f"scenarios: {names} name one scenario twice; compare needs different scenarios")
+    check_runs(len(params) * reps, "scenarios × replications")
+    for p in params:
+        check_run(p, days, seed)
+    keys = [slug(scenario_key(s), "scenario file name") for s in scenarios]
+    try:
+        return Design(
+            name="compare-" + "-".join(keys),
+            description=f"govsim compare {' '.join(scenarios)}",
+            scenarios=tuple(scenarios),
+            context=context,
+            days=days,
+            replications=reps,
+            seed=seed,
+            overrides=dict(overrides or {}),
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = err["msg"].removeprefix("Value error, ")
+        raise GovsimError(f"{'.'.join(map(str, err['loc'])) or 'compare'}: {msg}") from None
 
 
 def _one(run: Run) -> tuple[pd.Series, pd.DataFrame]:

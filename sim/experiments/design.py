@@ -94,6 +94,9 @@ class Design(Section):
     sampling: Sampling = Sampling()
     kpis: tuple[str, ...] = KPIS
     keep: Keep = Keep()
+    timeout: float | None = Field(
+        None, ge=0, description="seconds a run may take (0: no limit; default: scaled by size and horizon)"
+    )
 
     @field_validator("days")
     @classmethod
@@ -249,8 +252,11 @@ def expand(design: Design) -> pd.DataFrame:
 
 
 def design_hash(design: Design) -> str:
-    """A hash of the design and of every scenario it resolves to (files may change)."""
-    h = hashlib.sha256(design.model_dump_json().encode())
+    """A hash of the design and of every scenario it resolves to (files may change).
+
+    The time limit is left out: it decides when to give up on a run, not what a run gives.
+    """
+    h = hashlib.sha256(design.model_dump_json(exclude={"timeout"}).encode())
     for scen in design.scenarios:
         h.update(
             load_scenario(scen, context=design.context, overrides=design.overrides).model_dump_json().encode()

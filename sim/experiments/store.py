@@ -10,18 +10,24 @@ Layout of ``results/<experiment>/``::
 
 Every file is written to a temporary name in the same folder and renamed into place,
 so no half-written file is ever visible. A run counts as finished only when its
-``status.json`` says ``ok`` and every file it lists still has the recorded SHA-256;
-anything else (missing, partial, corrupted, failed) is run again on resume.
+``status.json`` says ``ok``, names this design's hash, and every file it lists still has
+the recorded SHA-256; anything else (missing, partial, corrupted, failed, another
+design's) is run again on resume. A batch holds the store's lock (``.lock``, released
+by the system however the process ends), so two batches never write one store at once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +36,7 @@ import pandas as pd
 from sim.errors import GovsimError
 
 STATUS = "status.json"
+LOCK = ".lock"
 
 
 def _umask() -> int:
@@ -107,6 +114,15 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object from a file, or None if it is missing, unreadable or not an object."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 class Store:
     """An experiment's results folder.
 
@@ -127,48 +143,94 @@ class Store:
         return self.runs_dir / run_id
 
     def manifest(self) -> dict[str, Any] | None:
-        """The manifest, or None if there is none yet."""
-        path = self.root / "manifest.json"
-        if not path.is_file():
-            return None
-        try:
-            return dict(json.loads(path.read_text()))
-        except json.JSONDecodeError:
-            return None
+        """The manifest, or None if there is none yet (or it is unreadable)."""
+        return _read_json(self.root / "manifest.json")
 
     def status(self, run_id: str) -> dict[str, Any] | None:
         """A run's recorded status, or None if it has none (or it is unreadable)."""
-        path = self.run_dir(run_id) / STATUS
-        try:
-            return dict(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError):
-            return None
+        return _read_json(self.run_dir(run_id) / STATUS)
 
-    def finished(self, run_id: str) -> bool:
-        """Whether a run is recorded ok and all its files are intact."""
+    def finished(self, run_id: str, design_hash: str) -> dict[str, Any] | None:
+        """A run's status if it is recorded ok for this design and all its files are intact."""
         st = self.status(run_id)
-        if st is None or st.get("status") != "ok":
-            return False
+        if st is None or st.get("status") != "ok" or st.get("design_hash") != design_hash:
+            return None
         for name, digest in st.get("files", {}).items():
             f = self.run_dir(run_id) / name
             if not f.is_file() or sha256(f) != digest:
-                return False
-        return True
+                return None
+        return st
+
+    def design_hashes(self) -> set[str]:
+        """The hashes of the designs whose results the store holds (manifest and runs alike).
+
+        The runs' own records count, so a lost or corrupted manifest cannot make the
+        store take another design's runs as its own.
+        """
+        found = set()
+        old = self.manifest()
+        if old is not None and old.get("design_hash"):
+            found.add(str(old["design_hash"]))
+        if self.runs_dir.is_dir():
+            for d in self.runs_dir.iterdir():
+                st = self.status(d.name)
+                if st is not None and st.get("design_hash"):
+                    found.add(str(st["design_hash"]))
+        return found
 
     def prepare(self, design_json: str, design_table: pd.DataFrame, digest: str, fresh: bool) -> None:
-        """Create or reopen the store for a design; refuse a store made by another design."""
-        old = self.manifest()
-        if old is not None and old.get("design_hash") != digest and not fresh:
+        """Create or reopen the store for a design; refuse a store holding another design's results."""
+        others = sorted(self.design_hashes() - {digest})
+        if others and not fresh:
             raise GovsimError(
-                f"{self.root}: holds results of another design (hash {old.get('design_hash')}, "
-                f"this design {digest}); use --fresh to discard them or --out for a new folder"
+                f"{self.root}: holds results of another design (hash {', '.join(others)}; "
+                f"this design {digest}); discard them with --fresh (compare: --force), "
+                "or use --out for a new folder"
             )
         if fresh and self.runs_dir.exists():
             shutil.rmtree(self.runs_dir)
         self.root.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(self.root / "design.json", design_json.encode())
-        buf = design_table.copy()
-        atomic_write_parquet(self.root / "design.parquet", buf)
+        atomic_write_parquet(self.root / "design.parquet", design_table)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the store for one batch; refuse if another process holds it.
+
+        Raises:
+            GovsimError: another batch is running on this store.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = (self.root / LOCK).read_text().strip() or "another process"
+                raise GovsimError(
+                    f"{self.root}: another batch is running on this store ({holder}); "
+                    "wait for it to finish, or use --out for another folder"
+                ) from None
+            os.ftruncate(fd, 0)
+            when = datetime.now(UTC).isoformat(timespec="seconds")
+            os.write(fd, f"pid {os.getpid()}, since {when}".encode())
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def busy(self) -> bool:
+        """Whether a batch holds the store now."""
+        try:
+            fd = os.open(self.root / LOCK, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Write the manifest atomically."""

@@ -147,7 +147,7 @@ def load_study(experiment_path: str | Path, reference: str | None = None) -> Stu
     labels, pooled = _point_labels(res.design)
     label = [labels[(str(a), int(b))] for a, b in zip(s["scenario"], s["point"], strict=True)]
     s = s.assign(scenario=label)
-    kpis = [k for k in s.columns if k not in KEYS]
+    kpis = res.kpis
     if pooled > 1:
         s = s.groupby(["scenario", "replication"], sort=False)[kpis].mean().reset_index()
     s = s.assign(point=0)

@@ -42,7 +42,7 @@ def _data_uri(fig: Figure) -> str:
 
 def _with_labels(study: Study, table: pd.DataFrame) -> pd.DataFrame:
     keys = study.res.design[["run_id", "scenario", "point"]].rename(columns={"scenario": "_scen"})
-    t = table.drop(columns=["scenario"], errors="ignore").merge(keys, on="run_id")
+    t = table.drop(columns=["scenario", "point"], errors="ignore").merge(keys, on="run_id")
     label = [study.labels[(str(a), int(b))] for a, b in zip(t["_scen"], t["point"], strict=True)]
     return t.drop(columns=["_scen", "point"]).assign(scenario=label)
 

@@ -5,7 +5,10 @@ into an action on the page's :class:`~sim.presentation.dashboard.state.Session` 
 step) and the four charts are redrawn from the session's :class:`~sim.presentation.dashboard.state.View`.
 Each open page has its own session (a random id kept in the page); models live in this
 process, so the server is for one person on this machine and binds only loopback
-addresses (there is no authentication).
+addresses (there is no authentication). Because a web page elsewhere can still point a
+name it controls at 127.0.0.1 (DNS rebinding), every request must also name a loopback
+host in its ``Host`` header, and the page can only ask for a built-in scenario or a
+scenario file inside the project, never any other file.
 
 Why Dash and not Mesa's SolaraViz: Solara loads its JavaScript bundle from a CDN at run
 time (through its server), so on a machine without internet — like CI — the page stays
@@ -21,11 +24,13 @@ import logging
 import socket
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from dash import Dash, Input, Output, State, ctx, html, no_update
+from flask import abort, request
 
-from sim.core.scenarios import builtin_scenarios, load_scenario
+from sim.core.scenarios import builtin_scenarios, load_scenario, scenario_dir
 from sim.errors import GovsimError
 from sim.presentation.dashboard.figures import delay_figure, map_figure, open_cases_figure, tier_figure
 from sim.presentation.dashboard.layout import SLIDERS, control_values, index_string, page
@@ -35,6 +40,8 @@ CONTROL_IDS = ("mechanisms", "enforcement-mode", *SLIDERS)
 """Elements whose change rebuilds the model (residents and seed too)."""
 
 WEEK = 7
+PROJECT = scenario_dir().resolve().parent
+"""Scenario files the page may ask for live under this folder."""
 
 
 def _fmt(x: float) -> str:
@@ -118,8 +125,10 @@ def apply_action(session: Session, trigger: str | None, controls: Controls, spee
         the controls move to that scenario's own values).
 
     Raises:
-        GovsimError: controls that do not make a valid scenario (the session is unchanged).
+        GovsimError: controls that do not make a valid scenario, or name a scenario that
+            is neither built in nor a file in the project (the session is unchanged).
     """
+    allowed_scenario(controls.scenario)
     with session.lock:
         picked = trigger == "scenario"
         if picked:
@@ -140,6 +149,38 @@ def apply_action(session: Session, trigger: str | None, controls: Controls, spee
             session.rebuild(controls)
         session.playing = session.playing and not session.done
         return picked
+
+
+def allowed_scenario(name: str) -> str:
+    """``name`` if the page may load it: a built-in scenario, or a YAML file in the project.
+
+    Raises:
+        GovsimError: anything else (the page only offers built-in names; a request for
+            another file did not come from it).
+    """
+    builtin = builtin_scenarios()
+    if name in builtin:
+        return name
+    path = Path(name).resolve()
+    if path.suffix in (".yaml", ".yml") and path.is_file() and path.is_relative_to(PROJECT):
+        return name
+    raise GovsimError(
+        f"scenario {name!r} is not allowed here: choose a built-in scenario ({', '.join(builtin)}) "
+        f"or a scenario file under {PROJECT}"
+    )
+
+
+def local_host(host: str) -> bool:
+    """Whether a ``Host`` header names this machine: ``localhost`` or a loopback address."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host  # strip a port
+    if name.startswith("["):  # [::1]:8765
+        name = name[1 : name.find("]")]
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def create_app(
@@ -164,6 +205,12 @@ def create_app(
     residents = load_scenario(scenario, context=context).population.residents
     sessions = sessions if sessions is not None else SessionRegistry(horizon=horizon)
     app = Dash(__name__, title="govsim dashboard", update_title="")
+
+    @app.server.before_request
+    def _only_this_machine() -> None:
+        if not local_host(request.host):
+            abort(403, description="this dashboard only answers to localhost or a loopback address")
+
     app.index_string = index_string()
     app.layout = lambda: page(uuid.uuid4().hex, scenarios, first, residents, horizon)
 
