@@ -41,7 +41,8 @@ from sim.experiments.design import (
     to_json,
 )
 from sim.experiments.paths import RESULTS, slug
-from sim.experiments.pool import run_in_workers
+from sim.experiments.pool import WorkerPool
+from sim.experiments.replicate import replicate_iter
 from sim.experiments.runs import RunSpec, code_version, execute, now
 from sim.experiments.store import Store, git_commit
 
@@ -304,11 +305,28 @@ def _map(
     if scheduler or local_cluster:
         yield from _dask(specs, workers, scheduler)
     else:
-        yield from run_in_workers(specs, max(workers, 1))
+        yield from replicate_iter(execute, specs, WorkerPool(max(workers, 1)))
+
+
+@dataclass(frozen=True)
+class _DaskCompleted:
+    """A Dask client as an executor for :func:`replicate_iter`: results as runs finish."""
+
+    client: Any
+
+    def map(
+        self, fn: Callable[[RunSpec], dict[str, Any]], specs: Iterable[RunSpec], /
+    ) -> Iterator[dict[str, Any]]:
+        from dask.distributed import as_completed
+
+        futures = [self.client.submit(fn, s, key=f"govsim-{s.run_id}-{s.seed}", pure=False) for s in specs]
+        for fut in as_completed(futures):
+            yield fut.result()
+            fut.release()
 
 
 def _dask(specs: list[RunSpec], workers: int, scheduler: str | None) -> Iterable[dict[str, Any]]:
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, LocalCluster
 
     if scheduler:
         client = Client(scheduler)
@@ -319,10 +337,7 @@ def _dask(specs: list[RunSpec], workers: int, scheduler: str | None) -> Iterable
         )
         client = Client(cluster)
     try:
-        futures = [client.submit(execute, s, key=f"govsim-{s.run_id}-{s.seed}", pure=False) for s in specs]
-        for fut in as_completed(futures):
-            yield fut.result()
-            fut.release()
+        yield from replicate_iter(execute, specs, _DaskCompleted(client))
     finally:
         client.close()
         if cluster is not None:

@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -186,3 +186,19 @@ def run_in_workers(specs: Iterable[RunSpec], workers: int) -> Iterator[dict[str,
 def _wait(seconds: float) -> float | None:
     """A timeout for :func:`multiprocessing.connection.wait` (None: no limit)."""
     return None if seconds == float("inf") else max(seconds, 0.0)
+
+
+@dataclass(frozen=True)
+class WorkerPool:
+    """The workers as an executor for :func:`sim.experiments.replicate.replicate_iter`:
+    maps :func:`sim.experiments.runs.execute` over run specs, yielding each run's status as
+    it is recorded (in the order runs finish)."""
+
+    workers: int
+
+    def map(
+        self, fn: Callable[[RunSpec], dict[str, Any]], specs: Iterable[RunSpec], /
+    ) -> Iterator[dict[str, Any]]:
+        if fn is not execute:  # a failure is recorded in the run's store, which only execute writes
+            raise TypeError("WorkerPool runs sim.experiments.runs.execute only")
+        return run_in_workers(specs, self.workers)

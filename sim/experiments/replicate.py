@@ -4,21 +4,23 @@ Replication ``r`` of every variant (scenario, coalition, candidate) uses the sam
 spawned from the root seed (:func:`sim.core.rng.replication_seeds`), so variants that
 share a context meet the same issues (common random numbers) and differences are
 policy, not noise. :func:`paired_runs` lays the runs out; :func:`replicate` runs a
-function over them on an executor — ``None`` (this process), a
-``concurrent.futures.ProcessPoolExecutor`` (:func:`local_executor`), or a Dask client's
-``get_executor()`` — and returns the results in run order, whichever executor ran them.
-Used by ``compare``, ``attribute`` and ``calibrate``; ``batch`` keeps its own store and
-resumption on top of the same executors. :func:`interval` is the t-interval every
-table reports.
+function over them on an executor — anything with a ``map(fn, jobs)``: ``None`` (this
+process), a ``concurrent.futures.ProcessPoolExecutor`` (:func:`local_executor`), a Dask
+client's ``get_executor()``, or the batch's fault-tolerant worker pool
+(:class:`sim.experiments.pool.WorkerPool`) — and returns the results in run order;
+:func:`replicate_iter` yields them as the executor gives them (the batch's pool and its
+Dask path: as runs finish, so that each is stored at once). Used by ``compare``,
+``attribute``, ``calibrate`` and ``batch`` (which keeps its store and resumption on
+top). :func:`interval` is the t-interval every table reports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -48,10 +50,22 @@ def paired_runs(variants: Mapping[Any, Any], reps: int, seed: int, days: int) ->
     return [Run(k, p, r, s, days) for k, p in variants.items() for r, s in enumerate(seeds)]
 
 
+class Mapper(Protocol):
+    """An executor as :func:`replicate` uses it: something that maps a function over jobs."""
+
+    def map(self, fn: Callable[[Any], Any], jobs: Iterable[Any], /) -> Iterable[Any]: ...
+
+
+def replicate_iter(fn: Callable[[J], R], jobs: Sequence[J], executor: Mapper | None = None) -> Iterator[R]:
+    """``fn`` over ``jobs`` on ``executor`` (None: in this process), results in the order
+    the executor gives them (job order for a ``concurrent.futures`` executor)."""
+    return iter(map(fn, jobs) if executor is None else executor.map(fn, jobs))
+
+
 def replicate(
     fn: Callable[[J], R],
     jobs: Sequence[J],
-    executor: Executor | None = None,
+    executor: Mapper | None = None,
     progress: Callable[[], None] | None = None,
 ) -> list[R]:
     """``fn`` over ``jobs`` on ``executor`` (None: in this process), results in job order.
@@ -59,9 +73,8 @@ def replicate(
     ``fn`` must be a module-level function (it is pickled to other processes);
     ``progress`` is called after each result.
     """
-    results = map(fn, jobs) if executor is None else executor.map(fn, jobs)
     out = []
-    for r in results:
+    for r in replicate_iter(fn, jobs, executor):
         out.append(r)
         if progress is not None:
             progress()
