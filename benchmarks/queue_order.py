@@ -40,14 +40,15 @@ def main() -> None:
     ap.add_argument("scenarios", nargs="*", default=["baseline", "reform"])
     ap.add_argument("--days", type=int, default=120)
     args = ap.parse_args()
-    kernel, log = handling.serve, []
+    kernel, log = handling.serve_watched, []
 
-    def recording(*a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        start, finish = kernel(*a)
-        log.append((a[5].copy(), a[6].copy(), start.copy()))  # unit, arrival, start
-        return start, finish
+    def recording(*a: np.ndarray) -> tuple[np.ndarray, ...]:
+        start, finish, overtime, booked = kernel(*a)
+        taken = booked & ~overtime  # jobs on the regular servers
+        log.append((a[7][taken].copy(), a[8][taken].copy(), start[taken].copy()))  # unit, arrival, start
+        return start, finish, overtime, booked
 
-    handling.serve = recording  # the deadline watch books through serve_watched: switched off below
+    handling.serve_watched = recording  # overtime books other servers: the watch is switched off below
     for name in args.scenarios:
         log.clear()
         params = sim.load_scenario(name, overrides={"dispatch.deadline_watch": False})

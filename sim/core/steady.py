@@ -101,8 +101,3 @@ def steady_state(
 ) -> list[Trend]:
     """The trend of each stock of a daily table that it has (warm-up MSER-5 unless given)."""
     return [trend(s, daily[s].to_numpy(), warmup) for s in stocks if s in daily]
-
-
-def run_warmup(trends: Sequence[Trend]) -> int:
-    """A run's warm-up: the longest of its stocks' warm-ups."""
-    return max((t.warmup for t in trends), default=0)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.core.kinds import Layer
-from sim.core.ledger import Channel, Stage
+from sim.core.ledger import Channel
 
 if TYPE_CHECKING:
     from sim.core.world import World
@@ -50,7 +50,7 @@ class Discovery:
         """Find latent issues today; found ones go to dispatch at the time found."""
         w, L, cat, p = self.world, self.world.ledger, self.world.catalogue, self.world.params
         hours = w.patrol_hours
-        lat = L.open_in(Stage.LATENT)
+        lat = L.undiscovered()
         if lat.size == 0:
             return
         end, c, g, occ = day + 1.0, L.category[lat], L.grid[lat], L.occurred[lat]
