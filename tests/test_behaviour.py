@@ -50,7 +50,9 @@ def test_no_growth_keeps_issues_at_their_initial_tier() -> None:
     init = np.array([c.initial_level for c in params.categories.values()])
     expected = rates @ init / rates.sum()  # tier mix at occurrence
     s = res.summary
-    got = np.array([s["tier_share_grid"], s["tier_share_department"], s["tier_share_enforcement"]])
+    got = np.array([s[f"tier_share_{k}"] for k in ("grid", "village", "department", "enforcement")])
+    structural = [s[f"structural_share_{k}"] for k in ("grid", "village", "department", "enforcement")]
+    assert np.allclose(got, structural, atol=0.01)  # no growth, full service lists: need = tier
     assert np.allclose(got, expected, atol=0.03)
 
 

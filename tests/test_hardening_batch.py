@@ -294,7 +294,7 @@ def test_run_outputs_are_written_atomically(tmp_path: Path, monkeypatch: pytest.
     real = pd.DataFrame.to_parquet
 
     def dies_midway(self: pd.DataFrame, path: object, *args: object, **kwargs: object) -> None:
-        if len(self) > 100:  # the case ledger: a kill halfway through writing it
+        if len(self) > 50:  # the case ledger: a kill halfway through writing it
             Path(str(path)).write_bytes(b"PAR1 half a file")
             raise KeyboardInterrupt
         real(self, path, *args, **kwargs)  # type: ignore[arg-type]

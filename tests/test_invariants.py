@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import sim
+from sim.core.kinds import LEVELS
 
 TIMES = ["occurred_at", "discovered_at", "dispatched_at", "handling_started_at", "resolved_at", "closed_at"]
 
@@ -26,7 +27,7 @@ def test_every_case_is_accounted_for(which: str, request: pytest.FixtureRequest)
     # the daily flows add up to the ledger
     d = res.daily
     assert d["occurred"].sum() == len(cases)
-    resolved = d[["resolved_grid", "resolved_department", "resolved_enforcement"]].sum().sum()
+    resolved = d[[f"resolved_{k}" for k in LEVELS]].sum().sum()
     assert resolved == cases["resolved_at"].notna().sum()
 
 
@@ -60,7 +61,10 @@ def test_littles_law_on_ledger_and_daily_table(which: str, request: pytest.Fixtu
 
 def test_tier_shares_sum_to_one(baseline_run: sim.RunResult) -> None:
     s = baseline_run.summary
-    assert s[["tier_share_grid", "tier_share_department", "tier_share_enforcement"]].sum() == pytest.approx(1)
+    assert s[[f"tier_share_{k}" for k in LEVELS]].sum() == pytest.approx(1)
+    assert s[[f"plan_share_{k}" for k in ("grid", "department", "enforcement")]].sum() == pytest.approx(1)
+    assert s[[f"structural_share_{k}" for k in LEVELS]].sum() == pytest.approx(1)
+    assert s["plan_share_grid"] == pytest.approx(s["tier_share_grid"] + s["tier_share_village"])
 
 
 def test_ledger_columns_match_the_published_schema(reform_run: sim.RunResult) -> None:
@@ -90,6 +94,7 @@ def test_ledger_columns_match_the_published_schema(reform_run: sim.RunResult) ->
         "occurred",
         "discovered",
         "resolved_grid",
+        "resolved_village",
         "resolved_department",
         "resolved_enforcement",
         "open_cases",
@@ -103,7 +108,7 @@ def test_delay_table_by_tier_matches_ledger(reform_run: sim.RunResult) -> None:
     from sim.core.metrics import delay_table
 
     t = delay_table(reform_run.cases, "tier")
-    assert set(t["tier"]) == {"grid", "department", "enforcement"}
+    assert set(t["tier"]) == set(LEVELS)
     c = reform_run.cases
     grid = c[(c["tier"] == "grid") & c["resolved_at"].notna()]
     row = t[(t["tier"] == "grid") & (t["delay"] == "total")].iloc[0]

@@ -7,7 +7,7 @@ import pytest
 
 import sim
 from sim.core.agents import Department, GridTeam
-from sim.core.kinds import Kind
+from sim.core.kinds import Kind, Tier
 from sim.core.ledger import Stage
 from sim.core.mechanisms import REGISTRY
 from sim.core.mechanisms.dispatch import unique_rows
@@ -87,8 +87,8 @@ def test_units_conserve_staff_and_hold_authority() -> None:
         )
         for di, d in enumerate(p.domains):
             for g in (0, m.places.n_grids - 1):
-                unit = m.units.units[U.route[1, di, g]]
-                assert isinstance(unit, Department) and unit.can_handle(1, (d,))
+                unit = m.units.units[U.route[Tier.DEPARTMENT, di, g]]
+                assert isinstance(unit, Department) and unit.can_handle(Tier.DEPARTMENT, (d,))
                 assert isinstance(m.units.units[U.route[0, di, g]], GridTeam)
     base, reform = _model("baseline"), _model("reform")
     assert (base.units.kind == Kind.DEPARTMENT).sum() == 6
@@ -183,7 +183,7 @@ def test_town_domains_and_staff_moved_down() -> None:
     assert sum(u.staff for u in depts) == sum(u.staff for u in plain_depts)  # moved, not added
     assert town[0].staff == [u for u in plain_depts if u.town >= 0][0].staff + 5
     di = m.params.domains.index("urban_management")
-    assert m.units.units[m.units.route[1, di, 0]] is town[0]
+    assert m.units.units[m.units.route[Tier.DEPARTMENT, di, 0]] is town[0]
     with pytest.raises(sim.ScenarioError, match="whole department groups"):
         sim.load_scenario(
             "reform", overrides={"departments.location": "county", "departments.town_domains": ["land"]}

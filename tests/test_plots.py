@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 import sim
+from sim.core.kinds import LEVELS
 from sim.experiments.compare import run_scenarios
 from sim.experiments.replicate import interval
 from sim.presentation import plots
@@ -74,7 +75,7 @@ def test_tier_shares_bars_are_the_replication_means_with_intervals(
     for container, scen in zip(_groups(ax), SCENARIOS, strict=True):
         grp = summaries[summaries["scenario"] == scen]
         heights = [p.get_height() for p in container.patches]
-        expected = [interval(grp[f"tier_share_{t}"])[0] for t in plots.TIERS]
+        expected = [interval(grp[f"plan_share_{t}"])[0] for t in plots.TIERS]
         assert heights == pytest.approx(expected)
         assert {to_rgb(p.get_facecolor()) for p in container.patches} == {colours[scen]}
     assert ax.get_legend() is not None and {t.get_text() for t in ax.get_legend().get_texts()} >= set(
@@ -85,8 +86,8 @@ def test_tier_shares_bars_are_the_replication_means_with_intervals(
 
 def test_delay_ecdf_lines_are_the_sorted_delays_per_tier(ledgers: dict[str, pd.DataFrame]) -> None:
     fig = plots.delay_figure(ledgers, by="tier", max_points=10**7)
-    assert [ax.get_title() for ax in fig.axes] == [f"tier: {t}" for t in plots.TIERS]
-    for ax, tier in zip(fig.axes, plots.TIERS, strict=True):
+    assert [ax.get_title() for ax in fig.axes] == [f"tier: {t}" for t in LEVELS]
+    for ax, tier in zip(fig.axes, LEVELS, strict=True):
         lines = ax.get_lines()
         assert len(lines) == 2 and ax.get_xscale() == "log"
         for line, scen in zip(lines, SCENARIOS, strict=True):
@@ -171,7 +172,7 @@ def test_flow_heatmap_holds_the_share_of_each_channel_per_tier(ledgers: dict[str
             [
                 [
                     ((c["channel"] == ch) & (c["tier"] == t) & c["resolved_at"].notna()).sum()
-                    for t in plots.TIERS
+                    for t in LEVELS
                 ]
                 + [((c["channel"] == ch) & c["resolved_at"].isna()).sum()]
                 for ch in channels
@@ -180,7 +181,7 @@ def test_flow_heatmap_holds_the_share_of_each_channel_per_tier(ledgers: dict[str
         )
         expected = 100 * expected / expected.sum(axis=1, keepdims=True)
         np.testing.assert_allclose(np.asarray(mesh.get_array()).reshape(expected.shape), expected)
-        assert [t.get_text() for t in ax.get_xticklabels()] == [*plots.TIERS, "unresolved"]
+        assert [t.get_text() for t in ax.get_xticklabels()] == [*LEVELS, "unresolved"]
         assert [t.get_text().split(" (")[0] for t in ax.get_yticklabels()] == channels
     assert "channel" in fig.get_suptitle()
 

@@ -20,8 +20,10 @@ CENTRE = {"dispatch.command_centre", "dispatch.misroute_probability", "dispatch.
 TOWN_CENTRE = CENTRE | {"dispatch.sub_centres"}
 ENFORCEMENT = {"enforcement.mode", "enforcement.devolved_domains"}
 ALLOWED = {
-    "wujiang_grid_linkage": {"grid.separation", "grid.volunteers_per_grid"} | TOWN_CENTRE | ENFORCEMENT,
-    "suzhou_1_4_n": {"grid.separation", "one_window.enabled"} | TOWN_CENTRE | ENFORCEMENT,
+    "wujiang_grid_linkage": {"grid.separation", "grid.volunteers_per_grid", "grid.settles", "village.settles"}
+    | TOWN_CENTRE
+    | ENFORCEMENT,
+    "suzhou_1_4_n": {"grid.separation", "grid.settles", "one_window.enabled"} | TOWN_CENTRE | ENFORCEMENT,
     "jiangsu_1_4": {
         "departments.groups",
         "departments.town_domains",

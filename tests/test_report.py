@@ -160,7 +160,9 @@ def test_not_distinguishable_when_a_non_degenerate_interval_straddles_zero() -> 
     assert delay.startswith("The difference in the mean delay from occurrence to resolution between b")
     assert "not distinguishable from zero with 4 replications" in delay
     grid = finding_sentence("tier_share_grid", diffs.loc["tier_share_grid"], "b", "a")
-    assert grid.startswith("B raised the share of resolved issues settled in the grid from 51.5% to 61.5%")
+    assert grid.startswith(
+        "B raised the share of resolved issues settled in the basic grid from 51.5% to 61.5%"
+    )
     assert "(paired difference +10.0 percentage points" in grid
     one = paired_differences(summaries[summaries["replication"] == 0], ["tier_share_grid"]).iloc[0]
     assert "no interval can be given" in finding_sentence("tier_share_grid", one, "b", "a")

@@ -32,7 +32,9 @@ def test_trend_tells_growth_from_noise() -> None:
 
 @pytest.mark.parametrize("scenario", builtin_scenarios())
 def test_every_shipped_scenario_is_stable_over_two_years(scenario: str) -> None:
-    res = sim.run(scenario, seed=2, days=730, overrides=SMALL)
+    """At its built-in size (the town, 190,000 residents): a small town's few departments
+    wander too much for a trend test over two years."""
+    res = sim.run(scenario, seed=2, days=730)
     growing = [(t.stock, round(t.growth, 2)) for t in steady_state(res.daily) if t.grows]
     assert growing == []
 
@@ -43,7 +45,7 @@ def test_an_understaffed_system_without_patience_is_flagged() -> None:
 
 
 def test_patience_bounds_an_understaffed_system() -> None:
-    res = sim.run("baseline", seed=2, days=400, overrides=UNDERSTAFFED)
+    res = sim.run("baseline", seed=2, days=800, overrides=UNDERSTAFFED)  # the bound is reached slowly
     assert not any(t.grows for t in steady_state(res.daily))
     s = res.summary
     assert s["cases_timed_out"] > 0 and s["resolution_rate"] < 1

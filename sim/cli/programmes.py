@@ -24,7 +24,9 @@ from sim.cli.base import (
 from sim.experiments.compare import KPI_ORDER
 
 MAIN_KPIS = (
+    "plan_share_grid",
     "tier_share_grid",
+    "tier_share_village",
     "tier_share_department",
     "tier_share_enforcement",
     "delay_total_mean_days",

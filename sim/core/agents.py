@@ -36,7 +36,7 @@ class Unit(mesa.Agent):
 
     Args:
         model: the model.
-        layer: place in the hierarchy (grid, town or county).
+        layer: place in the hierarchy (grid, village, town or county).
         town: the town it sits in, or -1 at the county seat.
         domains: the domains it holds authority over (empty for the grid: all small issues).
         staff: number of staff who handle cases (servers of its queue).
@@ -66,7 +66,7 @@ class Unit(mesa.Agent):
         """Whether this unit holds the authority for an issue at ``level`` in ``domains``."""
         if level != self.level:
             return False
-        return self.level == Tier.GRID or set(domains) <= set(self.domains)
+        return self.level in (Tier.GRID, Tier.VILLAGE) or set(domains) <= set(self.domains)
 
     @classmethod
     def prepare(cls, agents: mesa.agent.AgentSet, world: World) -> Any:
@@ -215,6 +215,18 @@ def handling_shift(p: Params) -> Shift:
     )
 
 
+class VillageStaff(Unit):
+    """The staff of one village (community) who settle its "big" issues that need no
+    department (大事不出村, 001), and the grid-level issues of categories its grids may not
+    settle; ``village`` is the village's index."""
+
+    kind, level, calendar, backlog = Kind.VILLAGE, Tier.VILLAGE, "office", True
+
+    def __init__(self, model: mesa.Model, town: int, village: int, staff: int) -> None:
+        super().__init__(model, Layer.VILLAGE, town, (), staff)
+        self.village = village
+
+
 class Department(Unit):
     """A county line department, or a merged town bureau holding several domains."""
 
@@ -265,6 +277,7 @@ UNIT_CLASSES: tuple[type[Unit], ...] = (
     CommandCentre,
     ApprovalDesk,
     WindowCounter,
+    VillageStaff,
 )
 """One agent class per :class:`Kind`, in code order."""
 

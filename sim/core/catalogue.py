@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.core.kinds import LEVELS
+from sim.core.kinds import LEVELS, Tier
 from sim.core.ledger import MAX_ROUTE
 from sim.core.params import Params
 
@@ -18,17 +18,32 @@ class Catalogue:
     names: tuple[str, ...]
     rate: np.ndarray
     domains: np.ndarray  # (C, MAX_ROUTE) domain indices, -1 padded
-    initial_cum: np.ndarray  # (C, 3) cumulative initial-level probabilities
+    initial_cum: np.ndarray  # (C, 4) cumulative initial-level probabilities
     max_level: np.ndarray
     growth_days: np.ndarray
     detectability: np.ndarray
     self_report: np.ndarray
     self_delay: np.ndarray
-    service_hours: np.ndarray  # (C, 3)
+    service_hours: np.ndarray  # (C, 4)
     on_site: np.ndarray
     freshness: np.ndarray
     deadline: np.ndarray
     patience: np.ndarray
+    settle: np.ndarray  # (C, 4) the tier that settles an issue of each level (service lists)
+
+
+def settling_tiers(p: Params) -> np.ndarray:
+    """``settle[category, level]``: the lowest tier at or above ``level`` allowed to settle
+    the category's issues of that level. The grid and the village settle only what their
+    service lists hold (``grid.settles``, ``village.settles``); what they may not settle
+    goes up to the village, or a department. Departments and enforcement settle their
+    levels whatever the category."""
+    out = np.tile(np.arange(len(Tier), dtype=np.int8), (len(p.categories), 1))
+    for i, name in enumerate(p.category_names):
+        village = Tier.VILLAGE if p.settles("village", name) else Tier.DEPARTMENT
+        out[i, Tier.VILLAGE] = village
+        out[i, Tier.GRID] = Tier.GRID if p.settles("grid", name) else village
+    return out
 
 
 def build_catalogue(p: Params) -> Catalogue:
@@ -56,4 +71,5 @@ def build_catalogue(p: Params) -> Catalogue:
         freshness=col("freshness_days"),
         deadline=col("deadline_days"),
         patience=col("patience_days"),
+        settle=settling_tiers(p),
     )

@@ -7,9 +7,10 @@ calendar or a level is derived from the declarations here and on the agent class
 - a **layer** is a place in the administrative hierarchy a report passes through
   (grid, village, town, county);
 - a **tier** is who resolves an issue, and an issue's **level** is the tier it needs
-  (grid, department, enforcement: the reforms' 70/20/10 counts tiers);
+  (grid, village, department, enforcement: 001's 小事不出格、大事不出村、难事不出镇; the
+  reforms' 70/20/10 plan counts three, the village inside "the grid");
 - a **kind** is a kind of handling unit (grid team, department, enforcement squad,
-  command centre, approval desk, window counter).
+  command centre, approval desk, window counter, village staff).
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ class Tier(IntEnum):
     """Who resolves an issue; also the level an issue needs, in order of authority."""
 
     GRID = 0
-    DEPARTMENT = 1
-    ENFORCEMENT = 2
+    VILLAGE = 1
+    DEPARTMENT = 2
+    ENFORCEMENT = 3
 
 
 class Kind(IntEnum):
@@ -43,7 +45,17 @@ class Kind(IntEnum):
     CENTRE = 3
     DESK = 4
     WINDOW = 5
+    VILLAGE = 6
 
 
 LEVELS: tuple[str, ...] = tuple(t.name.lower() for t in Tier)
-"""Tier (and level) names in code order: ``("grid", "department", "enforcement")``."""
+"""Tier (and level) names in code order: ``("grid", "village", "department", "enforcement")``."""
+
+PLAN_TIERS: dict[str, tuple[Tier, ...]] = {
+    "grid": (Tier.GRID, Tier.VILLAGE),
+    "department": (Tier.DEPARTMENT,),
+    "enforcement": (Tier.ENFORCEMENT,),
+}
+"""The three tiers of the reforms' 70/20/10 plan (001) and the tiers each counts: 001
+writes the plan of the village (community) grids and basic grids together, so "the grid"
+holds the village."""

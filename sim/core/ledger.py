@@ -114,6 +114,7 @@ _COLUMNS: dict[str, tuple[type, float | int]] = {
     "level": (np.int8, -1),
     "grow1": (np.float64, np.inf),
     "grow2": (np.float64, np.inf),
+    "grow3": (np.float64, np.inf),
     "self_report_at": (np.float64, np.inf),
     "self_channel": (np.int8, -1),
     "channel": (np.int8, -1),
@@ -181,7 +182,7 @@ class Ledger:
         """Level of each case at time ``t``: frozen once a unit able to handle it took it,
         else its initial level plus the growth steps passed by ``t``, capped at its max level."""
         c = self.cols
-        grown = c["level0"][ids] + (c["grow1"][ids] <= t) + (c["grow2"][ids] <= t)
+        grown = c["level0"][ids] + (c["grow1"][ids] <= t) + (c["grow2"][ids] <= t) + (c["grow3"][ids] <= t)
         lvl = np.minimum(grown, self.max_level[c["category"][ids]]).astype(np.int8)
         frozen = c["level"][ids]
         return np.where(frozen >= 0, frozen, lvl)

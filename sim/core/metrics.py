@@ -2,7 +2,12 @@
 
 Definitions (all delays in days):
 
-- tier shares: among cases resolved within the horizon, the share resolved by each tier;
+- ``tier_share_*``: among cases resolved within the horizon, the share resolved by each
+  of the four tiers (grid, village, department, enforcement); ``plan_share_*``: the same
+  cases counted as the 70/20/10 plan counts them (001), the village inside "the grid";
+  ``structural_share_*``: the same cases by the level they needed when they occurred
+  (the catalogue's mix, before growth and the service lists): the difference from the
+  ``tier_share_*`` is what the mechanisms add;
 - ``resolution_rate``: among cases whose fate was settled within the horizon (resolved,
   or dropped: lost, bounced out, or closed without a resolution after waiting past their
   patience), the share resolved — the figure hotlines publish (解决率); ``cases_timed_out``:
@@ -34,6 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.core.kinds import LEVELS, PLAN_TIERS
 from sim.core.ledger import CHANNELS
 
 if TYPE_CHECKING:
@@ -48,8 +54,16 @@ KPIS = (
     "cases_resolved",
     "resolution_rate",
     "tier_share_grid",
+    "tier_share_village",
     "tier_share_department",
     "tier_share_enforcement",
+    "plan_share_grid",
+    "plan_share_department",
+    "plan_share_enforcement",
+    "structural_share_grid",
+    "structural_share_village",
+    "structural_share_department",
+    "structural_share_enforcement",
     "delay_total_mean_days",
     "delay_total_median_days",
     "delay_total_p90_days",
@@ -77,7 +91,9 @@ KPIS = (
 """Names of the run summary's KPIs, in the order :func:`summary` returns them."""
 
 TARGET_TIER_SHARES = {"grid": 0.70, "department": 0.20, "enforcement": 0.10}
-"""The reforms' stated aim (001): used only to report the distance from it, never in the model."""
+"""The reforms' stated aim (001), a plan counting the village in the grid
+(:data:`sim.core.kinds.PLAN_TIERS`): used only to report the distance from it, never in
+the model."""
 
 DELAYS = {
     "discovery": ("occurred_at", "discovered_at"),
@@ -102,11 +118,12 @@ def delay_parts(times: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def tier_distance(shares: Mapping[str, float]) -> float:
-    """Distance of tier shares from :data:`TARGET_TIER_SHARES`: half the sum of the absolute
-    differences (0 on the target, at most 1; NaN if a share is NaN).
+    """Distance of the plan's shares from :data:`TARGET_TIER_SHARES`: half the sum of the
+    absolute differences (0 on the target, at most 1; NaN if a share is NaN).
 
     Args:
-        shares: the share of resolved cases per tier (``grid``, ``department``, ``enforcement``).
+        shares: the share of resolved cases per tier of the plan (``grid`` with the village,
+            ``department``, ``enforcement``).
     """
     return float(sum(abs(shares[k] - v) for k, v in TARGET_TIER_SHARES.items()) / 2)
 
@@ -142,7 +159,8 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
     disc, res_t = col["discovered_at"], col["resolved_at"]
     status = cases["status"].cat.codes.to_numpy()  # closed, open, dropped
     timed_out = (cases["drop_reason"] == "timed_out").to_numpy()
-    tier = cases["tier"].cat.codes.to_numpy()  # -1 unresolved, else grid, department, enforcement
+    tier = cases["tier"].cat.codes.to_numpy()  # -1 unresolved, else a Tier code
+    need = cases["need"].cat.codes.to_numpy()  # the level at occurrence
     channel = cases["channel"].cat.codes.to_numpy()
     res = ~np.isnan(res_t)
     delay = delay_parts(col)
@@ -150,7 +168,7 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
     found = ~np.isnan(disc)
     due = found & (disc + col["deadline_days"] <= horizon)
     in_time = (res_t - disc) <= col["deadline_days"]  # False where unresolved (NaN)
-    enf = res & (tier == 2)
+    enf = res & (tier == LEVELS.index("enforcement"))
     one = (requests["kind"] == "one_thing").to_numpy()
     ot = requests[one]
     ot_done = ot[ot["completed_at"].notna()]
@@ -166,7 +184,9 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
         "cases_timed_out": float((timed_out & (status == 2)).sum()),
         "cases_resolved": float(res.sum()),
         "resolution_rate": _share(res, res | (status == 2)),
-        **{f"tier_share_{k}": _share(tier == i, res) for i, k in enumerate(TARGET_TIER_SHARES)},
+        **{f"tier_share_{k}": _share(tier == i, res) for i, k in enumerate(LEVELS)},
+        **{f"plan_share_{k}": _share(np.isin(tier, ts), res) for k, ts in PLAN_TIERS.items()},
+        **{f"structural_share_{k}": _share(need == i, res) for i, k in enumerate(LEVELS)},
         "delay_total_mean_days": _mean(total),
         "delay_total_median_days": float(np.median(total)) if total.size else float("nan"),
         "delay_total_p90_days": float(np.quantile(total, 0.9)) if total.size else float("nan"),
@@ -190,7 +210,7 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
         "overtime_hours": float(model.world.work.overtime_hours.sum()),
         "satisfaction_mean": float(model.mechanisms["population"].satisfaction.mean()),
     }
-    out["tier_distance_from_target"] = tier_distance({k: out[f"tier_share_{k}"] for k in TARGET_TIER_SHARES})
+    out["tier_distance_from_target"] = tier_distance({k: out[f"plan_share_{k}"] for k in TARGET_TIER_SHARES})
     return out
 
 

@@ -29,7 +29,8 @@ def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical[str
 
 
 def case_table(model: GovModel) -> pd.DataFrame:
-    """One row per case: place, channel, times, tier, resolver, escalations, bounces, status."""
+    """One row per case: place, channel, times, the level it needed at occurrence (``need``),
+    the tier and unit that resolved it, escalations, bounces, status."""
     L, horizon = model.ledger, float(model.days)
     col = L.column
     times = {k: col(k).copy() for k in TIME_COLUMNS}
@@ -61,6 +62,7 @@ def case_table(model: GovModel) -> pd.DataFrame:
             "handling_started_at": times["started"],
             "resolved_at": times["resolved"],
             "closed_at": times["closed"],
+            "need": _categorical(col("level0"), categories=list(LEVELS)),
             "tier": _categorical(np.where(resolved, col("tier"), -1), categories=list(LEVELS)),
             "resolver": _categorical(np.where(resolved, col("resolver"), -1), categories=resolver),
             "escalations": col("escalations").astype(np.int32),

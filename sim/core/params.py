@@ -60,10 +60,11 @@ class Category(Section):
 
     rate_per_1000_per_day: float = Field(ge=0, le=MAX_RATE)
     domains: tuple[str, ...] = Field(min_length=1, max_length=4)
-    initial_level: tuple[Probability, Probability, Probability] = Field(
-        description="probabilities that a new issue needs the grid / a department / enforcement"
+    initial_level: tuple[Probability, Probability, Probability, Probability] = Field(
+        description="probabilities that a new issue needs the grid / the village / a department / "
+        "enforcement (the level it needs at occurrence)"
     )
-    max_level: Literal["grid", "department", "enforcement"] = "department"
+    max_level: Literal["grid", "village", "department", "enforcement"] = "department"
     growth_days: float = Field(
         gt=0, le=1e9, description="mean days for an unhandled issue to grow a level (1e9: never)"
     )
@@ -72,8 +73,8 @@ class Category(Section):
     )
     self_report_probability: Probability = Field(ge=0, le=1)
     self_report_delay_days: Days = 1.0
-    service_hours: tuple[JobHours, JobHours, JobHours] = Field(
-        description="mean hours of work at the grid, a department, an enforcement squad"
+    service_hours: tuple[JobHours, JobHours, JobHours, JobHours] = Field(
+        description="mean hours of work at the grid, the village, a department, an enforcement squad"
     )
     on_site_probability: Probability = Field(0.0, ge=0, le=1)
     freshness_days: float = Field(3.0, gt=0, le=MAX_DAYS_FIELD)
@@ -88,9 +89,11 @@ class Category(Section):
 
     @field_validator("initial_level")
     @classmethod
-    def _sums_to_one(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+    def _sums_to_one(cls, v: tuple[float, ...]) -> tuple[float, ...]:
         if any(p < 0 for p in v) or abs(sum(v) - 1.0) > 1e-6:
-            raise ValueError("must be three probabilities >= 0 that sum to 1")
+            raise ValueError(
+                "must be four probabilities >= 0 (grid, village, department, enforcement) that sum to 1"
+            )
         return v
 
     @model_validator(mode="after")
@@ -204,6 +207,11 @@ class Grid(Section):
         "leaders",
         description="with separation, who does the grid's assigned tasks: its leaders, or village "
         "staff (paid for them, outside the grid team); without separation the grid's workers do",
+    )
+    settles: tuple[str, ...] | Literal["all"] = Field(
+        "all",
+        description="the service list of the basic grid: categories whose grid-level issues its team "
+        "may settle (the others go to the village, or a department); 'all' for every category",
     )
     report_reluctance: float = Field(
         1.0,
@@ -326,7 +334,35 @@ class Clusters(Section):
     travel_hours: float = Field(0.25, ge=0, le=24, description="one way, within a cluster, pooled handling")
 
 
-MECHANISM_SECTIONS = ("calendar", "grid", "dispatch", "departments", "enforcement", "one_window", "clusters")
+class Village(Section):
+    """Village (community) staff, the tier between the grid and the town (001's four levels:
+    大事不出村, "big issues do not leave the village")."""
+
+    staff_per_village: int = Field(
+        5,
+        ge=1,
+        le=200,
+        description="village staff who handle cases (full-time equivalents; assumption, within the "
+        "size of a village's two committees)",
+    )
+    travel_hours: float = Field(0.2, ge=0, le=24, description="one way, village office to a grid")
+    settles: tuple[str, ...] | Literal["all"] = Field(
+        "all",
+        description="the village's service list: categories whose grid- and village-level issues "
+        "village staff may settle (the others go to a department); 'all' for every category",
+    )
+
+
+MECHANISM_SECTIONS = (
+    "calendar",
+    "grid",
+    "village",
+    "dispatch",
+    "departments",
+    "enforcement",
+    "one_window",
+    "clusters",
+)
 
 
 class Params(Section):
@@ -352,6 +388,7 @@ class Params(Section):
 
     calendar: Calendar = Calendar()
     grid: Grid = Grid()
+    village: Village = Village()
     dispatch: Dispatch = Dispatch()
     departments: Departments = Departments()
     enforcement: Enforcement = Enforcement()
@@ -381,6 +418,10 @@ class Params(Section):
         if len(self.service_requests.steps_probabilities) > len(self.domains):
             raise ValueError("service_requests.steps_probabilities: more steps than domains")
         self._tasks_leave_time()
+        for section, lst in (("grid", self.grid.settles), ("village", self.village.settles)):
+            bad = [] if lst == "all" else sorted(set(lst) - set(self.categories))
+            if bad:
+                raise ValueError(f"{section}.settles: {bad} not among categories {list(self.categories)}")
         return self
 
     def _tasks_leave_time(self) -> None:
@@ -407,6 +448,11 @@ class Params(Section):
             raise ValueError(f"departments.town_domains must hold whole department groups; split: {split}")
         if self.departments.moved_down_per_town and (self.departments.location == "town" or town >= known):
             raise ValueError("departments.moved_down_per_town needs county departments to move staff from")
+
+    def settles(self, section: Literal["grid", "village"], category: str) -> bool:
+        """Whether the grid's or the village's service list holds ``category``."""
+        lst = self.grid.settles if section == "grid" else self.village.settles
+        return lst == "all" or category in lst
 
     @property
     def category_names(self) -> tuple[str, ...]:

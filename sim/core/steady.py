@@ -28,11 +28,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.core.agents import BACKLOG_KINDS
+
 BATCH = 5
 TREND_BATCHES = 10
 ALPHA = 0.05
 MIN_GROWTH = 0.10
-STOCKS = ("open_cases", "backlog_grid", "backlog_department", "backlog_enforcement", "backlog_centre")
+STOCKS = ("open_cases", *(f"backlog_{k}" for k in BACKLOG_KINDS))
 """The daily table's stocks that must not grow."""
 
 

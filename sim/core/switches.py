@@ -52,11 +52,25 @@ SWITCHES: tuple[Switch, ...] = (
         toggle="grid.separation",
     ),
     Switch(
+        "service_lists",
+        "service lists: the categories the grid and the village may settle themselves (the rest go up)",
+        ("grid.settles", "village.settles"),
+        ("sim.core.catalogue",),
+        "001, 000",
+    ),
+    Switch(
         "grid_team",
         'the grid team ("4+N"): patrollers, leaders, volunteers',
         ("grid.",),
         ("sim.core.agents", _M + "discovery"),
         "001",
+    ),
+    Switch(
+        "village_staff",
+        "village (community) staff who settle the village's issues (大事不出村)",
+        ("village.",),
+        ("sim.core.units", _M + "handling"),
+        "001; staff numbers an assumption",
     ),
     Switch(
         "command_centre",

@@ -27,11 +27,13 @@ from sim.core.agents import (
     EnforcementSquad,
     GridTeam,
     Unit,
+    VillageStaff,
     WindowCounter,
     handling_shift,
 )
-from sim.core.kinds import LEVELS, Layer
-from sim.core.params import Params
+from sim.core.catalogue import settling_tiers
+from sim.core.kinds import LEVELS, Layer, Tier
+from sim.core.params import Category, Params
 from sim.core.places import Places
 from sim.core.queues import overtime_array, shift_array
 
@@ -56,8 +58,8 @@ class UnitSpec:
 class UnitTable:
     """Units as arrays, plus routing look-ups.
 
-    ``route[level, domain, grid]`` is the unit that holds authority over ``domain`` at
-    ``level`` for grid ``grid`` (-1 if none); ``desk[domain, town]`` the approval desk;
+    ``route[tier, domain, grid]`` is the unit of ``tier`` that holds authority over
+    ``domain`` for grid ``grid`` (-1 if none); ``desk[domain, town]`` the approval desk;
     ``window[town]`` the one-window counter (-1 if none); ``centre[town]`` the command
     centre or sub-centre serving a town (-1 if none); ``grid_unit[grid]`` the grid team
     that handles a grid's cases (its own, or its cluster's).
@@ -85,18 +87,36 @@ class UnitTable:
         return np.flatnonzero(self.kind == kind)
 
 
-def _domain_load(params: Params, tier: int) -> dict[str, float]:
-    """Expected hours a day per 1,000 residents that reach ``tier`` in each domain.
+def found_level_mix(cat: Category, growth: bool = True) -> np.ndarray:
+    """Expected shares of an issue's level when it is found (four levels).
 
-    A case reaches the tier if it starts at or above it, or (approximately, half the
-    time) grows into it; each domain's unit does the full work (plus travel) on it.
+    An issue starts at its ``initial_level`` and, until found, climbs a level at rate
+    ``1 / growth_days`` while it is found at rate ``detectability`` (one full-time
+    patroller) plus ``self_report_probability / self_report_delay_days``; so each further
+    step happens before discovery with probability ``q = g / (g + d)``, up to
+    ``max_level``. The units' staff are split by this potential workload, not by outcomes
+    of a run.
     """
+    top = LEVELS.index(cat.max_level)
+    grow = 1.0 / cat.growth_days if growth else 0.0
+    find = cat.detectability + cat.self_report_probability / max(cat.self_report_delay_days, 1e-9)
+    q = grow / (grow + find) if grow + find > 0 else 0.0
+    mix = np.zeros(len(LEVELS))
+    for i, p in enumerate(cat.initial_level[: top + 1]):
+        for j in range(i, top + 1):
+            mix[j] += p * q ** (j - i) * (1.0 - q if j < top else 1.0)
+    return mix
+
+
+def _domain_load(params: Params, tier: int) -> dict[str, float]:
+    """Expected hours a day per 1,000 residents that ``tier`` settles in each domain: the
+    level mix at discovery (:func:`found_level_mix`) of the levels the tier settles under
+    the service lists, times the tier's service hours plus travel."""
     load = dict.fromkeys(params.domains, 0.0)
     travel = 2 * params.population.county_travel_hours
-    for cat in params.categories.values():
-        if LEVELS.index(cat.max_level) < tier:
-            continue
-        reach = sum(cat.initial_level[tier:]) + 0.5 * sum(cat.initial_level[:tier])
+    settle = settling_tiers(params)
+    for i, cat in enumerate(params.categories.values()):
+        reach = float(found_level_mix(cat, params.growth)[settle[i] == tier].sum())
         for d in cat.domains:
             load[d] += cat.rate_per_1000_per_day * reach * (cat.service_hours[tier] + travel)
     return load
@@ -119,7 +139,7 @@ def _split(total: float, weights: list[float]) -> list[int]:
 def _departments(p: Params, town_res: np.ndarray) -> list[UnitSpec]:
     """County line departments and/or town bureaus (a group goes to the towns when the
     departments are town-located or the duty list gives all its domains to the towns)."""
-    dep, load = p.departments, _domain_load(p, 1)
+    dep, load = p.departments, _domain_load(p, Tier.DEPARTMENT)
     spec: list[tuple[int, int, tuple[str, ...], float]] = []  # (layer, town, domains, weight)
     for g in dep.groups:
         at_town = dep.location == "town" or set(g) <= set(dep.town_domains)
@@ -159,7 +179,7 @@ def _split_exact(n: int, weights: list[float]) -> list[int]:
 
 
 def _enforcement(p: Params, town_res: np.ndarray) -> list[UnitSpec]:
-    e, load = p.enforcement, _domain_load(p, 2)
+    e, load = p.enforcement, _domain_load(p, Tier.ENFORCEMENT)
     needed = [d for d in p.domains if load[d] > 0]
     devolved = tuple(d for d in needed if e.mode == "comprehensive" and d in e.devolved_domains)
     spec: list[tuple[int, int, tuple[str, ...], float, tuple[int, ...]]] = []  # + towns served
@@ -205,6 +225,14 @@ def _grid_teams(p: Params, places: Places, team_of_grid: np.ndarray) -> list[Uni
     return out
 
 
+def _villages(p: Params, places: Places) -> list[UnitSpec]:
+    """The staff of each village (community), in village order."""
+    n = p.village.staff_per_village
+    town = np.zeros(places.n_villages, dtype=np.int64)
+    town[places.village_of_grid] = places.town_of_grid
+    return [UnitSpec(VillageStaff, (int(town[v]), v, n), n) for v in range(places.n_villages)]
+
+
 @dataclass(frozen=True)
 class UnitPlan:
     """The units of a scenario, in unit-index order, with two look-ups by place:
@@ -216,10 +244,12 @@ class UnitPlan:
 
 
 def plan_units(p: Params, places: Places) -> UnitPlan:
-    """Lay out every unit of the scenario: grid teams, departments, enforcement, centres, desks."""
+    """Lay out every unit of the scenario: grid teams, village staff, departments,
+    enforcement, centres, desks."""
     town_res = places.residents_in_town().astype(float)
     team_of_grid = cluster_of_grid(places, p.clusters.villages_per_cluster)
-    specs = _grid_teams(p, places, team_of_grid) + _departments(p, town_res) + _enforcement(p, town_res)
+    specs = _grid_teams(p, places, team_of_grid) + _villages(p, places)
+    specs += _departments(p, town_res) + _enforcement(p, town_res)
     centre = np.full(p.population.towns, -1, dtype=np.int32)
     if p.dispatch.command_centre:
         n = p.dispatch.centre_staff_per_10k * p.population.residents / 1e4
@@ -287,10 +317,12 @@ def cluster_of_grid(places: Places, villages_per_cluster: int) -> np.ndarray:
 
 def _route(units: list[Unit], p: Params, places: Places, team_of_grid: np.ndarray) -> np.ndarray:
     n_dom, n_grid = len(p.domains), places.n_grids
-    route = np.full((3, n_dom, n_grid), -1, dtype=np.int32)
-    route[0] = team_of_grid[None, :]
+    route = np.full((len(Tier), n_dom, n_grid), -1, dtype=np.int32)
+    route[Tier.GRID] = team_of_grid[None, :]
+    village_unit = {u.village: u.index for u in units if isinstance(u, VillageStaff)}
+    route[Tier.VILLAGE] = np.array([village_unit[v] for v in places.village_of_grid], dtype=np.int32)[None, :]
     grids = np.arange(n_grid)
-    for level, cls in ((1, Department), (2, EnforcementSquad)):
+    for level, cls in ((Tier.DEPARTMENT, Department), (Tier.ENFORCEMENT, EnforcementSquad)):
         for di, d in enumerate(p.domains):
             held = [u for u in units if isinstance(u, cls) and u.can_handle(level, (d,))]
             for t in range(places.towns):

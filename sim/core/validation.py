@@ -40,13 +40,13 @@ def mmc_scenario(arrival_rate_per_day: float, service_rate_per_day: float, serve
             "job": {
                 "rate_per_1000_per_day": arrival_rate_per_day * 1000.0 / residents,
                 "domains": ["service"],
-                "initial_level": [0.0, 1.0, 0.0],
+                "initial_level": [0.0, 0.0, 1.0, 0.0],
                 "max_level": "department",
                 "growth_days": 1e9,
                 "detectability": 0.0,
                 "self_report_probability": 1.0,
                 "self_report_delay_days": 0.0,
-                "service_hours": [1.0, 24.0 / service_rate_per_day, 1.0],
+                "service_hours": [1.0, 1.0, 24.0 / service_rate_per_day, 1.0],
             }
         },
         "residents": {"willingness_mean": 1.0, "learning_rate": 0.0, "channel_shares": {"hotline": 1.0}},

@@ -184,8 +184,8 @@ def _scaled_levels(levels: Sequence[float], v: float) -> list[float]:
 def context_values(base: Params, params: Sequence[FitParameter], x: Sequence[float]) -> dict[str, Any]:
     """The context values a candidate ``x`` sets (scales applied; probabilities capped at 1).
 
-    A scale on ``categories.*.initial_level`` scales the chances of needing a department or
-    enforcement from the start; the grid keeps the rest.
+    A scale on ``categories.*.initial_level`` scales the chances of needing more than the
+    grid (the village, a department or enforcement) from the start; the grid keeps the rest.
     """
     out: dict[str, Any] = {}
     for fp, v in zip(params, x, strict=True):

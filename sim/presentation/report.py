@@ -82,7 +82,7 @@ def figures(study: Study, extras: Mapping[str, Path] | None = None) -> list[tupl
     """
     colours = plots.scenario_colours(study.names)
     s, figs = study.summaries, []
-    if all(f"tier_share_{t}" in s.columns for t in plots.TIERS):
+    if all(f"plan_share_{t}" in s.columns for t in plots.TIERS):
         figs.append((CAPTIONS["tiers"], plots.tier_shares_figure(s, colours)))
     daily = study.res.daily
     if not daily.empty and "open_cases" in daily.columns:

@@ -11,9 +11,10 @@ Patrol–handling separation (巡办分离, 001). The grid teams decide each day
 hours each grid is patrolled and how likely its patrol is to report an issue its own
 workers would have to fix (:meth:`sim.core.agents.GridTeam.plan_day`: the workers' time
 budget of assigned tasks, handling and patrol, and their reluctance under pending
-work). Patrol hours set the patrol's hazard; an issue of the grid's own level that the
-patrol finds first is passed over with the complementary probability, and is not
-reported by that patrol again until it grows beyond the grid. These are the two
+work). Patrol hours set the patrol's hazard; an issue the grid team would settle itself
+(of the grid's level, in a category on the grid's service list) that the patrol finds
+first is passed over with the complementary probability, and is not reported by that
+patrol again until it grows beyond the grid. These are the two
 mechanisms the brief names; the resulting patrol-reported share is an outcome.
 """
 
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.core.kinds import Layer
+from sim.core.kinds import Layer, Tier
 from sim.core.ledger import Channel
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class Discovery:
         t_insp = self._window_draw(day, occ, ocal.start_hour, ocal.hours_per_day, insp)
         t_self = L.self_report_at[lat]
         if not p.grid.separation:  # what the worker passed over stays unreported by him
-            t_patrol[L.ignored[lat] & (L.level_at(lat, t_patrol) == 0)] = np.inf
+            t_patrol[L.ignored[lat] & self._own(lat, t_patrol)] = np.inf
             self._pass_over(lat, t_patrol, np.minimum(np.minimum(t_vol, t_insp), t_self))
         times = np.stack([t_patrol, t_vol, t_insp, t_self])
         first = times.argmin(axis=0)
@@ -81,11 +82,16 @@ class Discovery:
         is then not his report (``t_patrol`` set to inf in place) and he ignores it."""
         L = self.world.ledger
         first = np.isfinite(t_patrol) & (t_patrol < t_other)
-        small = first & (L.level_at(lat, np.where(first, t_patrol, 0.0)) == 0)
+        small = first & self._own(lat, np.where(first, t_patrol, 0.0))
         report = self.world.report_probability[L.grid[lat]]
         passed = small & (self.rng.random(lat.size) >= report)
         L.ignored[lat[passed]] = True
         t_patrol[passed] = np.inf
+
+    def _own(self, lat: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Whether the grid team would settle each issue itself at time ``t``."""
+        L = self.world.ledger
+        return self.world.catalogue.settle[L.category[lat], L.level_at(lat, t)] == Tier.GRID
 
     def _window_draw(
         self, day: int, occ: np.ndarray, start_hour: float, hours: float, hazard: np.ndarray

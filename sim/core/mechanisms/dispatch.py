@@ -1,8 +1,10 @@
 """Dispatch: sending a reported case to the unit with authority over it.
 
 Without a command centre, a report travels through the hierarchy (grid 0, village 1,
-town 2, county 3) from the layer it entered to the layer of the unit that holds
-authority for the case's current level and domains: each hand-off takes an exponential
+town 2, county 3) from the layer it entered to the layer of the unit that settles the
+case: the unit of the tier that settles its current level in its category (the grid's
+and the village's service lists, :func:`sim.core.catalogue.settling_tiers`) holding
+authority over its domains: each hand-off takes an exponential
 ``handoff_days`` and may lose the case (``handoff_loss_probability``; nobody follows
 it up), each upward hand-off counts as an escalation. With a command centre every
 report first queues for triage at the centre (``triage_hours``), then goes straight to
@@ -65,9 +67,9 @@ class Dispatch:
             centre = w.units.centre[w.places.town_of_grid[L.grid[new]]]
             L.send(new, centre, t[~todo], Outcome.TRIAGE)
             ids, t = ids[todo], t[todo]
-        lvl = L.level_at(ids, t)
+        tier = w.catalogue.settle[L.category[ids], L.level_at(ids, t)]
         dom = w.catalogue.domains[L.category[ids]]
-        raw = np.where(dom >= 0, w.units.route[lvl[:, None], dom.clip(0), L.grid[ids][:, None]], -1)
+        raw = np.where(dom >= 0, w.units.route[tier[:, None], dom.clip(0), L.grid[ids][:, None]], -1)
         route, n = unique_rows(raw)
         L.route[ids], L.route_len[ids], L.route_pos[ids] = route, n, 0
         target = route[:, 0]

@@ -5,15 +5,15 @@ unless the unit could not start on it before its patience runs out (the report p
 category's ``patience_days``): then the unit does not take it up, and the case is closed
 without a resolution on arrival (``timed_out``; the FIFO queue knows each job's start
 when it arrives, so this is balking, MODEL.md §3 "the before state stays bounded").
-What the unit does is fixed on arrival: if the case's level is above the unit's (it grew
-on the way, or was sent too low), the unit only assesses it (``escalation_assessment_hours``) and
-passes it up to the unit with authority (an escalation; the model's tiers are the grid,
-departments and enforcement — villages are a layer reports pass through, not a handling
-tier); if the unit was the wrong one, it assesses and bounces
-it; otherwise it works the catalogue's service hours for the unit's tier (lognormal or
-exponential), plus the travel to the grid and back for departments and squads, and the
-case stops growing. With the command centre's deadline watch, work that would finish
-past the case's deadline is done in overtime when that is sooner (supervision). On
+What the unit does is fixed on arrival: if the tier that settles the case is above the
+unit's (it grew on the way, or was sent too low), the unit only assesses it
+(``escalation_assessment_hours``) and passes it up to the unit with authority (an
+escalation; the tiers are the grid, the village, departments and enforcement); if the
+unit was the wrong one, it assesses and bounces it; otherwise it works the catalogue's
+service hours for the unit's tier (lognormal or exponential), plus the travel to the
+grid and back for village staff, departments and squads, and the case stops growing.
+With the command centre's deadline watch, work that would finish past the case's
+deadline is done in overtime when that is sooner (supervision). On
 completion each outcome has its own rule (:meth:`Handling.complete`): a triaged,
 bounced or escalated case goes back to dispatch, a worked case moves to its next unit
 or — unless its unit schedules more (an enforcement follow-up, hook ``work_done``) — is
@@ -57,7 +57,8 @@ class Handling:
         self._exponential = p.service_distribution == "exponential"
         U = world.units
         pooled = (U.kind == Kind.GRID) & (np.bincount(U.grid_unit, minlength=len(U.kind)) > 1)
-        self._pool_travel = np.where(pooled, 2.0 * p.clusters.travel_hours, 0.0)  # a cluster's team
+        self._travel = np.where(pooled, 2.0 * p.clusters.travel_hours, 0.0)  # a cluster's team
+        self._travel[U.kind == Kind.VILLAGE] = 2.0 * p.village.travel_hours
 
     # ---------------------------------------------------------------- arrivals
     def arrive(self, day: int, among: np.ndarray | None = None) -> int:
@@ -70,7 +71,7 @@ class Handling:
         outcome = L.outcome[ids].copy()
         work = outcome == Outcome.WORK
         lvl = L.level_at(ids, arrival)
-        esc = work & (lvl > UNIT_LEVEL[U.kind[unit]])
+        esc = work & (w.catalogue.settle[L.category[ids], lvl] > UNIT_LEVEL[U.kind[unit]])
         outcome[esc] = Outcome.ESCALATE
         keep = work & ~esc
         L.level[ids[keep]] = lvl[keep]
@@ -169,9 +170,8 @@ class Handling:
             p.population.county_travel_hours,
             p.population.town_travel_hours,
         )
-        travel = np.where(
-            (kind == Kind.DEPARTMENT) | (kind == Kind.ENFORCEMENT), 2.0 * travel, self._pool_travel[unit]
-        )
+        far = (kind == Kind.DEPARTMENT) | (kind == Kind.ENFORCEMENT)
+        travel = np.where(far, 2.0 * travel, self._travel[unit])
         hours = mean * noise + travel
         hours = np.where(outcome == Outcome.ESCALATE, p.dispatch.escalation_assessment_hours, hours)
         hours = np.where(outcome == Outcome.BOUNCE, p.dispatch.bounce_assessment_hours, hours)

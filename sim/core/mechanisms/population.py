@@ -63,7 +63,7 @@ class Population:
         t = np.minimum(day + rng.random(n), np.nextafter(day + 1.0, day))  # stay inside the day
         resident = rng.integers(0, n_res, n)
         u_level, u_self, u_chan = rng.random(n), rng.random(n), rng.random(n)
-        e_grow, e_self = rng.exponential(1.0, (n, 2)), rng.exponential(1.0, n)
+        e_grow, e_self = rng.exponential(1.0, (n, 3)), rng.exponential(1.0, n)
         order = np.argsort(t, kind="stable")
         c, t, resident = c[order], t[order], resident[order]
         u_level, u_self, u_chan, e_grow, e_self = (
@@ -76,11 +76,12 @@ class Population:
         ids = L.occur(np.where(reports, t + cat.self_delay[c] * e_self, np.inf))
         L.category[ids], L.resident[ids], L.occurred[ids] = c, resident, t
         L.grid[ids] = w.places.grid_of(resident)
-        L.level0[ids] = (u_level[:, None] >= cat.initial_cum[c]).sum(axis=1).clip(0, 2)
+        L.level0[ids] = (u_level[:, None] >= cat.initial_cum[c]).sum(axis=1).clip(0, 3)
         if w.params.growth:
             g = cat.growth_days[c]
             L.grow1[ids] = t + g * e_grow[:, 0]
             L.grow2[ids] = L.grow1[ids] + g * e_grow[:, 1]
+            L.grow3[ids] = L.grow2[ids] + g * e_grow[:, 2]
         L.self_channel[ids] = self.channel_codes[
             np.searchsorted(self.channel_cum, u_chan * self.channel_cum[-1], side="right").clip(
                 0, len(self.channel_codes) - 1

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sim.core.kinds import LEVELS, Kind
+from sim.core.kinds import LEVELS, PLAN_TIERS, Kind
 from sim.core.metrics import DELAYS, TARGET_TIER_SHARES, delay_parts, tier_distance
 from sim.core.model import GovModel
 from sim.core.params import Params
@@ -218,7 +218,8 @@ class View:
         label: what is running (scenario, context, residents).
         kpis: headline numbers so far.
         grid_map: the map of grids.
-        tier_shares: share of resolved cases per tier (NaN before any is resolved).
+        tier_shares: share of resolved cases per tier of the 70/20/10 plan, the village in the
+            grid (NaN before any is resolved).
         tier_counts: resolved cases per tier.
         targets: the reforms' 70/20/10 aim.
         days: day numbers of the series (1 … day).
@@ -434,11 +435,9 @@ class Session:
             m, h = self.model, self.history
             gm = grid_map(m, metric, self.zmax.get(metric, 1.0))
             self.zmax[metric] = gm.zmax
-            counts = h.tier_counts
-            resolved = int(counts.sum())
-            shares = {
-                k: (float(counts[i] / resolved) if resolved else float("nan")) for i, k in enumerate(LEVELS)
-            }
+            plan = {k: int(h.tier_counts[list(ts)].sum()) for k, ts in PLAN_TIERS.items()}
+            resolved = sum(plan.values())
+            shares = {k: (n / resolved if resolved else float("nan")) for k, n in plan.items()}
             snap = m.snapshots
             series = {
                 "open cases": snap["open_cases"],
@@ -465,7 +464,7 @@ class Session:
                 kpis=kpis,
                 grid_map=gm,
                 tier_shares=shares,
-                tier_counts={k: int(counts[i]) for i, k in enumerate(LEVELS)},
+                tier_counts=plan,
                 targets=dict(TARGET_TIER_SHARES),
                 days=list(range(1, self.day + 1)),
                 delays={k: _trailing_mean(h.delay_sum[k], h.delay_n[k], SMOOTHING_DAYS) for k in DELAY_PARTS},
