@@ -87,15 +87,16 @@ class UnitTable:
         return np.flatnonzero(self.kind == kind)
 
 
-def found_level_mix(cat: Category, growth: bool = True) -> np.ndarray:
-    """Expected shares of an issue's level when it is found (four levels).
+def found_level_mix(cat: Category, growth: bool = True, wait: float = 0.0) -> np.ndarray:
+    """Expected shares of an issue's level when a unit takes it up (four levels).
 
     An issue starts at its ``initial_level`` and, until found, climbs a level at rate
     ``1 / growth_days`` while it is found at rate ``detectability`` (one full-time
     patroller) plus ``self_report_probability / self_report_delay_days``; so each further
     step happens before discovery with probability ``q = g / (g + d)``, up to
-    ``max_level``. The units' staff are split by this potential workload, not by outcomes
-    of a run.
+    ``max_level``. Found, it may climb once more while it travels to its unit for
+    ``wait`` days (probability ``1 - exp(-wait × g)``). The units' staff are split by this
+    potential workload, not by outcomes of a run.
     """
     top = LEVELS.index(cat.max_level)
     grow = 1.0 / cat.growth_days if growth else 0.0
@@ -105,20 +106,46 @@ def found_level_mix(cat: Category, growth: bool = True) -> np.ndarray:
     for i, p in enumerate(cat.initial_level[: top + 1]):
         for j in range(i, top + 1):
             mix[j] += p * q ** (j - i) * (1.0 - q if j < top else 1.0)
+    on_way = -np.expm1(-wait * grow)
+    moved = mix[:top] * on_way
+    mix[:top] -= moved
+    mix[1 : top + 1] += moved
     return mix
+
+
+def _hand_off_days(params: Params) -> float:
+    """Days a found case travels up the hierarchy to a county unit (none with a centre)."""
+    return 0.0 if params.dispatch.command_centre else params.dispatch.handoff_days * Layer.COUNTY
+
+
+def _follow_up_share(params: Params, cat: Category) -> float:
+    """Expected share of a category's enforcement cases that need a follow-up visit: all
+    but those settled on site, which needs one squad holding every power the case needs
+    and a fresh case (:mod:`sim.core.mechanisms.enforcement`); the case is taken to be as
+    old as its hand-offs from the grid to the county (none with a command centre)."""
+    e = params.enforcement
+    devolved = e.mode == "comprehensive" and set(cat.domains) <= set(e.devolved_domains)
+    one_squad = len(cat.domains) == 1 or devolved
+    fresh = np.exp(-_hand_off_days(params) / cat.freshness_days)
+    return 1.0 - (cat.on_site_probability * fresh if one_squad else 0.0)
 
 
 def _domain_load(params: Params, tier: int) -> dict[str, float]:
     """Expected hours a day per 1,000 residents that ``tier`` settles in each domain: the
     level mix at discovery (:func:`found_level_mix`) of the levels the tier settles under
-    the service lists, times the tier's service hours plus travel."""
+    the service lists, times the tier's service hours plus travel, and for enforcement the
+    expected follow-up visit at the route's last squad."""
     load = dict.fromkeys(params.domains, 0.0)
     travel = 2 * params.population.county_travel_hours
     settle = settling_tiers(params)
+    follow = params.enforcement.follow_up_hours + travel
     for i, cat in enumerate(params.categories.values()):
-        reach = float(found_level_mix(cat, params.growth)[settle[i] == tier].sum())
+        mix = found_level_mix(cat, params.growth, _hand_off_days(params))
+        rate = cat.rate_per_1000_per_day * float(mix[settle[i] == tier].sum())
         for d in cat.domains:
-            load[d] += cat.rate_per_1000_per_day * reach * (cat.service_hours[tier] + travel)
+            load[d] += rate * (cat.service_hours[tier] + travel)
+        if tier == Tier.ENFORCEMENT:
+            load[cat.domains[-1]] += rate * _follow_up_share(params, cat) * follow
     return load
 
 
