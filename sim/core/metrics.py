@@ -1,5 +1,13 @@
 """The run summary: one row of KPIs computed from the tidy tables of a run.
 
+**Warm-up.** A run starts empty (ODD §5), so its first weeks are a transient. Every
+rate, share and delay below counts only cases that occur on or after the warm-up day
+(and service requests submitted on or after it); the counts (``cases_*``), the cost
+(``staff_hours``, ``overtime_hours``) and ``satisfaction_mean`` cover the whole run, so
+that they add up over the ledger and compare between runs whatever their warm-ups. The
+runner picks the warm-up (:mod:`sim.core.steady`); with a warm-up of 0 every KPI is a
+whole-run figure.
+
 Definitions (all delays in days):
 
 - tier shares: among cases resolved within the horizon, the share resolved by each tier;
@@ -121,10 +129,36 @@ def _share(mask: np.ndarray, among: np.ndarray) -> float:
     return float((mask & among).sum() / n) if n else float("nan")
 
 
-def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dict[str, float]:
-    """The KPIs of one run as a flat mapping."""
+def _counts(cases: pd.DataFrame) -> dict[str, float]:
+    """The ledger's accounting: cases created, closed, open, dropped (timed out), resolved."""
+    status = cases["status"].cat.codes.to_numpy()  # closed, open, dropped
+    timed_out = (cases["drop_reason"] == "timed_out").to_numpy()
+    return {
+        "cases_created": float(len(cases)),
+        "cases_closed": float((status == 0).sum()),
+        "cases_open": float((status == 1).sum()),
+        "cases_dropped": float((status == 2).sum()),
+        "cases_timed_out": float((timed_out & (status == 2)).sum()),
+        "cases_resolved": float(cases["resolved_at"].notna().sum()),
+    }
+
+
+def summary(
+    model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame, warmup: int = 0
+) -> dict[str, float]:
+    """The KPIs of one run as a flat mapping.
+
+    Args:
+        model: the finished model.
+        cases, requests: its case ledger and service requests.
+        warmup: days at the start whose cases and requests the rates, shares and delays
+            leave out (see the module docstring).
+    """
     from sim.core.output import staff_hours  # the model's tables: loaded only to summarise a run
 
+    counts = _counts(cases)
+    cases = cases[cases["occurred_at"].to_numpy() >= warmup]
+    requests = requests[requests["submitted_at"].to_numpy() >= warmup]
     horizon = float(model.days)
     col = {
         k: cases[k].to_numpy(dtype=float)
@@ -141,7 +175,6 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
     }
     disc, res_t = col["discovered_at"], col["resolved_at"]
     status = cases["status"].cat.codes.to_numpy()  # closed, open, dropped
-    timed_out = (cases["drop_reason"] == "timed_out").to_numpy()
     tier = cases["tier"].cat.codes.to_numpy()  # -1 unresolved, else grid, department, enforcement
     channel = cases["channel"].cat.codes.to_numpy()
     res = ~np.isnan(res_t)
@@ -159,12 +192,7 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
     req_deadline = model.params.service_requests.deadline_days
     req_due = sub + req_deadline <= horizon
     out = {
-        "cases_created": float(len(cases)),
-        "cases_closed": float((status == 0).sum()),
-        "cases_open": float((status == 1).sum()),
-        "cases_dropped": float((status == 2).sum()),
-        "cases_timed_out": float((timed_out & (status == 2)).sum()),
-        "cases_resolved": float(res.sum()),
+        **counts,
         "resolution_rate": _share(res, res | (status == 2)),
         **{f"tier_share_{k}": _share(tier == i, res) for i, k in enumerate(TARGET_TIER_SHARES)},
         "delay_total_mean_days": _mean(total),
