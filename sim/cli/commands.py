@@ -53,7 +53,10 @@ def run(
     warm-up, and whether the run reached a steady state)."""
     from sim.core.metrics import KPIS, delay_table
     from sim.core.runner import run as run_model
+    from sim.core.steady import check_warmup
     from sim.experiments.paths import RESULTS, slug
+
+    check_warmup(warmup, days)  # before anything is written
 
     params = load_scenario(scenario, context=context, overrides=overrides(set_))
     name = slug(params.name, "scenario name (its name: or file name)")

@@ -1,12 +1,18 @@
 """The run summary: one row of KPIs computed from the tidy tables of a run.
 
 **Warm-up.** A run starts empty (ODD §5), so its first weeks are a transient. Every
-rate, share and delay below counts only cases that occur on or after the warm-up day
-(and service requests submitted on or after it); the counts (``cases_*``), the cost
-(``staff_hours``, ``overtime_hours``) and ``satisfaction_mean`` cover the whole run, so
-that they add up over the ledger and compare between runs whatever their warm-ups. The
-runner picks the warm-up (:mod:`sim.core.steady`); with a warm-up of 0 every KPI is a
-whole-run figure.
+rate, share and delay below counts a case only when it is *observed* on or after the
+warm-up day, as discrete-event simulation tallies do: at its resolution (tier shares,
+delays, on-site rate), at its settlement (resolution rate: resolved or dropped), at its
+discovery (channel shares, supervised share), at its deadline (completion within
+deadline); escalations and bounces per case count cases that occurred after it, and
+service requests count at completion (at their deadline for the completion rate).
+Counting resolved cases by their occurrence instead would leave out the slow ones still
+open at the horizon, so that delays would grow with the horizon. The counts
+(``cases_*``), the cost (``staff_hours``, ``overtime_hours``) and ``satisfaction_mean``
+cover the whole run, so that they add up over the ledger and compare between runs
+whatever their warm-ups. The runner picks the warm-up (:mod:`sim.core.steady`); with a
+warm-up of 0 every KPI is a whole-run figure.
 
 Definitions (all delays in days):
 
@@ -151,14 +157,12 @@ def summary(
     Args:
         model: the finished model.
         cases, requests: its case ledger and service requests.
-        warmup: days at the start whose cases and requests the rates, shares and delays
-            leave out (see the module docstring).
+        warmup: the day from which the rates, shares and delays observe cases and
+            requests (see the module docstring).
     """
     from sim.core.output import staff_hours  # the model's tables: loaded only to summarise a run
 
     counts = _counts(cases)
-    cases = cases[cases["occurred_at"].to_numpy() >= warmup]
-    requests = requests[requests["submitted_at"].to_numpy() >= warmup]
     horizon = float(model.days)
     col = {
         k: cases[k].to_numpy(dtype=float)
@@ -167,6 +171,7 @@ def summary(
             "discovered_at",
             "dispatched_at",
             "resolved_at",
+            "closed_at",
             "deadline_days",
             "escalations",
             "bounces",
@@ -177,23 +182,28 @@ def summary(
     status = cases["status"].cat.codes.to_numpy()  # closed, open, dropped
     tier = cases["tier"].cat.codes.to_numpy()  # -1 unresolved, else grid, department, enforcement
     channel = cases["channel"].cat.codes.to_numpy()
-    res = ~np.isnan(res_t)
+    # observed after the warm-up (a time that is NaN, not reached, compares False)
+    res = res_t >= warmup
+    settled = res | ((status == 2) & (col["closed_at"] >= warmup))
     delay = delay_parts(col)
     total = delay["total"][res]
-    found = ~np.isnan(disc)
-    due = found & (disc + col["deadline_days"] <= horizon)
+    found = disc >= warmup
+    deadline_at = disc + col["deadline_days"]
+    due = (deadline_at >= warmup) & (deadline_at <= horizon)
     in_time = (res_t - disc) <= col["deadline_days"]  # False where unresolved (NaN)
     enf = res & (tier == 2)
+    since = col["occurred_at"] >= warmup
     one = (requests["kind"] == "one_thing").to_numpy()
     ot = requests[one]
-    ot_done = ot[ot["completed_at"].notna()]
+    ot_done = ot[ot["completed_at"].to_numpy() >= warmup]
     requests = requests[~one]
     sub, done = requests["submitted_at"].to_numpy(), requests["completed_at"].to_numpy()
-    req_deadline = model.params.service_requests.deadline_days
-    req_due = sub + req_deadline <= horizon
+    finished = done >= warmup
+    req_due_at = sub + model.params.service_requests.deadline_days
+    req_due = (req_due_at >= warmup) & (req_due_at <= horizon)
     out = {
         **counts,
-        "resolution_rate": _share(res, res | (status == 2)),
+        "resolution_rate": _share(res, settled),
         **{f"tier_share_{k}": _share(tier == i, res) for i, k in enumerate(TARGET_TIER_SHARES)},
         "delay_total_mean_days": _mean(total),
         "delay_total_median_days": float(np.median(total)) if total.size else float("nan"),
@@ -206,11 +216,11 @@ def summary(
         "raised_from_below_share": _share(channel != CHANNELS.index("inspection"), found),
         "completion_within_deadline_rate": _share(in_time, due),
         "supervised_share": _share(cases["supervised"].to_numpy(), found),
-        "escalations_per_case": _mean(col["escalations"]),
-        "bounces_per_case": _mean(col["bounces"]),
-        "approval_days_mean": _mean(done - sub),
-        "approval_trips_mean": _mean(requests["trips"].to_numpy()),
-        "approval_completion_rate": _share((done - sub) <= req_deadline, req_due),
+        "escalations_per_case": _mean(col["escalations"][since]),
+        "bounces_per_case": _mean(col["bounces"][since]),
+        "approval_days_mean": _mean((done - sub)[finished]),
+        "approval_trips_mean": _mean(requests["trips"].to_numpy()[finished]),
+        "approval_completion_rate": _share(done <= req_due_at, req_due),
         "one_thing_days_mean": _mean((ot_done["completed_at"] - ot_done["submitted_at"]).to_numpy()),
         "one_thing_steps_mean": _mean(ot_done["steps"].to_numpy(dtype=float)),
         "one_thing_trips_mean": _mean(ot_done["trips"].to_numpy(dtype=float)),

@@ -16,7 +16,8 @@ unit) this module finds
 A stock **grows** when its slope is significantly positive (one-sided, 5%) *and* its
 growth over the window after the warm-up is more than 10% of its mean level (a drift too
 small to matter is not called growth). A run is in steady state when none of its stocks
-grows.
+grows; its stocks are tested together, each at 5% over their number (Bonferroni), so that
+a settled run is called growing at most about 5% of the time.
 """
 
 from __future__ import annotations
@@ -91,8 +92,9 @@ class Trend:
     grows: bool
 
 
-def trend(stock: str, x: np.ndarray, warmup: int | None = None) -> Trend:
-    """The trend of a daily series after its warm-up (MSER-5 unless given)."""
+def trend(stock: str, x: np.ndarray, warmup: int | None = None, alpha: float = ALPHA) -> Trend:
+    """The trend of a daily series after its warm-up (MSER-5 unless given), its slope tested
+    one-sided at level ``alpha``."""
     x = np.asarray(x, dtype=float)
     w = mser5(x) if warmup is None else int(warmup)
     rest = x[w:]
@@ -109,15 +111,17 @@ def trend(stock: str, x: np.ndarray, warmup: int | None = None) -> Trend:
     else:  # an exact line: infinitely significant unless flat
         t = 0.0 if fit.slope == 0 else float(np.copysign(np.inf, fit.slope))
     growth = float(fit.slope * rest.size / max(mean, 1.0))  # a stock near 0 grows against 1
-    significant = t > stats.t.ppf(1 - ALPHA, k - 2)
+    significant = t > stats.t.ppf(1 - alpha, k - 2)
     return Trend(stock, w, mean, float(fit.slope), t, growth, bool(significant and growth > MIN_GROWTH))
 
 
 def steady_state(
     daily: pd.DataFrame, stocks: Sequence[str] = STOCKS, warmup: int | None = None
 ) -> list[Trend]:
-    """The trend of each stock of a daily table that it has (warm-up MSER-5 unless given)."""
-    return [trend(s, daily[s].to_numpy(), warmup) for s in stocks if s in daily]
+    """The trend of each stock of a daily table that it has (warm-up MSER-5 unless given),
+    tested together (each at :data:`ALPHA` over their number)."""
+    have = [s for s in stocks if s in daily]
+    return [trend(s, daily[s].to_numpy(), warmup, ALPHA / max(len(have), 1)) for s in have]
 
 
 def warmup_problem(value: str | int, days: int) -> str | None:
