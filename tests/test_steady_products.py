@@ -155,6 +155,8 @@ def test_compare_analyze_and_the_brief_flag_an_understaffed_scenario(tmp_path: P
     text = " ".join(res.output.split())
     assert "warning: understaffed did not reach a steady state: in 2 of its 2 runs" in text
     assert "reform did not reach" not in text and "† grows with the horizon" in text
+    steady = sim.results.open(store).steady.set_index("scenario")
+    assert steady["unstable"].to_dict() == {"reform": False, "understaffed": True}
     diffs = pd.read_csv(store / "differences.csv").set_index("kpi")
     assert diffs.loc["delay_total_mean_days", "grows_with_horizon"]
     assert not diffs.loc["tier_share_grid", "grows_with_horizon"]

@@ -235,10 +235,9 @@ def horizon_caveat(name: str, ref: str, unstable: set[str], days: Any = None) ->
     if not which:
         return ""
     who = " and ".join(which)
-    verb = "do" if len(which) > 1 else "does"
     horizon = f"the {days}-day horizon" if days else "the horizon"
     return (
-        f" But {who} {verb} not reach a steady state (backlogs still grew after the warm-up), so this "
+        f" But {who} did not reach a steady state (backlogs still grew after the warm-up), so this "
         f"difference grows with the horizon: it holds for {horizon}, not as a lasting effect."
     )
 

@@ -164,9 +164,9 @@ def _steady_section(study: Study) -> str:
     warm = f"{lo:.0f}" if lo == hi else f"{lo:.0f} to {hi:.0f}"
     how = "chosen by MSER-5 run by run" if setting == "auto" else "set by the design"
     head = (
-        f"<p>The rates, shares and delays count cases that occurred after each run's warm-up "
-        f"({how}; {warm} days on average per scenario). A trend test then asks whether open cases "
-        "or any unit's backlog still grew after it.</p>"
+        f"<p>The rates, shares and delays count what was observed (cases resolved, settled or "
+        f"discovered) after each run's warm-up ({how}; {warm} days on average per scenario). A trend "
+        "test then asks whether open cases or any unit's backlog still grew after it.</p>"
     )
     bad = t[t["unstable"]]
     if bad.empty:
