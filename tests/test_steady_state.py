@@ -48,3 +48,12 @@ def test_patience_bounds_an_understaffed_system() -> None:
     s = res.summary
     assert s["cases_timed_out"] > 0 and s["resolution_rate"] < 1
     assert s["cases_timed_out"] <= s["cases_dropped"]
+
+
+def test_the_stocks_are_open_cases_and_every_backlog_of_the_daily_table() -> None:
+    from sim.core.agents import BACKLOG_KINDS
+    from sim.core.steady import STOCKS
+    from sim.experiments.stability import STOCK_NAMES
+
+    assert ("open_cases", *(f"backlog_{k}" for k in BACKLOG_KINDS)) == STOCKS
+    assert tuple(STOCK_NAMES) == STOCKS
