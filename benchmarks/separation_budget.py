@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import sim
 
-KPIS = ["plan_share_grid", "tier_share_grid", "delay_total_mean_days", "delay_discovery_mean_days", "patrol_reported_share"]
+KPIS = [
+    "plan_share_grid",
+    "tier_share_grid",
+    "delay_total_mean_days",
+    "delay_discovery_mean_days",
+    "patrol_reported_share",
+]
 NO_SEP = {"grid.separation": False}
 NO_RELUCTANCE = {"grid.report_reluctance": 0.0}
 CASES = {

@@ -119,8 +119,9 @@ def test_delay_table_by_tier_matches_ledger(reform_run: sim.RunResult) -> None:
 
 def test_summary_lists_exactly_the_published_kpis(reform_run: sim.RunResult) -> None:
     from sim.core.metrics import KPIS
+    from sim.core.steady import STEADY_COLUMNS
 
-    assert tuple(reform_run.summary.index) == KPIS
+    assert tuple(reform_run.summary.index) == (*KPIS, *STEADY_COLUMNS)
 
 
 def test_a_finished_run_leaves_no_model_behind() -> None:

@@ -20,18 +20,21 @@ from sim.core.metrics import KPIS
 from sim.core.model import GovModel
 from sim.core.output import daily_table
 from sim.core.scenarios import load_scenario, parse_override
+from sim.core.steady import STEADY_COLUMNS
 from sim.errors import GovsimError, ScenarioError
 from sim.experiments.batch import run_batch
 
 RESIDENTS = 8_000
 DAYS = 30
 STEPPED = {"population__residents": 12_000, "departments__staff_per_10k": 1.0}
+SUMMARY = [*KPIS, *STEADY_COLUMNS]
+"""A run summary's columns: the KPIs and the steady-state verdict."""
 
 
 def _kpis(rows: list[dict[str, object]], by: list[str]) -> pd.DataFrame:
     """One row per run (batch_run repeats the model values on every agent row), KPIs by ``by``."""
     df = pd.DataFrame(rows).drop_duplicates("RunId")
-    return df.set_index(by).sort_index()[list(KPIS)].astype(float)
+    return df.set_index(by).sort_index()[SUMMARY].astype(float)
 
 
 def test_the_issue_snippet_gives_the_summary_of_sim_run() -> None:
@@ -67,7 +70,7 @@ def test_batch_run_on_two_processes_matches_govsim_batch(tmp_path: Path) -> None
     )
     run_batch(design, out=tmp_path / "store")
     store = sim.results.open(tmp_path / "store")
-    ours = store.design.merge(store.summaries[["run_id", *KPIS]], on="run_id")
+    ours = store.design.merge(store.summaries[["run_id", *SUMMARY]], on="run_id")
     ours = ours.rename(columns={"grid.patrollers_per_grid": "grid__patrollers_per_grid"})
     (seed,) = ours["seed"].unique()
     rows = batch_run(
@@ -86,7 +89,7 @@ def test_batch_run_on_two_processes_matches_govsim_batch(tmp_path: Path) -> None
     )
     assert len(rows) == 4  # one row per run without agent reporters
     by = ["scenario", "grid__patrollers_per_grid"]
-    expected = ours.set_index(by).sort_index()[list(KPIS)].astype(float)
+    expected = ours.set_index(by).sort_index()[SUMMARY].astype(float)
     pdt.assert_frame_equal(_kpis(rows, by), expected, check_exact=True)
 
 
@@ -104,17 +107,17 @@ def test_model_reporters_are_the_daily_table_then_the_summary(stepped: MesaGovMo
     df = stepped.datacollector.get_model_vars_dataframe()
     assert len(df) == stepped.days == stepped.steps
     pdt.assert_frame_equal(df[list(DAILY_COLUMNS)], daily_table(stepped), check_exact=True)
-    assert df[list(KPIS)].iloc[:-1].isna().all().all()
+    assert df[SUMMARY].iloc[:-1].isna().all().all()
     assert stepped.summary is not None
     ref = sim.run("reform", seed=4, days=40, overrides=parameter_overrides(STEPPED)).summary
-    pdt.assert_series_equal(df[list(KPIS)].iloc[-1].astype(float), ref, check_names=False, check_exact=True)
+    pdt.assert_series_equal(df[SUMMARY].iloc[-1].astype(float), ref, check_names=False, check_exact=True)
     pdt.assert_series_equal(stepped.summary, ref)
 
 
 def test_unit_reports_add_up_to_the_daily_table(stepped: MesaGovModel) -> None:
     units = stepped.datacollector.get_agent_vars_dataframe()
     assert list(units.columns) == list(UNIT_COLUMNS)
-    assert not set(UNIT_COLUMNS) & (set(DAILY_COLUMNS) | set(KPIS))  # batch_run merges the rows
+    assert not set(UNIT_COLUMNS) & (set(DAILY_COLUMNS) | set(SUMMARY))  # batch_run merges the rows
     assert units.index.get_level_values("Step").unique().tolist() == list(range(stepped.days))
     assert len(units) == stepped.days * len(stepped.agents)
     daily = daily_table(stepped)

@@ -35,6 +35,13 @@ SetOpt = Annotated[list[str] | None, typer.Option("--set", help="override a para
 ContextOpt = Annotated[str | None, typer.Option(help="context name or file (replaces the scenario's)")]
 SeedOpt = Annotated[int, typer.Option(help="root seed")]
 DaysOpt = Annotated[int, typer.Option(min=1, help="days to simulate")]
+WarmupOpt = Annotated[
+    str,
+    typer.Option(
+        help="days at the start the KPIs leave out, or auto: the MSER-5 warm-up of each run's "
+        "open cases and backlogs"
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -113,12 +120,35 @@ def cell(row: pd.Series) -> str:
     return f"{fmt(row['mean'])} [{fmt(row['lo'])}, {fmt(row['hi'])}]"
 
 
+HORIZON_MARK = "†"
+"""Marks a delay difference that involves a scenario without a steady state."""
+HORIZON_NOTE = (
+    f"{HORIZON_MARK} grows with the horizon: a delay difference with a scenario that did not reach "
+    "a steady state"
+)
+
+
+def print_unstable(summaries: pd.DataFrame, days: int | None, marked: bool) -> None:
+    """A warning for each scenario (and point) of an experiment that did not reach a steady
+    state, and, if ``marked``, what :data:`HORIZON_MARK` means."""
+    from sim.experiments.stability import stability, unstable_note
+
+    t = stability(summaries)
+    multi = t["point"].nunique() > 1
+    for r in t[t["unstable"]].to_dict("records"):
+        label = {**r, "scenario": f"{r['scenario']} p{r['point']}"} if multi else r
+        out.print(f"[yellow]warning:[/yellow] {unstable_note(label, days)}", highlight=False)
+    if marked:
+        out.print(HORIZON_NOTE, highlight=False)
+
+
 def diff_cell(row: Mapping[Hashable, Any] | None) -> str:
-    """A paired difference and its bootstrap interval as text (signed)."""
+    """A paired difference and its bootstrap interval as text (signed), marked
+    :data:`HORIZON_MARK` when it grows with the horizon (``grows_with_horizon``)."""
     if row is None or pd.isna(row["diff_mean"]):
         return "–"
     d = row["diff_mean"]
     text = ("+" if d > 0 else "") + fmt(d)
-    if pd.isna(row["diff_lo"]):
-        return text
-    return f"{text} [{fmt(row['diff_lo'])}, {fmt(row['diff_hi'])}]"
+    if not pd.isna(row["diff_lo"]):
+        text += f" [{fmt(row['diff_lo'])}, {fmt(row['diff_hi'])}]"
+    return text + (f" {HORIZON_MARK}" if row.get("grows_with_horizon") else "")

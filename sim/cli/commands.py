@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -15,6 +15,7 @@ from sim.cli.base import (
     DaysOpt,
     SeedOpt,
     SetOpt,
+    WarmupOpt,
     app,
     cell,
     diff_cell,
@@ -22,11 +23,15 @@ from sim.cli.base import (
     friendly,
     out,
     overrides,
+    print_unstable,
     progress_bar,
 )
 from sim.cli.outputs import Outputs, table_files
 from sim.core.scenarios import builtin_contexts, builtin_scenarios, load_scenario, validate_file
 from sim.errors import GovsimError
+
+if TYPE_CHECKING:
+    from sim.core.steady import SteadyState
 
 ForceOpt = Annotated[bool, typer.Option(help="replace what an earlier command left in the output folder")]
 
@@ -42,11 +47,16 @@ def run(
     out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
     csv: Annotated[bool, typer.Option(help="also write CSV")] = False,
     force: ForceOpt = False,
+    warmup: WarmupOpt = "auto",
 ) -> None:
-    """Run one scenario and write its case ledger, daily table and summary."""
-    from sim.core.metrics import delay_table
+    """Run one scenario and write its case ledger, daily table and summary (KPIs after the
+    warm-up, and whether the run reached a steady state)."""
+    from sim.core.metrics import KPIS, delay_table
     from sim.core.runner import run as run_model
+    from sim.core.steady import check_warmup
     from sim.experiments.paths import RESULTS, slug
+
+    check_warmup(warmup, days)  # before anything is written
 
     params = load_scenario(scenario, context=context, overrides=overrides(set_))
     name = slug(params.name, "scenario name (its name: or file name)")
@@ -55,7 +65,9 @@ def run(
     files = Outputs(folder, [*table_files(tables, csv), "params.json"], force)
     with progress_bar() as bar:
         task = bar.add_task(f"{params.name} ({params.context})", total=days)
-        res = run_model(params, seed=seed, days=days, progress=lambda d: bar.update(task, completed=d))
+        res = run_model(
+            params, seed=seed, days=days, progress=lambda d: bar.update(task, completed=d), warmup=warmup
+        )
     delays = pd.concat(
         [
             delay_table(res.cases, by).rename(columns={by: "group"}).assign(by=by)
@@ -78,10 +90,36 @@ def run(
     ):
         files.table(df, table_name, csv)
     table = Table("KPI", params.name, title=f"{params.name} on {params.context}, seed {seed}, {days} days")
-    for k, v in res.summary.items():
-        table.add_row(str(k), f"{v:,.4g}")
+    for k in KPIS:
+        table.add_row(k, f"{res.summary[k]:,.4g}")
     out.print(table)
+    _print_steady(res.steady, days)
     out.print(f"tables written to {folder}/", highlight=False)
+
+
+def _print_steady(steady: SteadyState, days: int) -> None:
+    """The run's warm-up and each stock's trend after it, with the verdict."""
+    from sim.core.steady import TREND_BATCHES
+
+    how = "MSER-5" if steady.auto else "--warmup"
+    table = Table(
+        "stock", "trend t", "growth per day", "grows", title=f"after the {steady.warmup}-day warm-up ({how})"
+    )
+    for t in steady.trends:
+        table.add_row(t.stock, f"{t.t:.2f}", f"{t.slope_per_day:+.3g}", "yes" if t.grows else "no")
+    out.print(table)
+    verdict = {
+        True: "reached: no stock grows after the warm-up",
+        False: "NOT reached: "
+        + ", ".join(t.stock for t in steady.growing)
+        + f" still grow; delays grow with the horizon ({days} days here)",
+        None: f"cannot be judged: fewer than {2 * TREND_BATCHES} days after the warm-up",
+    }[steady.steady]
+    out.print(
+        f"steady state {verdict}. KPIs count cases from day {steady.warmup}; counts, cost and "
+        "satisfaction cover the whole run.",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -100,6 +138,7 @@ def compare(
     force: Annotated[
         bool, typer.Option(help="discard the results of other settings in the output folder")
     ] = False,
+    warmup: WarmupOpt = "auto",
 ) -> None:
     """Compare scenarios: each KPI as mean and 95% interval; paired differences from the first.
 
@@ -112,12 +151,13 @@ def compare(
     from sim.cli.experiments import BatchOptions, run_with_progress
     from sim.experiments.compare import KPI_ORDER, compare_design, kpi_table
     from sim.experiments.paths import RESULTS
+    from sim.experiments.stability import mark_differences
     from sim.experiments.stats import paired_differences
     from sim.presentation.plots import tier_shares_figure
 
     if reps < 2:
         err.print("[yellow]warning:[/yellow] with one replication there is no interval; use --reps 2 or more")
-    design = compare_design(scenarios, reps, seed, days, context, overrides(set_))
+    design = compare_design(scenarios, reps, seed, days, context, overrides(set_), warmup)
     report = run_with_progress(
         design, BatchOptions(workers, out_dir=out_dir or RESULTS / design.name, fresh=force)
     )
@@ -132,7 +172,7 @@ def compare(
     kpis = kpi_table(summaries)
     names = list(dict.fromkeys(summaries["scenario"]))
     ref, others = names[0], names[1:]
-    diffs = paired_differences(summaries, list(KPI_ORDER), reference=ref)
+    diffs = mark_differences(paired_differences(summaries, list(KPI_ORDER), reference=ref), summaries)
     table = Table(
         "KPI",
         *names,
@@ -144,6 +184,7 @@ def compare(
         cells = [cell(r) for _, r in grp.iterrows()]
         table.add_row(str(k), *cells, *(diff_cell(by_pair.get((n, k))) for n in others))
     out.print(table)
+    print_unstable(summaries, days, bool(diffs["grows_with_horizon"].any()))
     files = Outputs(report.store, [], force=True)  # the store checked that these are this design's
     files.table(summaries, "summaries")
     files.table(res.daily, "daily")

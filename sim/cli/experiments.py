@@ -12,7 +12,18 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from sim.cli.base import DEFAULT_WORKERS, app, cell, err, fmt, friendly, out, progress_bar
+from sim.cli.base import (
+    DEFAULT_WORKERS,
+    HORIZON_MARK,
+    app,
+    cell,
+    err,
+    fmt,
+    friendly,
+    out,
+    print_unstable,
+    progress_bar,
+)
 from sim.errors import GovsimError
 
 WorkersOpt = Annotated[
@@ -117,12 +128,20 @@ def batch(
     fresh: FreshOpt = False,
     timeout: TimeoutOpt = None,
     mixed_versions: MixedOpt = False,
+    warmup: Annotated[
+        str | None,
+        typer.Option(help="days the KPIs leave out at the start, or auto (MSER-5); default: the design's"),
+    ] = None,
 ) -> None:
     """Run (or resume) an experiment design; exit status = number of failed runs (max 125)."""
+    from sim.core.steady import check_warmup
     from sim.experiments.design import load_design
 
+    d = load_design(design)
+    if warmup is not None:
+        d = d.model_copy(update={"warmup": check_warmup(warmup, d.days)})
     opts = BatchOptions(workers, scheduler, cluster, out_dir, fresh, timeout, mixed_versions)
-    report = run_with_progress(load_design(design), opts)
+    report = run_with_progress(d, opts)
     out.print(
         f"{report.store}: {report.total} runs, {report.skipped} already finished, "
         f"{report.ok} done now, {report.failed} failed, {report.seconds:.1f} s",
@@ -157,6 +176,15 @@ def results(experiment: str) -> None:
         return
     table = kpi_intervals(res.summaries, res.kpis)
     _print_intervals(table)
+    print_unstable(res.summaries, _horizon(res), marked=False)
+
+
+def _horizon(res: Any) -> int | None:
+    """The horizon of an experiment's runs, from its stored design (None if not recorded)."""
+    import json
+
+    file = res.path / "design.json"
+    return json.loads(file.read_text()).get("days") if file.is_file() else None
 
 
 def _print_intervals(table: pd.DataFrame) -> None:
@@ -227,6 +255,7 @@ def analyze(
     """KPIs per scenario with intervals; paired differences, Wilcoxon tests, effect sizes."""
     import sim.experiments.results
     from sim.experiments.compare import KPI_ORDER
+    from sim.experiments.stability import mark_differences
     from sim.experiments.stats import kpi_intervals, paired_differences, replication_advice, warnings_for
     from sim.experiments.store import atomic_write_parquet
 
@@ -245,7 +274,7 @@ def analyze(
     _print_intervals(intervals)
     diffs = pd.DataFrame()
     if s["scenario"].nunique() > 1:
-        diffs = paired_differences(s, kpis, reference=reference)
+        diffs = mark_differences(paired_differences(s, kpis, reference=reference), s)
         t = Table(
             "scenario − reference",
             "KPI",
@@ -260,12 +289,14 @@ def analyze(
                 f"{r['scenario']} − {r['reference']}"
                 + (f" p{r['point']}" if diffs["point"].nunique() > 1 else ""),
                 str(r["kpi"]),
-                f"{fmt(r['diff_mean'])} [{fmt(r['diff_lo'])}, {fmt(r['diff_hi'])}]",
+                f"{fmt(r['diff_mean'])} [{fmt(r['diff_lo'])}, {fmt(r['diff_hi'])}]"
+                + (f" {HORIZON_MARK}" if r["grows_with_horizon"] else ""),
                 f"{r['relative_change']:+.1%}" if pd.notna(r["relative_change"]) else "–",
                 fmt(r["wilcoxon_p"]),
                 fmt(r["effect_size"]),
             )
         out.print(t)
+    print_unstable(s, _horizon(res), marked=bool(not diffs.empty and diffs["grows_with_horizon"].any()))
     advice = replication_advice(s, kpis, rel_half_width=precision)
     for line in warnings_for(advice):
         err.print(f"[yellow]warning:[/yellow] {line}", highlight=False)

@@ -14,11 +14,13 @@ from sim.cli.base import (
     DaysOpt,
     SeedOpt,
     SetOpt,
+    WarmupOpt,
     app,
     fmt,
     friendly,
     out,
     overrides,
+    print_unstable,
     progress_bar,
 )
 from sim.experiments.compare import KPI_ORDER
@@ -50,10 +52,12 @@ def attribute(
     kpi: Annotated[list[str] | None, typer.Option(help="KPIs to attribute (default: main ones)")] = None,
     workers: Annotated[int, typer.Option(min=1, help="parallel processes")] = DEFAULT_WORKERS,
     out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
+    warmup: WarmupOpt = "auto",
 ) -> None:
     """Shapley shares of each mechanism in the change FROM → TO, with an equal-cost control."""
     from sim.core.limits import check_run
     from sim.core.scenarios import load_scenario
+    from sim.core.steady import check_warmup
     from sim.errors import GovsimError
     from sim.experiments.attribution import attribute as run_attribution
     from sim.experiments.attribution import differences, group
@@ -63,6 +67,7 @@ def attribute(
     b = load_scenario(to_scenario, context=context, overrides=overrides(set_))
     for params in (a, b):
         check_run(params, days, seed)
+    warm = check_warmup(warmup, days)
     kpis = list(kpi or MAIN_KPIS)
     unknown = [k for k in kpis if k not in KPI_ORDER]
     if unknown:
@@ -84,6 +89,7 @@ def attribute(
             days=days,
             workers=workers,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            warmup=warm,
         )
     for k in kpis:
         t = Table(
@@ -102,6 +108,9 @@ def attribute(
             "(same staff-hours, no structure)",
         )
         out.print(t)
+    ends = {"FROM": a.name, "+".join(sorted(res.mechanisms)): b.name}
+    runs = res.runs[res.runs["coalition"].isin(list(ends))]
+    print_unstable(runs.assign(scenario=runs["coalition"].map(ends)), days, marked=False)
     folder = out_dir or Path("results") / f"attribute-{a.name}-{b.name}"
     for name, df in (
         ("shares", res.shares),

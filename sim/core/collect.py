@@ -2,8 +2,9 @@
 
 Model reporters, one value per day: the columns of the daily table
 (:func:`sim.core.output.daily_table`, the day's row as it stands at the day's end, which
-is its final value) and the run summary's KPIs (:data:`sim.core.metrics.KPIS`, NaN
-until the horizon, then the summary of :func:`sim.core.metrics.summary`). Agent
+is its final value) and the run summary's KPIs and steady-state verdict
+(:data:`sim.core.metrics.KPIS`, :data:`sim.core.steady.STEADY_COLUMNS`; NaN until the
+horizon, then the run's summary). Agent
 reporters, one row per unit and day (:data:`UNIT_COLUMNS`): its kind, the cases queued
 at it, its utilisation and its hours by activity.
 
@@ -25,6 +26,7 @@ from sim.core.kinds import LEVELS
 from sim.core.ledger import Stage
 from sim.core.metrics import KPIS
 from sim.core.model import SNAPSHOT_COLUMNS
+from sim.core.steady import STEADY_COLUMNS
 
 if TYPE_CHECKING:
     from sim.core.mesa_model import MesaGovModel
@@ -139,6 +141,7 @@ class DayCollector(mesa.DataCollector):
 
 def day_collector(agents: bool) -> DayCollector:
     """The collector of the daily table's columns and the KPIs; with ``agents``, also each unit's day."""
-    model = {k: partial(_today, k) for k in DAILY_COLUMNS} | {k: partial(_kpi, k) for k in KPIS}
+    model = {k: partial(_today, k) for k in DAILY_COLUMNS}
+    model |= {k: partial(_kpi, k) for k in (*KPIS, *STEADY_COLUMNS)}
     units = {k: partial(_unit, k) for k in UNIT_COLUMNS} if agents else None
     return DayCollector(model_reporters=model, agent_reporters=units)

@@ -28,9 +28,10 @@ from sim.core.agents import KINDS
 from sim.core.collect import day_collector, day_row, unit_day
 from sim.core.metrics import summary
 from sim.core.model import GovModel
-from sim.core.output import case_table, request_table, shift_hours
+from sim.core.output import case_table, daily_table, request_table, shift_hours
 from sim.core.params import Params
 from sim.core.scenarios import load_scenario
+from sim.core.steady import assess, check_warmup
 from sim.errors import GovsimError
 
 PATH_SEPARATOR = "__"
@@ -50,7 +51,8 @@ class MesaGovModel(GovModel):
     the KPIs of the run summary, NaN until the last day — and, with ``collect_agents``,
     ``get_agent_vars_dataframe()`` one row per unit and day (index ``Step``, the day
     from 0, and ``AgentID``). ``running`` turns false after the last day, when
-    ``summary`` (the run's KPIs, a pandas Series) is set; stepping further is an error.
+    ``summary`` (the run's KPIs after the warm-up and its steady-state verdict, a pandas
+    Series, as :func:`sim.run` gives it) is set; stepping further is an error.
     In ``mesa.batch_run`` give ``max_steps`` at least ``days``; ``Step`` is the last day.
 
     Args:
@@ -59,10 +61,13 @@ class MesaGovModel(GovModel):
         seed: the run's seed.
         days: the horizon in days.
         collect_agents: also collect each unit's day (off: one ``batch_run`` row per run).
+        warmup: days the summary's rates, shares and delays leave out, or ``"auto"``
+            (MSER-5; :func:`sim.core.steady.assess`).
         **parameters: parameter values by path, ``section__field=value``.
 
     Raises:
         ScenarioError: a parameter or value that ``--set`` would refuse, with the same message.
+        GovsimError: a horizon under 1 day, or a warm-up that ``--warmup`` would refuse.
     """
 
     def __init__(
@@ -73,10 +78,12 @@ class MesaGovModel(GovModel):
         seed: int = 0,
         days: int = 365,
         collect_agents: bool = True,
+        warmup: str | int = "auto",
         **parameters: Any,
     ) -> None:
         if days < 1:
             raise GovsimError(f"days must be at least 1, got {days}")
+        self.warmup = check_warmup(warmup, days, "warmup")
         params = load_scenario(scenario, context=context, overrides=parameter_overrides(parameters))
         super().__init__(params, seed=seed, days=days)
         U = self.units
@@ -104,7 +111,9 @@ class MesaGovModel(GovModel):
             self.units_today = unit_day(self)
         if self.steps == self.days:
             cases, requests = case_table(self), request_table(self)
-            self.summary = pd.Series(summary(self, cases, requests), name=self.params.name)
+            steady = assess(daily_table(self), self.warmup)
+            kpis = summary(self, cases, requests, steady.warmup) | steady.columns()
+            self.summary = pd.Series(kpis, name=self.params.name)
             self.running = False
             self.forget_agent_ids()  # let the finished model go when its holder drops it
         self.datacollector.collect(self)

@@ -1,5 +1,19 @@
 """The run summary: one row of KPIs computed from the tidy tables of a run.
 
+**Warm-up.** A run starts empty (ODD §5), so its first weeks are a transient. Every
+rate, share and delay below counts a case only when it is *observed* on or after the
+warm-up day, as discrete-event simulation tallies do: at its resolution (tier shares,
+delays, on-site rate), at its settlement (resolution rate: resolved or dropped), at its
+discovery (channel shares, supervised share), at its deadline (completion within
+deadline); escalations and bounces per case count cases that occurred after it, and
+service requests count at completion (at their deadline for the completion rate).
+Counting resolved cases by their occurrence instead would leave out the slow ones still
+open at the horizon, so that delays would grow with the horizon. The counts
+(``cases_*``), the cost (``staff_hours``, ``overtime_hours``) and ``satisfaction_mean``
+cover the whole run, so that they add up over the ledger and compare between runs
+whatever their warm-ups. The runner picks the warm-up (:mod:`sim.core.steady`); with a
+warm-up of 0 every KPI is a whole-run figure.
+
 Definitions (all delays in days):
 
 - ``tier_share_*``: among cases resolved within the horizon, the share resolved by each
@@ -138,10 +152,34 @@ def _share(mask: np.ndarray, among: np.ndarray) -> float:
     return float((mask & among).sum() / n) if n else float("nan")
 
 
-def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dict[str, float]:
-    """The KPIs of one run as a flat mapping."""
+def _counts(cases: pd.DataFrame) -> dict[str, float]:
+    """The ledger's accounting: cases created, closed, open, dropped (timed out), resolved."""
+    status = cases["status"].cat.codes.to_numpy()  # closed, open, dropped
+    timed_out = (cases["drop_reason"] == "timed_out").to_numpy()
+    return {
+        "cases_created": float(len(cases)),
+        "cases_closed": float((status == 0).sum()),
+        "cases_open": float((status == 1).sum()),
+        "cases_dropped": float((status == 2).sum()),
+        "cases_timed_out": float((timed_out & (status == 2)).sum()),
+        "cases_resolved": float(cases["resolved_at"].notna().sum()),
+    }
+
+
+def summary(
+    model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame, warmup: int = 0
+) -> dict[str, float]:
+    """The KPIs of one run as a flat mapping.
+
+    Args:
+        model: the finished model.
+        cases, requests: its case ledger and service requests.
+        warmup: the day from which the rates, shares and delays observe cases and
+            requests (see the module docstring).
+    """
     from sim.core.output import staff_hours  # the model's tables: loaded only to summarise a run
 
+    counts = _counts(cases)
     horizon = float(model.days)
     col = {
         k: cases[k].to_numpy(dtype=float)
@@ -150,6 +188,7 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
             "discovered_at",
             "dispatched_at",
             "resolved_at",
+            "closed_at",
             "deadline_days",
             "escalations",
             "bounces",
@@ -158,32 +197,31 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
     }
     disc, res_t = col["discovered_at"], col["resolved_at"]
     status = cases["status"].cat.codes.to_numpy()  # closed, open, dropped
-    timed_out = (cases["drop_reason"] == "timed_out").to_numpy()
     tier = cases["tier"].cat.codes.to_numpy()  # -1 unresolved, else a Tier code
     need = cases["need"].cat.codes.to_numpy()  # the level at occurrence
     channel = cases["channel"].cat.codes.to_numpy()
-    res = ~np.isnan(res_t)
+    # observed after the warm-up (a time that is NaN, not reached, compares False)
+    res = res_t >= warmup
+    settled = res | ((status == 2) & (col["closed_at"] >= warmup))
     delay = delay_parts(col)
     total = delay["total"][res]
-    found = ~np.isnan(disc)
-    due = found & (disc + col["deadline_days"] <= horizon)
+    found = disc >= warmup
+    deadline_at = disc + col["deadline_days"]
+    due = (deadline_at >= warmup) & (deadline_at <= horizon)
     in_time = (res_t - disc) <= col["deadline_days"]  # False where unresolved (NaN)
     enf = res & (tier == LEVELS.index("enforcement"))
+    since = col["occurred_at"] >= warmup
     one = (requests["kind"] == "one_thing").to_numpy()
     ot = requests[one]
-    ot_done = ot[ot["completed_at"].notna()]
+    ot_done = ot[ot["completed_at"].to_numpy() >= warmup]
     requests = requests[~one]
     sub, done = requests["submitted_at"].to_numpy(), requests["completed_at"].to_numpy()
-    req_deadline = model.params.service_requests.deadline_days
-    req_due = sub + req_deadline <= horizon
+    finished = done >= warmup
+    req_due_at = sub + model.params.service_requests.deadline_days
+    req_due = (req_due_at >= warmup) & (req_due_at <= horizon)
     out = {
-        "cases_created": float(len(cases)),
-        "cases_closed": float((status == 0).sum()),
-        "cases_open": float((status == 1).sum()),
-        "cases_dropped": float((status == 2).sum()),
-        "cases_timed_out": float((timed_out & (status == 2)).sum()),
-        "cases_resolved": float(res.sum()),
-        "resolution_rate": _share(res, res | (status == 2)),
+        **counts,
+        "resolution_rate": _share(res, settled),
         **{f"tier_share_{k}": _share(tier == i, res) for i, k in enumerate(LEVELS)},
         **{f"plan_share_{k}": _share(np.isin(tier, ts), res) for k, ts in PLAN_TIERS.items()},
         **{f"structural_share_{k}": _share(need == i, res) for i, k in enumerate(LEVELS)},
@@ -198,11 +236,11 @@ def summary(model: GovModel, cases: pd.DataFrame, requests: pd.DataFrame) -> dic
         "raised_from_below_share": _share(channel != CHANNELS.index("inspection"), found),
         "completion_within_deadline_rate": _share(in_time, due),
         "supervised_share": _share(cases["supervised"].to_numpy(), found),
-        "escalations_per_case": _mean(col["escalations"]),
-        "bounces_per_case": _mean(col["bounces"]),
-        "approval_days_mean": _mean(done - sub),
-        "approval_trips_mean": _mean(requests["trips"].to_numpy()),
-        "approval_completion_rate": _share((done - sub) <= req_deadline, req_due),
+        "escalations_per_case": _mean(col["escalations"][since]),
+        "bounces_per_case": _mean(col["bounces"][since]),
+        "approval_days_mean": _mean((done - sub)[finished]),
+        "approval_trips_mean": _mean(requests["trips"].to_numpy()[finished]),
+        "approval_completion_rate": _share(done <= req_due_at, req_due),
         "one_thing_days_mean": _mean((ot_done["completed_at"] - ot_done["submitted_at"]).to_numpy()),
         "one_thing_steps_mean": _mean(ot_done["steps"].to_numpy(dtype=float)),
         "one_thing_trips_mean": _mean(ot_done["trips"].to_numpy(dtype=float)),

@@ -16,6 +16,7 @@ from sim.core.model import GovModel
 from sim.core.output import case_table, daily_table, request_table
 from sim.core.params import Params
 from sim.core.scenarios import load_scenario
+from sim.core.steady import SteadyState, assess, check_warmup
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,9 @@ class RunResult:
         cases: the case ledger, one row per case.
         daily: one row per day.
         requests: one row per service request.
-        summary: the run's KPIs (see :mod:`sim.core.metrics`).
+        summary: the run's KPIs after the warm-up (see :mod:`sim.core.metrics`), then
+            the steady-state verdict (:data:`sim.core.steady.STEADY_COLUMNS`).
+        steady: the warm-up and the trend of each stock after it.
     """
 
     params: Params
@@ -38,6 +41,7 @@ class RunResult:
     daily: pd.DataFrame
     requests: pd.DataFrame
     summary: pd.Series
+    steady: SteadyState
 
 
 def run(
@@ -47,6 +51,7 @@ def run(
     context: str | None = None,
     overrides: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
+    warmup: str | int = "auto",
 ) -> RunResult:
     """Run one scenario for ``days`` days.
 
@@ -56,13 +61,16 @@ def run(
         days: the horizon in days.
         context, overrides: as in :func:`sim.core.scenarios.load_scenario`.
         progress: called with the number of days done after each day.
+        warmup: days left out of the rates, shares and delays, or ``"auto"``: the
+            MSER-5 warm-up of the run's stocks (:func:`sim.core.steady.assess`).
 
     Returns:
         The run's tables and summary.
 
     Raises:
         ScenarioError: a bad scenario, context or override.
-        GovsimError: a seed, horizon or size out of bounds (:mod:`sim.core.limits`).
+        GovsimError: a seed, horizon or size out of bounds (:mod:`sim.core.limits`), or a
+            warm-up that is not ``"auto"`` or a whole number of days shorter than the horizon.
     """
     params = (
         scenario
@@ -70,15 +78,16 @@ def run(
         else load_scenario(scenario, context=context, overrides=overrides)
     )
     check_run(params, days, seed)
+    warmup = check_warmup(warmup, days)
     model = GovModel(params, seed=seed, days=days)
     for d in range(days):
         model.step()
         if progress is not None:
             progress(d + 1)
-    cases, requests = case_table(model), request_table(model)
-    kpis = summary(model, cases, requests)
-    daily = daily_table(model)
+    cases, requests, daily = case_table(model), request_table(model), daily_table(model)
+    steady = assess(daily, warmup)
+    kpis = {**summary(model, cases, requests, steady.warmup), **steady.columns()}
     model.release()
     del model
     gc.collect()  # the model, its agents and mechanisms form cycles: free them now, not later
-    return RunResult(params, seed, days, cases, daily, requests, pd.Series(kpis, name=params.name))
+    return RunResult(params, seed, days, cases, daily, requests, pd.Series(kpis, name=params.name), steady)

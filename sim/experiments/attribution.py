@@ -105,7 +105,7 @@ class Attribution:
 
 
 def _coalition_run(r: Run) -> dict[str, Any]:
-    summary = run(r.params, seed=r.seed, days=r.days).summary
+    summary = run(r.params, seed=r.seed, days=r.days, warmup=r.warmup).summary
     return {"coalition": r.key, "seed": r.seed, **{str(k): v for k, v in summary.items()}}
 
 
@@ -167,6 +167,7 @@ def attribute(
     max_exact: int = 6,
     samples: int = 200,
     progress: Callable[[int, int], None] | None = None,
+    warmup: int | str = "auto",
 ) -> Attribution:
     """Shapley attribution of the change from ``a`` to ``b`` to mechanisms, with intervals.
 
@@ -178,6 +179,7 @@ def attribute(
         max_exact: up to this many mechanisms, all orders are used (exact Shapley).
         samples: orders sampled beyond that.
         progress: called after each run with the runs done and the runs in all.
+        warmup: days each run's KPIs leave out, or ``"auto"`` (:func:`sim.core.runner.run`).
     """
     diff = differences(a, b)
     if any(
@@ -201,7 +203,7 @@ def attribute(
             raise GovsimError(f"mechanisms {sorted(c)} cannot be switched on alone: {exc}") from None
     control = equal_cost_control(a, b, days)
     control_key = frozenset({"__control__"})
-    jobs = paired_runs({**params, control_key: control}, reps, seed, days)
+    jobs = paired_runs({**params, control_key: control}, reps, seed, days, warmup)
     seeds = [r.seed for r in jobs if r.key == control_key]  # the replication seeds, in order
     done = 0
 

@@ -109,6 +109,7 @@ def plan(design: Design, store: Store, digest: str, timeout: float | None = None
                 overrides=overrides,
                 seed=int(row["seed"]),
                 days=design.days,
+                warmup=design.warmup,
                 point=int(row["point"]),
                 replication=int(row["replication"]),
                 kpis=design.kpis,

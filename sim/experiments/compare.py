@@ -22,6 +22,7 @@ from sim.core.metrics import KPIS
 from sim.core.params import Params
 from sim.core.runner import run as sim_run
 from sim.core.scenarios import load_scenario
+from sim.core.steady import check_warmup
 from sim.errors import GovsimError
 from sim.experiments.replicate import Run, interval, local_executor, paired_runs, replicate
 
@@ -51,6 +52,7 @@ def compare_design(
     days: int,
     context: str | None = None,
     overrides: Mapping[str, Any] | None = None,
+    warmup: int | str = "auto",
 ) -> Design:
     """The experiment design of a comparison: the scenarios × ``reps`` paired replications.
 
@@ -84,6 +86,7 @@ def compare_design(
             replications=reps,
             seed=seed,
             overrides=dict(overrides or {}),
+            warmup=check_warmup(warmup, days),
         )
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -92,7 +95,7 @@ def compare_design(
 
 
 def _one(run: Run) -> tuple[pd.Series, pd.DataFrame]:
-    res = sim_run(run.params, seed=run.seed, days=run.days)
+    res = sim_run(run.params, seed=run.seed, days=run.days, warmup=run.warmup)
     daily = res.daily.assign(scenario=str(run.key), replication=run.replication)
     return res.summary.rename(f"{run.key}#{run.replication}"), daily
 
@@ -106,9 +109,10 @@ def run_scenarios(
     overrides: Mapping[str, Any] | None = None,
     workers: int = 1,
     progress: Callable[[], None] | None = None,
+    warmup: int | str = "auto",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run every scenario ``reps`` times with shared replication seeds
-    (:func:`sim.experiments.replicate.paired_runs`).
+    (:func:`sim.experiments.replicate.paired_runs`), each with ``warmup`` (days or ``"auto"``).
 
     Returns:
         (summaries, daily): one row per run (with ``scenario``, ``replication``,
@@ -125,7 +129,8 @@ def run_scenarios(
     check_runs(len(params) * reps, "scenarios × replications")
     for p in params:
         check_run(p, days, seed)
-    runs = paired_runs({p.name: p for p in params}, reps, seed, days)
+    check_warmup(warmup, days)
+    runs = paired_runs({p.name: p for p in params}, reps, seed, days, warmup)
     with local_executor(workers) as pool:
         results = replicate(_one, runs, pool, progress)
     summaries = pd.DataFrame([s for s, _ in results]).reset_index(drop=True)

@@ -19,13 +19,14 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sim.core.limits import ALLOW_LARGE, MAX_DAYS, MAX_SEED, allow_large, check_run, check_runs
 from sim.core.metrics import KPIS
 from sim.core.params import Section
 from sim.core.rng import replication_seeds
 from sim.core.scenarios import load_scenario
+from sim.core.steady import warmup_problem
 from sim.core.yamlfile import read_yaml
 from sim.errors import GovsimError, ScenarioError
 from sim.experiments.sensitivity import Factor, full_factorial, sample
@@ -94,6 +95,9 @@ class Design(Section):
     sampling: Sampling = Sampling()
     kpis: tuple[str, ...] = KPIS
     keep: Keep = Keep()
+    warmup: int | Literal["auto"] = Field(
+        "auto", description="days the KPIs leave out, or auto (MSER-5; sim.core.steady)"
+    )
     timeout: float | None = Field(
         None, ge=0, description="seconds a run may take (0: no limit; default: scaled by size and horizon)"
     )
@@ -104,6 +108,14 @@ class Design(Section):
         if days > MAX_DAYS and not allow_large():
             raise ValueError(f"more than {MAX_DAYS} days (ten years); set {ALLOW_LARGE}=1 to allow it")
         return days
+
+    @field_validator("warmup", mode="before")
+    @classmethod
+    def _warmup(cls, warmup: Any, info: ValidationInfo) -> Any:
+        problem = warmup_problem(warmup, info.data.get("days", MAX_DAYS))
+        if problem is not None:
+            raise ValueError(problem)
+        return warmup
 
     @model_validator(mode="after")
     def _consistent(self) -> Design:

@@ -35,19 +35,22 @@ J = TypeVar("J")
 @dataclass(frozen=True)
 class Run:
     """One run to do: a variant's key and parameters (anything the run function takes),
-    the replication number, its seed and the horizon."""
+    the replication number, its seed, the horizon and the warm-up (days or ``"auto"``)."""
 
     key: Any
     params: Any
     replication: int
     seed: int
     days: int
+    warmup: int | str = "auto"
 
 
-def paired_runs(variants: Mapping[Any, Any], reps: int, seed: int, days: int) -> list[Run]:
+def paired_runs(
+    variants: Mapping[Any, Any], reps: int, seed: int, days: int, warmup: int | str = "auto"
+) -> list[Run]:
     """Every variant × ``reps`` replications, replication ``r`` with the same seed everywhere."""
     seeds = replication_seeds(seed, reps)
-    return [Run(k, p, r, s, days) for k, p in variants.items() for r, s in enumerate(seeds)]
+    return [Run(k, p, r, s, days, warmup) for k, p in variants.items() for r, s in enumerate(seeds)]
 
 
 class Mapper(Protocol):

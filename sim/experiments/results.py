@@ -18,7 +18,9 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 
+from sim.core.steady import STEADY_COLUMNS
 from sim.errors import GovsimError
+from sim.experiments.stability import stability
 from sim.experiments.store import Store
 
 KEYS = ("run_id", "scenario", "point", "replication", "seed")
@@ -100,8 +102,14 @@ class Results:
 
     @cached_property
     def kpis(self) -> list[str]:
-        """The KPI columns of :attr:`summaries`."""
-        return [c for c in self.summaries.columns if c not in self.design.columns]
+        """The KPI columns of :attr:`summaries` (not the steady-state verdict, :attr:`steady`)."""
+        return [c for c in self.summaries.columns if c not in {*self.design.columns, *STEADY_COLUMNS}]
+
+    @property
+    def steady(self) -> pd.DataFrame:
+        """Whether each scenario (at each point) reached a steady state
+        (:func:`sim.experiments.stability.stability` of the runs' verdicts)."""
+        return stability(self.summaries)
 
     @cached_property
     def summaries(self) -> pd.DataFrame:

@@ -1,8 +1,9 @@
 """One run of a design, as a worker process does it, and the status record it leaves.
 
 :func:`execute` runs the model for one design row, writes the run's tables to the store
-atomically and writes its ``status.json`` last: ``ok`` with the files' hashes, or
-``failed`` with the error and traceback. :func:`record_failure` writes the same record
+atomically (its summary: the design's KPIs and the steady-state verdict,
+:data:`sim.core.steady.STEADY_COLUMNS`) and writes its ``status.json`` last: ``ok`` with the
+files' hashes, or ``failed`` with the error and traceback. :func:`record_failure` writes the same record
 from the parent when a run cannot report for itself (its worker died or timed out).
 Every status carries the design hash and the code version that made it, so a store
 never adopts a run of another design or, unless told, of other model code.
@@ -23,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 import sim
+from sim.core.steady import STEADY_COLUMNS
 from sim.experiments.store import STATUS, Store, atomic_write_json, atomic_write_parquet
 
 _MODEL_CODE = (Path(__file__).resolve().parents[1] / "core", Path(__file__).resolve())
@@ -56,6 +58,7 @@ class RunSpec:
     overrides: dict[str, Any]
     seed: int
     days: int
+    warmup: int | str
     point: int
     replication: int
     kpis: tuple[str, ...]
@@ -90,10 +93,15 @@ def execute(spec: RunSpec) -> dict[str, Any]:
     t0 = time.perf_counter()
     try:
         res = sim.run(
-            spec.scenario, seed=spec.seed, days=spec.days, context=spec.context, overrides=spec.overrides
+            spec.scenario,
+            seed=spec.seed,
+            days=spec.days,
+            context=spec.context,
+            overrides=spec.overrides,
+            warmup=spec.warmup,
         )
         files = {}
-        summary = res.summary[list(spec.kpis)].to_frame().T.reset_index(drop=True)
+        summary = res.summary[[*spec.kpis, *STEADY_COLUMNS]].to_frame().T.reset_index(drop=True)
         summary = pd.concat([pd.DataFrame([keys]), summary], axis=1)
         files["summary.parquet"] = atomic_write_parquet(folder / "summary.parquet", summary)
         if spec.keep_daily:

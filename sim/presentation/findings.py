@@ -6,7 +6,9 @@ difference against the reference scenario in a sentence generated from the numbe
 
 A finding says a scenario *changed* a KPI only when the 95% paired bootstrap interval of the
 difference (:func:`sim.experiments.stats.paired_differences`) excludes zero; otherwise it says the difference
-is not distinguishable from zero with that many replications. Designs with many parameter points
+is not distinguishable from zero with that many replications. A delay difference with a scenario that
+did not reach a steady state (:mod:`sim.experiments.stability`) always says that it grows with the
+horizon. Designs with many parameter points
 (samplers) are summarised per scenario, averaged over the points of each replication (still
 paired: every scenario runs the same points with the same seeds).
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ import pandas as pd
 import sim.experiments.results
 from sim.core.metrics import TARGET_TIER_SHARES
 from sim.errors import GovsimError
+from sim.experiments.stability import grows_with_horizon, stability
 from sim.experiments.stats import kpi_intervals, paired_differences
 from sim.presentation import plots
 
@@ -112,11 +115,20 @@ class Study:
     kpis: list[str]
     reference: str
     pooled_points: int
+    steady: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Whether each label reached a steady state (:func:`sim.experiments.stability.stability`)."""
 
     @property
     def names(self) -> list[str]:
         """Labels of what is compared, in design order."""
         return list(dict.fromkeys(self.labels.values()))
+
+    @property
+    def unstable(self) -> set[str]:
+        """Labels that did not reach a steady state."""
+        if self.steady.empty:
+            return set()
+        return {str(x) for x in self.steady.loc[self.steady["unstable"], "scenario"]}
 
 
 def _point_labels(design: pd.DataFrame) -> tuple[dict[tuple[str, int], str], int]:
@@ -149,6 +161,7 @@ def load_study(experiment_path: str | Path, reference: str | None = None) -> Stu
     labels, pooled = _point_labels(res.design)
     label = [labels[(str(a), int(b))] for a, b in zip(s["scenario"], s["point"], strict=True)]
     s = s.assign(scenario=label)
+    steady = stability(s.assign(point=0))  # points pooled into a label are judged together
     kpis = res.kpis
     if pooled > 1:
         s = s.groupby(["scenario", "replication"], sort=False)[kpis].mean().reset_index()
@@ -160,7 +173,7 @@ def load_study(experiment_path: str | Path, reference: str | None = None) -> Stu
         raise GovsimError(
             f"--reference: {ref!r} is not a scenario of this experiment; choose from {scenarios}"
         )
-    return Study(res, design, labels, s, headline, ref, pooled)
+    return Study(res, design, labels, s, headline, ref, pooled, steady)
 
 
 # ---- findings -------------------------------------------------------------------------------------
@@ -218,6 +231,19 @@ def finding_sentence(kpi: str, row: Row, name: str, ref: str) -> str:
     )
 
 
+def horizon_caveat(name: str, ref: str, unstable: set[str], days: Any = None) -> str:
+    """What a delay finding must add when either side did not reach a steady state ('' if none)."""
+    which = [x for x in (name, ref) if x in unstable]
+    if not which:
+        return ""
+    who = " and ".join(which)
+    horizon = f"the {days}-day horizon" if days else "the horizon"
+    return (
+        f" But {who} did not reach a steady state (backlogs still grew after the warm-up), so this "
+        f"difference grows with the horizon: it holds for {horizon}, not as a lasting effect."
+    )
+
+
 def _target_sentence(name: str, row: Row) -> str:
     """Where the grid share (the village counted in the grid, as 001 counts it) stands
     against the reforms' 70% target."""
@@ -258,12 +284,12 @@ def findings(study: Study) -> list[tuple[str, list[str]]]:
         diffs = paired_differences(pair, study.kpis, reference=ref)
         rows = diffs.to_dict("records")
         ordered = [r for r in rows if _clear(r)] + [r for r in rows if not _clear(r)]
-        out.append(
-            (
-                f"{name[:1].upper()}{name[1:]} compared with {ref}",
-                [finding_sentence(r["kpi"], r, name, ref) for r in ordered],
-            )
-        )
+        caveat = horizon_caveat(name, ref, study.unstable, study.design.get("days"))
+        sentences = [
+            finding_sentence(r["kpi"], r, name, ref) + (caveat if grows_with_horizon(r["kpi"]) else "")
+            for r in ordered
+        ]
+        out.append((f"{name[:1].upper()}{name[1:]} compared with {ref}", sentences))
     if "plan_share_grid" in study.kpis:
         grid = kpi_intervals(s, ["plan_share_grid"]).to_dict("records")
         out.append(("Against the 70/20/10 target", [_target_sentence(r["scenario"], r) for r in grid]))
@@ -280,6 +306,7 @@ __all__: Sequence[str] = [
     "findings",
     "format_diff",
     "format_value",
+    "horizon_caveat",
     "is_share",
     "load_study",
 ]

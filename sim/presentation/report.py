@@ -1,7 +1,8 @@
 """A policy brief from an experiment store: one self-contained HTML file.
 
 :func:`build_report` reads a store (:func:`sim.presentation.findings.load_study`) and writes, in this order:
-the question (the design's description), the scenarios compared, findings in plain sentences
+the question (the design's description), the scenarios compared, whether each reached a steady
+state (:mod:`sim.experiments.stability`), findings in plain sentences
 generated from the numbers (:func:`sim.presentation.findings.findings`), a headline KPI table with 95%
 intervals, the figures (PNG embedded as data URIs), a note on whether the replications suffice,
 and the provenance (manifest).
@@ -28,6 +29,7 @@ from matplotlib.figure import Figure
 
 import sim
 from sim.errors import GovsimError
+from sim.experiments.stability import unstable_note
 from sim.experiments.stats import kpi_intervals, replication_advice, warnings_for
 from sim.presentation import plots
 from sim.presentation.findings import Study, findings, format_value, is_share, load_study
@@ -149,6 +151,30 @@ def _scenarios_section(study: Study) -> str:
     return f"<ul>{''.join(items)}</ul><p>{escape('; '.join(setup))}. {ref}</p>"
 
 
+def _steady_section(study: Study) -> str:
+    """Whether every scenario reached a steady state, and for each that did not, how its stocks grew."""
+    t = study.steady
+    if t.empty or not t["judged"].any():
+        return (
+            "<p>The runs carry no steady-state verdict (too short after the warm-up, or stored by "
+            "older code).</p>"
+        )
+    days, setting = study.design.get("days"), study.design.get("warmup", "auto")
+    lo, hi = t["warmup_days"].min(), t["warmup_days"].max()
+    warm = f"{lo:.0f}" if lo == hi else f"{lo:.0f} to {hi:.0f}"
+    how = "chosen by MSER-5 run by run" if setting == "auto" else "set by the design"
+    head = (
+        f"<p>The rates, shares and delays count what was observed (cases resolved, settled or "
+        f"discovered) after each run's warm-up ({how}; {warm} days on average per scenario). A trend "
+        "test then asks whether open cases or any unit's backlog still grew after it.</p>"
+    )
+    bad = t[t["unstable"]]
+    if bad.empty:
+        return head + "<p>Every scenario reached a steady state: no stock grows after the warm-up.</p>"
+    notes = "".join(f"<li>{escape(unstable_note(r, days))}</li>" for r in bad.to_dict("records"))
+    return head + f"<ul class='unstable'>{notes}</ul>"
+
+
 def _bounds(kpi: str, lo: float, hi: float) -> str:
     """An interval as text, cut at the KPI's natural limits (every KPI is >= 0; shares <= 100%)."""
     lo, hi = max(lo, 0.0), min(hi, 1.0) if is_share(kpi) else hi
@@ -157,7 +183,12 @@ def _bounds(kpi: str, lo: float, hi: float) -> str:
 
 def _kpi_table(study: Study) -> str:
     t = kpi_intervals(study.summaries, study.kpis)
-    head = "".join(f"<th>{escape(n).replace(' (', '<br>(')}</th>" for n in study.names)
+    head = "".join(
+        f"<th>{escape(n).replace(' (', '<br>(')}"
+        + ("<br><span class='ci'>(no steady state)</span>" if n in study.unstable else "")
+        + "</th>"
+        for n in study.names
+    )
     rows = []
     for kpi in study.kpis:
         cells = []
@@ -264,6 +295,7 @@ def build_report(
     sections = [
         ("The question", f"<p class='lead'>{escape(question)}</p>"),
         ("Scenarios compared", _scenarios_section(study)),
+        ("Did every scenario settle?", _steady_section(study)),
         ("Findings", found),
         ("Headline figures", _kpi_table(study)),
         ("Figures", figs or "<p>The store holds no tables to draw.</p>"),

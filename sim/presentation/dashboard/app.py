@@ -56,6 +56,7 @@ def kpi_chips(view: View) -> list[html.Span]:
     """The headline numbers as small labelled chips."""
     chips = [html.Span([html.B(_fmt(v)), f" {k}"], className="kpi") for k, v in view.kpis.items()]
     chips.append(html.Span([html.B(f"{view.step_ms:.1f} ms"), " last step"], className="kpi"))
+    chips.append(html.Span(view.steady, className="kpi steady"))
     return chips
 
 

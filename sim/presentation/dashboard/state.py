@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
 from sim.core.kinds import LEVELS, PLAN_TIERS, Kind
 from sim.core.metrics import DELAYS, TARGET_TIER_SHARES, delay_parts, tier_distance
 from sim.core.model import GovModel
 from sim.core.params import Params
 from sim.core.scenarios import load_scenario
+from sim.core.steady import STOCKS, TREND_BATCHES, assess
 from sim.core.switches import BY_NAME, SWITCHES
 
 EnforcementMode = Literal["line", "comprehensive"]
@@ -227,6 +229,7 @@ class View:
         open_series: day-end stocks (open, latent, backlog by unit kind).
         previous: the open-cases series of the run before the last change, if any.
         step_ms: wall time of the latest day's step in milliseconds.
+        steady: whether the run so far has reached a steady state (:func:`steady_verdict`).
     """
 
     day: int
@@ -242,6 +245,19 @@ class View:
     open_series: dict[str, list[float]]
     previous: tuple[str, list[float]] | None
     step_ms: float
+    steady: str
+
+
+def steady_verdict(snapshots: dict[str, list[float]]) -> str:
+    """The steady-state verdict of the days run so far, as the page shows it: the MSER-5
+    warm-up and the trend of each stock after it (:func:`sim.core.steady.assess`)."""
+    st = assess(pd.DataFrame({k: snapshots[k] for k in STOCKS if k in snapshots}))
+    if st.steady is None:
+        return f"steady state: too early to tell (needs {2 * TREND_BATCHES} days after the warm-up)"
+    if st.steady:
+        return f"steady state reached after a {st.warmup}-day warm-up"
+    grows = ", ".join(f"{t.stock.replace('_', ' ')} {t.slope_per_day:+.1f}/day" for t in st.growing)
+    return f"NO steady state: {grows}; delays grow with the horizon"
 
 
 def grid_layout(model: GovModel) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -471,6 +487,7 @@ class Session:
                 open_series={k: [float(x) for x in v] for k, v in series.items()},
                 previous=self.previous,
                 step_ms=1000 * h.step_seconds[-1] if h.step_seconds else float("nan"),
+                steady=steady_verdict(snap),
             )
 
 
