@@ -34,7 +34,35 @@ DEFAULT_WORKERS = os.cpu_count() or 1
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="override a parameter: section.field=value")]
 ContextOpt = Annotated[str | None, typer.Option(help="context name or file (replaces the scenario's)")]
 SeedOpt = Annotated[int, typer.Option(help="root seed")]
-DaysOpt = Annotated[int, typer.Option(min=1, help="days to simulate")]
+
+
+def bounded(low: float, high: float | None = None) -> Callable[[typer.CallbackParam, Any], Any]:
+    """An option callback that refuses a number outside ``low .. high`` in one line, exit 2.
+
+    Used instead of typer's ``min=``/``max=``, whose refusal is a boxed usage message.
+    """
+
+    def check(param: typer.CallbackParam, value: Any) -> Any:
+        if value is not None and (value < low or (high is not None and value > high)):
+            allowed = f"at least {low:g}" if high is None else f"from {low:g} to {high:g}"
+            _fail(f"{param.opts[0]}: {value:g} is not allowed: {allowed}")
+        return value
+
+    return check
+
+
+def _days(param: typer.CallbackParam, value: int) -> int:
+    """Refuse a horizon out of bounds (:func:`sim.core.limits.check_days`) in one line."""
+    from sim.core.limits import check_days
+
+    try:
+        check_days(value, param.opts[0])
+    except GovsimError as exc:
+        _fail(str(exc))
+    return value
+
+
+DaysOpt = Annotated[int, typer.Option(callback=_days, help="days to simulate (1 to 3650)")]
 
 
 def _version(value: bool) -> None:

@@ -16,6 +16,7 @@ from sim.cli.base import (
     SeedOpt,
     SetOpt,
     app,
+    bounded,
     cell,
     diff_cell,
     err,
@@ -88,14 +89,14 @@ def run(
 @friendly
 def compare(
     scenarios: Annotated[list[str], typer.Argument(help="two or more scenarios")],
-    reps: Annotated[int, typer.Option(min=1, help="replications per scenario")] = 5,
+    reps: Annotated[int, typer.Option(callback=bounded(1), help="replications per scenario")] = 5,
     seed: SeedOpt = 0,
     days: DaysOpt = 365,
     context: ContextOpt = None,
     set_: SetOpt = None,
-    workers: Annotated[int, typer.Option(min=1, help="parallel processes (default: all cores)")] = (
-        DEFAULT_WORKERS
-    ),
+    workers: Annotated[
+        int, typer.Option(callback=bounded(1), help="parallel processes (default: all cores)")
+    ] = DEFAULT_WORKERS,
     out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
     force: Annotated[
         bool, typer.Option(help="discard the results of other settings in the output folder")

@@ -12,11 +12,11 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from sim.cli.base import DEFAULT_WORKERS, app, cell, err, fmt, friendly, out, progress_bar
+from sim.cli.base import DEFAULT_WORKERS, app, bounded, cell, err, fmt, friendly, out, progress_bar
 from sim.errors import GovsimError
 
 WorkersOpt = Annotated[
-    int, typer.Option(min=1, help="parallel processes or Dask workers (default: all cores)")
+    int, typer.Option(callback=bounded(1), help="parallel processes or Dask workers (default: all cores)")
 ]
 SchedulerOpt = Annotated[str | None, typer.Option(help="address of a running Dask scheduler")]
 ClusterOpt = Annotated[str | None, typer.Option(help="'local' starts a Dask LocalCluster")]
@@ -25,7 +25,7 @@ FreshOpt = Annotated[bool, typer.Option(help="discard earlier results of this de
 TimeoutOpt = Annotated[
     float | None,
     typer.Option(
-        min=0,
+        callback=bounded(0),
         help="seconds a run may take before it is recorded as failed (0: no limit; default: the "
         "design's timeout, else 60 s + 1 s per million resident-days)",
     ),
@@ -220,7 +220,10 @@ def analyze(
     experiment: str,
     reference: Annotated[str | None, typer.Option(help="scenario to compare against")] = None,
     precision: Annotated[
-        float, typer.Option(help="target half-width of the 95% interval, relative to the mean")
+        float,
+        typer.Option(
+            callback=bounded(0.0001), help="target half-width of the 95% interval, relative to the mean"
+        ),
     ] = 0.05,
     kpi: Annotated[list[str] | None, typer.Option(help="KPIs to analyse (default: main ones)")] = None,
 ) -> None:
