@@ -6,6 +6,10 @@ compare; the main job opens with sentences that follow its data.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -14,9 +18,13 @@ import sim.core.limits
 from sim.cli import app
 from sim.errors import GovsimError
 from sim.experiments.attribution import attribute
+from sim.experiments.stats import paired_differences
+from sim.presentation.comparison import ROUGH_BELOW, headline, replication_warning, value_cell
+from sim.presentation.findings import format_diff, format_value
 
 runner = CliRunner()
 TINY_RUN = ["--days", "1", "--set", "population.residents=1000"]
+SMALL_RUN = ["--days", "20", "--set", "population.residents=6000"]
 
 
 # ------------------------------------------------------- numbers out of range: one plain line
@@ -64,3 +72,75 @@ def test_attributions_cap_is_lifted_by_the_same_override(monkeypatch: pytest.Mon
     monkeypatch.setenv("GOVSIM_ALLOW_LARGE", "1")
     res = attribute(a, b, ["tier_share_grid"], reps=2, days=5)
     assert len(res.runs) > 10
+
+
+# ------------------------------------------------------ the main job opens with sentences
+def _summaries(grid_a: list[float], grid_b: list[float]) -> pd.DataFrame:
+    """Hand-made run summaries of scenarios a and b, paired by replication."""
+    rows = [
+        {"scenario": s, "replication": i, "seed": i, "tier_share_grid": v, "staff_hours": 1000.0 + 10 * i}
+        for s, values in (("a", grid_a), ("b", grid_b))
+        for i, v in enumerate(values)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _headline(grid_a: list[float], grid_b: list[float]) -> list[str]:
+    diffs = paired_differences(_summaries(grid_a, grid_b), ["tier_share_grid", "staff_hours"], reference="a")
+    return headline(diffs)
+
+
+def test_headline_sentences_follow_the_data() -> None:
+    a, b = [0.60, 0.61, 0.62, 0.63, 0.64], [0.70, 0.70, 0.71, 0.73, 0.75]
+    grid, cost = _headline(a, b)
+    mean_a, mean_b = format_value("tier_share_grid", np.mean(a)), format_value("tier_share_grid", np.mean(b))
+    noun = "the share of resolved issues settled in the grid"
+    assert grid.startswith(f"B raised {noun} from {mean_a} to {mean_b}")
+    diff = format_diff("tier_share_grid", np.mean(b) - np.mean(a))
+    assert f"paired difference {diff} percentage points, 95% interval" in grid
+    assert "do not differ" not in cost and "identical results in all 5 replications" in cost
+    # the other way round, the sentence says so
+    assert _headline(b, a)[0].startswith(f"B cut {noun} from {mean_b} to {mean_a}")
+    # a difference the replications cannot tell from noise is not claimed
+    noisy = _headline([0.60, 0.70, 0.60, 0.70, 0.65], [0.70, 0.60, 0.70, 0.60, 0.66])[0]
+    assert "is not distinguishable from zero with 5 replications" in noisy and "raised" not in noisy
+
+
+def test_few_replications_are_warned_about() -> None:
+    assert replication_warning(ROUGH_BELOW) is None
+    assert "rough" in str(replication_warning(ROUGH_BELOW - 1))
+    assert "no interval" in str(replication_warning(1))
+
+
+def test_the_table_shows_shares_as_percentages_and_clips_intervals() -> None:
+    row = {"mean": 0.995, "lo": 0.975, "hi": 1.02, "n": 3}
+    assert value_cell("approval_completion_rate", row) == "99.5% [97.5%, 100.0%]"
+    days = {"mean": 21.3, "lo": -4.98, "hi": 47.6, "n": 3}
+    assert value_cell("one_thing_days_mean", days) == "21.3 [0, 47.6]"
+    one = {"mean": 0.5, "lo": float("nan"), "hi": float("nan"), "n": 1}
+    assert value_cell("tier_share_grid", one) == "50.0%"
+
+
+def test_compare_opens_with_sentences_from_its_numbers(tmp_path: Path) -> None:
+    args = ["compare", "baseline", "reform", "--reps", "3", *SMALL_RUN, "--out", str(tmp_path)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    stdout = " ".join(res.stdout.split())
+    assert stdout.startswith("In short - ")
+    kpis = pd.read_csv(tmp_path / "kpis.csv").set_index(["scenario", "kpi"])["mean"]
+    grid = [format_value("tier_share_grid", kpis[(s, "tier_share_grid")]) for s in ("baseline", "reform")]
+    first = stdout.split(" - ")[1]
+    assert "share of resolved issues settled in the grid" in first and all(g in first for g in grid)
+    # readable labels, shares in percent, no code names or scientific notation
+    assert "escalations per case" in stdout and "cases dropped (count)" in stdout
+    assert "tier_share_grid" not in stdout and "e+0" not in stdout
+    assert f"{grid[0]} [" in stdout
+    # three replications: a warning on stderr that the intervals are rough
+    assert "warning: with 3 replications per scenario the 95% intervals are rough" in res.stderr
+
+
+def test_compare_with_enough_replications_does_not_warn(tmp_path: Path) -> None:
+    args = ["compare", "baseline", "reform", "--reps", str(ROUGH_BELOW), *TINY_RUN, "--out", str(tmp_path)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "warning" not in res.stderr

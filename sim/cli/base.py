@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import pandas as pd
@@ -139,14 +139,3 @@ def cell(row: pd.Series) -> str:
     if pd.isna(row["lo"]):
         return fmt(row["mean"])
     return f"{fmt(row['mean'])} [{fmt(row['lo'])}, {fmt(row['hi'])}]"
-
-
-def diff_cell(row: Mapping[Hashable, Any] | None) -> str:
-    """A paired difference and its bootstrap interval as text (signed)."""
-    if row is None or pd.isna(row["diff_mean"]):
-        return "–"
-    d = row["diff_mean"]
-    text = ("+" if d > 0 else "") + fmt(d)
-    if pd.isna(row["diff_lo"]):
-        return text
-    return f"{text} [{fmt(row['diff_lo'])}, {fmt(row['diff_hi'])}]"

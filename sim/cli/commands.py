@@ -17,8 +17,6 @@ from sim.cli.base import (
     SetOpt,
     app,
     bounded,
-    cell,
-    diff_cell,
     err,
     friendly,
     out,
@@ -116,8 +114,6 @@ def compare(
     from sim.experiments.stats import paired_differences
     from sim.presentation.plots import tier_shares_figure
 
-    if reps < 2:
-        err.print("[yellow]warning:[/yellow] with one replication there is no interval; use --reps 2 or more")
     design = compare_design(scenarios, reps, seed, days, context, overrides(set_))
     report = run_with_progress(
         design, BatchOptions(workers, out_dir=out_dir or RESULTS / design.name, fresh=force)
@@ -132,19 +128,8 @@ def compare(
     summaries = res.summaries
     kpis = kpi_table(summaries)
     names = list(dict.fromkeys(summaries["scenario"]))
-    ref, others = names[0], names[1:]
-    diffs = paired_differences(summaries, list(KPI_ORDER), reference=ref)
-    table = Table(
-        "KPI",
-        *names,
-        *(f"{n} − {ref} (paired)" for n in others),
-        title=f"{' vs '.join(names)}: mean [95% interval], {reps} replications, {days} days",
-    )
-    by_pair = {(r["scenario"], r["kpi"]): r for r in diffs.to_dict("records")}
-    for k, grp in kpis.groupby("kpi", sort=False):
-        cells = [cell(r) for _, r in grp.iterrows()]
-        table.add_row(str(k), *cells, *(diff_cell(by_pair.get((n, k))) for n in others))
-    out.print(table)
+    diffs = paired_differences(summaries, list(KPI_ORDER), reference=names[0])
+    _print_comparison(kpis, diffs, names, reps, days)
     files = Outputs(report.store, [], force=True)  # the store checked that these are this design's
     files.table(summaries, "summaries")
     files.table(res.daily, "daily")
@@ -153,6 +138,35 @@ def compare(
     matplotlib.use("Agg")  # the CLI draws to files only; the library leaves the backend alone
     files.figure(tier_shares_figure(summaries), "tier_shares.png")
     out.print(f"tables and figure written to {report.store}/", highlight=False)
+
+
+def _print_comparison(
+    kpis: pd.DataFrame, diffs: pd.DataFrame, names: list[str], reps: int, days: int
+) -> None:
+    """The comparison in words (headline sentences, a warning if replications are few), then the table."""
+    from sim.presentation.comparison import ROUGH_BELOW, headline, kpi_rows, replication_warning
+
+    out.print("[bold]In short[/bold]")
+    for sentence in headline(diffs):
+        out.print(f"- {sentence}", highlight=False)
+    warning = replication_warning(reps)
+    if warning:
+        err.print(
+            f"[yellow]warning:[/yellow] {warning}; use --reps {ROUGH_BELOW} or more",
+            highlight=False,
+            soft_wrap=True,
+        )
+    ref = names[0]
+    table = Table(
+        "KPI",
+        *names,
+        *(f"{n} − {ref} (paired)" for n in names[1:]),
+        title=f"{' vs '.join(names)}: mean [95% interval], {reps} replications, {days} days; "
+        "shares in %, their differences in percentage points (pp)",
+    )
+    for row in kpi_rows(kpis, diffs):
+        table.add_row(*row)
+    out.print(table)
 
 
 @app.command()

@@ -58,6 +58,8 @@ def is_share(kpi: str) -> bool:
 def _sig(x: float) -> str:
     """About three significant digits, thousands separated, with a true minus sign."""
     a = abs(x)
+    if a == 0:
+        return "0"
     s = f"{a:,.0f}" if a >= 100 else f"{a:.1f}" if a >= 10 else f"{a:.2f}" if a >= 1 else f"{a:#.3g}"
     return (MINUS if x < 0 and s.strip("0.,") else "") + s
 
