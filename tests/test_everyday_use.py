@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 from typer.testing import CliRunner
 
 import sim
@@ -19,6 +21,7 @@ from sim.cli import app
 from sim.errors import GovsimError
 from sim.experiments.attribution import attribute
 from sim.experiments.stats import paired_differences
+from sim.presentation import plots
 from sim.presentation.comparison import ROUGH_BELOW, headline, replication_warning, value_cell
 from sim.presentation.findings import format_diff, format_value
 
@@ -144,3 +147,77 @@ def test_compare_with_enough_replications_does_not_warn(tmp_path: Path) -> None:
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert "warning" not in res.stderr
+
+
+# ------------------------------------------------- figures: legends clear of data, titles fit
+LONG = "reform (patrollers_per_grid=2, misroute_probability=0.15, staff_per_10k=22)"
+
+
+def _layout_problems(fig: Figure) -> list[str]:
+    """What a reader would trip on: a legend over a panel, a title wider than its panel or the figure."""
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)]
+    problems = [
+        f"a legend covers the panel {ax.get_title()!r}"
+        for leg in legends
+        for ax in panels
+        if leg.get_window_extent(r).overlaps(ax.get_window_extent(r))
+    ]
+    for leg in legends:
+        box = leg.get_window_extent(r)
+        if box.x0 < 0 or box.x1 > fig.bbox.width:
+            problems.append("a legend runs off the figure")
+    for ax in panels:
+        if ax.title.get_window_extent(r).width > ax.get_window_extent(r).width * 1.1:
+            problems.append(f"the title {ax.get_title()!r} is wider than its panel")
+    sup = fig._suptitle  # type: ignore[attr-defined]
+    if sup is not None and (sup.get_window_extent(r).x0 < 0 or sup.get_window_extent(r).x1 > fig.bbox.width):
+        problems.append(f"the figure title {sup.get_text()!r} runs off the figure")
+    plt.close(fig)
+    return problems
+
+
+def _summaries3() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    rows = []
+    for s, grid in (("baseline", 0.6), ("reform", 0.68), (LONG, 0.72)):
+        for r in range(3):
+            g = grid + rng.normal(0, 0.01)
+            shares = {"grid": g, "department": (1 - g) * 0.8, "enforcement": (1 - g) * 0.2}
+            rows.append({"scenario": s, "replication": r} | {f"tier_share_{t}": x for t, x in shares.items()})
+    return pd.DataFrame(rows)
+
+
+def test_legends_do_not_cover_data_and_titles_fit(
+    baseline_run: sim.RunResult, reform_run: sim.RunResult
+) -> None:
+    summaries = _summaries3()
+    days = np.arange(60)
+    daily = pd.DataFrame(
+        [
+            {"scenario": s, "replication": r, "day": d, "open_cases": 100 + k * 20 + d * (k + 1) + r}
+            for k, s in enumerate(("baseline", "reform", LONG))
+            for r in range(2)
+            for d in days
+        ]
+    )
+    cases = {"baseline": baseline_run.cases, LONG: reform_run.cases}
+    indices = pd.DataFrame(
+        [
+            {"kpi": k, "factor": f, "index": i, "value": v, "conf": 0.05}
+            for k in ("tier_share_grid", "delay_total_mean_days", "staff_hours")
+            for f, v in (("grid.patrollers_per_grid", 0.6), ("dispatch.misroute_probability", 0.3))
+            for i in ("S1", "ST")
+        ]
+    ).assign(scenario=LONG)
+    figures = {
+        "tier shares": plots.tier_shares_figure(summaries),
+        "backlog": plots.backlog_figure(daily),
+        "delay": plots.delay_figure(cases),
+        "flow": plots.flow_figure(cases),
+        "sensitivity": plots.sensitivity_figure(indices),
+    }
+    problems = {name: _layout_problems(fig) for name, fig in figures.items()}
+    assert not any(problems.values()), problems

@@ -106,10 +106,26 @@ def _facets(n: int, ncols: int = 3, size: tuple[float, float] = (4.0, 3.2)) -> t
     return fig, flat[:n]
 
 
-def _panel_title(ax: Axes, text: str) -> None:
-    """A small panel title, wrapped so that it does not run past the panel; few x ticks."""
+def _panel_title(ax: Axes, text: str, ticks: bool = True) -> None:
+    """A small panel title, wrapped so that it does not run past the panel; few x ticks
+    unless ``ticks`` is false (categorical axes keep theirs)."""
     ax.set_title(textwrap.fill(text, 42), fontsize="medium")
-    ax.xaxis.set_major_locator(MaxNLocator(5))
+    if ticks:
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+
+
+def _suptitle(fig: Figure, text: str) -> None:
+    """The figure's title, wrapped to the figure's width (about 9 characters an inch)."""
+    fig.suptitle(textwrap.fill(text, int(fig.get_figwidth() * 9)))
+
+
+def _legend_below(fig: Figure, handles: Sequence[Any], labels: Sequence[str]) -> None:
+    """One legend under the panels, where it covers no data: labels wrapped, as many columns
+    as fit the figure's width (about 11 characters an inch)."""
+    labels = [textwrap.fill(x, 40) for x in labels]
+    longest = max((len(line) for x in labels for line in x.splitlines()), default=1)
+    ncols = max(1, min(len(labels), int(fig.get_figwidth() * 11 // (longest + 4))))
+    fig.legend(handles, labels, loc="outside lower center", ncols=ncols, frameon=False)
 
 
 def tier_shares_figure(summaries: pd.DataFrame, colours: Colours | None = None) -> Figure:
@@ -153,7 +169,7 @@ def tier_shares_figure(summaries: pd.DataFrame, colours: Colours | None = None) 
     ax.set_xlabel("tier that resolved the case")
     ax.set_ylim(0, 1)
     ax.set_title("Which tier resolves issues (bars: mean, whiskers: 95% interval)")
-    ax.legend(frameon=False)
+    _legend_below(fig, *ax.get_legend_handles_labels())
     return fig
 
 
@@ -218,9 +234,8 @@ def delay_figure(
         ax.set_ylabel("share of cases resolved within")
         ax.set_ylim(0, 1.02)
     # one legend for all panels (line labels keep each line's case count, for interactive use)
-    handles = [Line2D([], [], color=colours[s], label=s) for s in scenarios]
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), frameon=False)
-    fig.suptitle(f"How long resolved issues took, by {by} (cumulative share of cases)")
+    _legend_below(fig, [Line2D([], [], color=colours[s]) for s in scenarios], scenarios)
+    _suptitle(fig, f"How long resolved issues took, by {by} (cumulative share of cases)")
     return fig
 
 
@@ -247,7 +262,7 @@ def backlog_figure(daily: pd.DataFrame, colours: Colours | None = None) -> Figur
     ax.set_ylabel("open cases at the end of the day (count)")
     ax.set_ylim(bottom=0)
     ax.set_title("Backlog over time (line: mean across replications; band: lowest to highest)")
-    ax.legend(frameon=False)
+    _legend_below(fig, *ax.get_legend_handles_labels())
     return fig
 
 
@@ -287,11 +302,11 @@ def flow_figure(cases: Mapping[str, pd.DataFrame] | pd.DataFrame) -> Figure:
             cbar_kws={"label": "% of the channel's cases"},
             linewidths=0.5,
         )
-        ax.set_title(scen)
+        _panel_title(ax, scen, ticks=False)
         ax.tick_params(axis="x", labelrotation=20)
         ax.set_xlabel("where the case ended")
         ax.set_ylabel("how it was discovered")
-    fig.suptitle("Flow of cases from discovery channel to resolving tier (% of each row)")
+    _suptitle(fig, "Flow of cases from discovery channel to resolving tier (% of each row)")
     return fig
 
 
@@ -337,8 +352,8 @@ def calibration_figure(fit: pd.DataFrame, colours: Colours | None = None) -> Fig
     for ax in axes:
         handles, labels = ax.get_legend_handles_labels()
         keep.update((lab, h) for lab, h in zip(labels, handles, strict=True) if lab not in keep)
-    fig.legend(keep.values(), keep.keys(), loc="outside lower center", ncols=len(keep), frameon=False)
-    fig.suptitle("Calibration: simulated (dot: mean, whiskers: 95% interval) against reported figures")
+    _legend_below(fig, list(keep.values()), list(keep.keys()))
+    _suptitle(fig, "Calibration: simulated (dot: mean, whiskers: 95% interval) against reported figures")
     return fig
 
 
@@ -393,12 +408,9 @@ def sensitivity_figure(indices: pd.DataFrame, scenario: str | None = None) -> Fi
         )
     method = "Morris screening" if shown == ["mu_star"] else "Sobol indices (S1 first-order, ST total)"
     if len(shown) > 1:
-        axes[0].legend(frameon=False, fontsize="small")
-    fig.suptitle(
-        f"Which parameters matter: {method}"
-        + (f", {scenario}" if scenario else "")
-        + " (whiskers: 95% confidence)"
-    )
+        _legend_below(fig, *axes[0].get_legend_handles_labels())
+    of = f", {scenario}" if scenario else ""
+    _suptitle(fig, f"Which parameters matter: {method}{of} (whiskers: 95% confidence)")
     return fig
 
 
@@ -430,7 +442,7 @@ def attribution_figure(shares: pd.DataFrame) -> Figure:
         ax.axvline(0, color="black", lw=0.8)
         _panel_title(ax, kpi_label(kpi))
         ax.set_xlabel("% of the change attributed")
-    fig.suptitle("What drives the change: share attributed to each mechanism (whiskers: 95% interval)")
+    _suptitle(fig, "What drives the change: share attributed to each mechanism (whiskers: 95% interval)")
     return fig
 
 
