@@ -1,11 +1,16 @@
 """The everyday path (issue 13): what a user meets when running the main job and its siblings.
 
 Numbers out of range are refused in one plain line; attribution has the same cap on runs as
-compare; the main job opens with sentences that follow its data.
+compare; the main job opens with sentences that follow its data; figures keep legends off
+the data and titles within bounds; the brief of a sweep is titled by its question, opens
+with a summary and prints without clipping.
 """
 
 from __future__ import annotations
 
+import os
+import re
+from html import unescape
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -20,10 +25,14 @@ import sim.core.limits
 from sim.cli import app
 from sim.errors import GovsimError
 from sim.experiments.attribution import attribute
+from sim.experiments.batch import run_batch
+from sim.experiments.calibration import Target, fit_table
 from sim.experiments.stats import paired_differences
 from sim.presentation import plots
 from sim.presentation.comparison import ROUGH_BELOW, headline, replication_warning, value_cell
 from sim.presentation.findings import format_diff, format_value
+from sim.presentation.report import build_report
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
 runner = CliRunner()
 TINY_RUN = ["--days", "1", "--set", "population.residents=1000"]
@@ -190,6 +199,7 @@ def _summaries3() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@pytest.mark.filterwarnings("error:constrained_layout not applied")  # panels squeezed to nothing
 def test_legends_do_not_cover_data_and_titles_fit(
     baseline_run: sim.RunResult, reform_run: sim.RunResult
 ) -> None:
@@ -212,12 +222,93 @@ def test_legends_do_not_cover_data_and_titles_fit(
             for i in ("S1", "ST")
         ]
     ).assign(scenario=LONG)
+    target = Target(id="g", metric="tier_share_grid", scenario="reform", value=0.7, tolerance=0.03, source="")
     figures = {
         "tier shares": plots.tier_shares_figure(summaries),
         "backlog": plots.backlog_figure(daily),
         "delay": plots.delay_figure(cases),
         "flow": plots.flow_figure(cases),
         "sensitivity": plots.sensitivity_figure(indices),
+        "calibration": plots.calibration_figure(fit_table([target], {"g": [0.66, 0.68]})),
     }
     problems = {name: _layout_problems(fig) for name, fig in figures.items()}
     assert not any(problems.values()), problems
+
+
+# ------------------------------------------------------------------- the brief of a sweep
+SWEEP = """
+name: sweep
+description: Does separation pay off whatever the misrouting? A small sweep. Second sentence.
+scenarios: [baseline, reform]
+days: 15
+replications: 2
+seed: 5
+overrides: {population.residents: 8000}
+parameters:
+  dispatch.misroute_probability: {values: [0.05, 0.1, 0.2]}
+keep: {daily: true}
+"""
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Baseline and reform at three parameter points, two paired replications: a store."""
+    folder = tmp_path_factory.mktemp("sweep")
+    (folder / "sweep.yaml").write_text(SWEEP)
+    report = run_batch(folder / "sweep.yaml", out=folder / "store", workers=2)
+    assert report.failed == 0
+    return report.store
+
+
+def test_the_brief_of_a_sweep_is_titled_by_its_question_and_opens_with_a_summary(sweep: Path) -> None:
+    page = build_report(sweep)
+    question = "Does separation pay off whatever the misrouting?"
+    assert f"<title>Policy brief: {question}</title>" in page and f"<h1>{question}</h1>" in page
+    assert page.index("<h2>In brief</h2>") < page.index("<h2>The question</h2>") < page.index("<h2>Findings")
+    summary = [
+        " ".join(unescape(re.sub(r"<[^>]+>", "", x)).split())
+        for x in re.findall(r"<li>(.*?)</li>", page.split("<h2>In brief</h2>")[1].split("</section>")[0])
+    ]
+    assert summary[0].startswith("The study ran 2 scenarios (baseline, reform) at 3 parameter points")
+    s = sim.results.open(sweep).summaries  # every row carries its parameter values
+    noun = "share of resolved issues settled in the grid"
+    for p, grp in s.groupby("dispatch.misroute_probability"):
+        wide = grp.pivot(index="replication", columns="scenario", values="tier_share_grid")
+        d = (wide["reform"] - wide["baseline"]).to_numpy()
+        [line] = [x for x in summary if x.startswith(f"Reform (misroute_probability={p}) against")]
+        fr, to = format_value("tier_share_grid", wide["baseline"].mean()), format_value(
+            "tier_share_grid", wide["reform"].mean()
+        )
+        if d.min() > 0 or d.max() < 0:  # 2 pairs: the interval runs from the smaller to the larger
+            assert f"the {noun} {'rose' if d.mean() > 0 else 'fell'} from {fr} to {to}" in line, line
+        else:
+            assert f"the {noun} " not in line.split("No clear difference")[0], line
+            assert noun in line.split("No clear difference")[1], line
+    assert "With 2 replications per scenario the intervals are rough" in summary[-1]
+
+
+def test_the_brief_prints_without_clipping_a_wide_table(sweep: Path, tmp_path: Path) -> None:
+    if not CHROMIUM.exists() and not os.environ.get("CI"):
+        pytest.skip(f"{CHROMIUM} is absent and CI is unset (apt-get install chromium to run this test)")
+    from playwright.sync_api import sync_playwright
+
+    target = tmp_path / "brief.html"
+    target.write_text(build_report(sweep), encoding="utf-8")
+    widths = """() => Array.from(document.querySelectorAll('table')).map(t => [
+        t.parentElement.scrollWidth, t.parentElement.clientWidth,
+        t.getBoundingClientRect().right, document.documentElement.clientWidth])"""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            tab = browser.new_page(viewport={"width": 688, "height": 1000})  # A4 less margins, 96 dpi
+            tab.goto(target.as_uri(), wait_until="load")
+            on_screen = tab.evaluate(widths)
+            tab.emulate_media(media="print")
+            printed = tab.evaluate(widths)
+            pdf = tab.pdf(format="A4")
+        finally:
+            browser.close()
+    assert any(sw > cw for sw, cw, _, _ in on_screen), "the table should be wider than the page on screen"
+    for scroll_width, client_width, right, page_width in printed:
+        assert scroll_width <= client_width and right <= page_width + 1, printed
+    assert pdf.startswith(b"%PDF")

@@ -324,7 +324,7 @@ def calibration_figure(fit: pd.DataFrame, colours: Colours | None = None) -> Fig
     scenarios = _order(fit["scenario"])
     colours = _colours(scenarios, colours)
     targets = _order(fit["target"])
-    fig, axes = _facets(len(targets), size=(4.2, 0.9 + 0.5 * len(scenarios)))
+    fig, axes = _facets(len(targets), size=(4.2, 1.9 + 0.5 * len(scenarios)))
     for ax, tgt in zip(axes, targets, strict=True):
         rows = fit[fit["target"] == tgt]
         first = rows.iloc[0]
