@@ -312,3 +312,54 @@ def test_the_brief_prints_without_clipping_a_wide_table(sweep: Path, tmp_path: P
     for scroll_width, client_width, right, page_width in printed:
         assert scroll_width <= client_width and right <= page_width + 1, printed
     assert pdf.startswith(b"%PDF")
+
+
+# ------------------------------------------------ sensitivity and analyze draw their figures
+PNG = b"\x89PNG\r\n\x1a\n"
+MORRIS = """
+name: morris_tiny
+scenarios: [reform]
+days: 10
+replications: 1
+seed: 3
+overrides: {population.residents: 4000}
+parameters:
+  dispatch.misroute_probability: {low: 0.0, high: 0.3}
+  departments.staff_per_10k: {low: 10, high: 30}
+sampling: {method: morris, samples: 3, seed: 1}
+kpis: [tier_share_grid, delay_total_mean_days]
+keep: {daily: false}
+"""
+
+
+def test_sensitivity_writes_its_figure_next_to_its_table(tmp_path: Path) -> None:
+    (tmp_path / "morris.yaml").write_text(MORRIS)
+    store = tmp_path / "m"
+    r = runner.invoke(app, ["sensitivity", str(tmp_path / "morris.yaml"), "--out", str(store)])
+    assert r.exit_code == 0, r.output
+    assert (store / "sensitivity.parquet").is_file()
+    assert (store / "sensitivity.png").read_bytes().startswith(PNG)
+    assert "sensitivity.png" in " ".join(r.stdout.split())
+
+
+def test_analyze_writes_its_figures_next_to_its_tables(sweep: Path) -> None:
+    r = runner.invoke(app, ["analyze", str(sweep)])
+    assert r.exit_code == 0, r.output
+    folder = sweep / "analysis"
+    assert (folder / "differences.parquet").is_file() and (folder / "intervals.parquet").is_file()
+    for name in ("differences.png", "tier_shares.png"):
+        assert (folder / name).read_bytes().startswith(PNG), name
+
+
+def test_the_differences_figure_draws_each_paired_difference() -> None:
+    summaries = _summaries(grid_a=[0.60, 0.61, 0.62], grid_b=[0.70, 0.70, 0.74])
+    diffs = paired_differences(summaries, ["tier_share_grid", "staff_hours"], reference="a")
+    fig = plots.differences_figure(diffs)
+    panels = {ax.get_title().replace("\n", " "): ax for ax in fig.axes}
+    grid = panels[plots.kpi_label("tier_share_grid")]
+    [dots] = [line for line in grid.get_lines() if line.get_marker() == "o"]
+    row = diffs.set_index("kpi").loc["tier_share_grid"]
+    assert dots.get_xdata()[0] == pytest.approx(row["diff_mean"] * 100)  # in percentage points
+    assert grid.get_xlabel() == "difference (percentage points)"
+    assert panels[plots.kpi_label("staff_hours")].get_xlabel() == "difference (hours)"
+    assert not _layout_problems(fig)

@@ -27,6 +27,7 @@ from sim.core.metrics import TARGET_TIER_SHARES
 from sim.errors import GovsimError
 from sim.experiments.stats import kpi_intervals, paired_differences
 from sim.presentation import plots
+from sim.presentation.plots import is_share
 
 HEADLINE = (
     "tier_share_grid",
@@ -48,11 +49,6 @@ Row = Mapping[Hashable, Any]
 
 
 # ---- numbers as text ------------------------------------------------------------------------------
-
-
-def is_share(kpi: str) -> bool:
-    """Whether a KPI is a share (shown as a percentage)."""
-    return kpi.startswith("tier_share_") or kpi.endswith(("_rate", "_share"))
 
 
 def _sig(x: float) -> str:

@@ -74,6 +74,11 @@ def kpi_label(kpi: str) -> str:
     return KPI_LABELS.get(kpi, kpi.replace("_", " "))
 
 
+def is_share(kpi: str) -> bool:
+    """Whether a KPI is a share (shown as a percentage)."""
+    return kpi.startswith("tier_share_") or kpi.endswith(("_rate", "_share"))
+
+
 def scenario_colours(scenarios: Sequence[str]) -> dict[str, Colour]:
     """One colour-blind-safe colour per scenario, the same in every figure."""
     colours = sns.color_palette(PALETTE, max(len(scenarios), 3))
@@ -411,6 +416,41 @@ def sensitivity_figure(indices: pd.DataFrame, scenario: str | None = None) -> Fi
         _legend_below(fig, *axes[0].get_legend_handles_labels())
     of = f", {scenario}" if scenario else ""
     _suptitle(fig, f"Which parameters matter: {method}{of} (whiskers: 95% confidence)")
+    return fig
+
+
+def differences_figure(diffs: pd.DataFrame) -> Figure:
+    """Paired differences from the reference scenario, one panel per KPI: each compared scenario
+    (and parameter point) as its mean difference with its 95% bootstrap interval; shares in
+    percentage points.
+
+    Args:
+        diffs: the table of :func:`sim.experiments.stats.paired_differences` (``scenario``,
+            ``reference``, ``point``, ``kpi``, ``diff_mean``, ``diff_lo``, ``diff_hi``).
+    """
+    pairs = zip(diffs["scenario"], diffs["point"], strict=True)
+    points = diffs["point"].nunique() > 1
+    d = diffs.assign(label=[f"{s} p{p}" if points else str(s) for s, p in pairs])
+    kpis, labels = _order(d["kpi"]), _order(d["label"])
+    colour = sns.color_palette(PALETTE, 8)[0]
+    fig, axes = _facets(len(kpis), size=(4.2, 1.0 + 0.4 * len(labels)))
+    for ax, kpi in zip(axes, kpis, strict=True):
+        sub = d[d["kpi"] == kpi].set_index("label").reindex(labels)
+        scale = 100.0 if is_share(kpi) else 1.0
+        mean, lo, hi = (sub[c].to_numpy(dtype=float) * scale for c in ("diff_mean", "diff_lo", "diff_hi"))
+        err = np.vstack([mean - lo, hi - mean])
+        ys = np.arange(len(labels))
+        ax.errorbar(mean, ys, xerr=None if np.isnan(err).all() else err, fmt="o", color=colour, capsize=3)
+        ax.set_yticks(ys, labels)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        ax.axvline(0, color="black", lw=0.8)
+        label = kpi_label(kpi)
+        _panel_title(ax, label)
+        unit = label[label.rfind("(") + 1 : -1] if label.endswith(")") else ""
+        unit = "percentage points" if is_share(kpi) else unit
+        ax.set_xlabel(f"difference ({unit})" if unit else "difference")
+    ref = ", ".join(_order(d["reference"]))
+    _suptitle(fig, f"Paired differences from {ref} (dot: mean; whiskers: 95% bootstrap interval)")
     return fig
 
 
