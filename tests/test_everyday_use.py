@@ -131,6 +131,8 @@ def test_the_table_shows_shares_as_percentages_and_clips_intervals() -> None:
     assert value_cell("one_thing_days_mean", days) == "21.3 [0, 47.6]"
     one = {"mean": 0.5, "lo": float("nan"), "hi": float("nan"), "n": 1}
     assert value_cell("tier_share_grid", one) == "50.0%"
+    same = {"mean": 2419864.0, "lo": 2419864.0, "hi": 2419864.0, "n": 5}  # every replication alike
+    assert value_cell("staff_hours", same) == "2,419,864"
 
 
 def test_compare_opens_with_sentences_from_its_numbers(tmp_path: Path) -> None:

@@ -75,8 +75,8 @@ def interval_text(kpi: str, lo: float, hi: float) -> str:
 def value_cell(kpi: str, row: Row) -> str:
     """A KPI's mean and its 95% interval (a row of :func:`sim.experiments.compare.kpi_table`)."""
     mean = format_value(kpi, row["mean"])
-    if row["n"] < 2 or not (math.isfinite(row["lo"]) and math.isfinite(row["hi"])):
-        return mean
+    if row["n"] < 2 or not (math.isfinite(row["lo"]) and math.isfinite(row["hi"])) or row["lo"] == row["hi"]:
+        return mean  # no interval, or none to show: every replication gave the same value
     return f"{mean} {interval_text(kpi, row['lo'], row['hi'])}"
 
 
