@@ -87,7 +87,7 @@ def run(
 @friendly
 def compare(
     scenarios: Annotated[list[str], typer.Argument(help="two or more scenarios")],
-    reps: Annotated[int, typer.Option(callback=bounded(1), help="replications per scenario")] = 5,
+    reps: Annotated[int, typer.Option(callback=bounded(1), help="replications per scenario (5 or more)")] = 5,
     seed: SeedOpt = 0,
     days: DaysOpt = 365,
     context: ContextOpt = None,
@@ -100,7 +100,8 @@ def compare(
         bool, typer.Option(help="discard the results of other settings in the output folder")
     ] = False,
 ) -> None:
-    """Compare scenarios: each KPI as mean and 95% interval; paired differences from the first.
+    """Compare scenarios: headline sentences, then each KPI as mean and 95% interval and the
+    paired differences from the first.
 
     The runs are an experiment store (results/compare-A-B/): the same command resumes,
     and govsim results, analyze and report read it.
