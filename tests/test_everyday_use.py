@@ -65,6 +65,13 @@ def test_a_number_out_of_range_is_refused_in_one_plain_line(args: list[str], all
     assert lines == [f"error: {allowed}"], res.stderr  # no usage box, no "Try --help"
 
 
+@pytest.mark.parametrize("seed", ["-1", str(2**64)])
+def test_a_refused_run_leaves_no_output_folder(tmp_path: Path, seed: str) -> None:
+    res = runner.invoke(app, ["run", "baseline", "--seed", seed, *TINY_RUN, "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2 and f"--seed: {seed} is not allowed" in res.stderr, res.output
+    assert not (tmp_path / "out").exists()
+
+
 # ---------------------------------------------------------------- attribution's cap on runs
 def test_attribute_refuses_too_many_runs_before_running() -> None:
     res = runner.invoke(app, ["attribute", "baseline", "reform", "--reps", "5000", *TINY_RUN])

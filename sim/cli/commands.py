@@ -43,11 +43,13 @@ def run(
     force: ForceOpt = False,
 ) -> None:
     """Run one scenario and write its case ledger, daily table and summary."""
+    from sim.core.limits import check_run
     from sim.core.metrics import delay_table
     from sim.core.runner import run as run_model
     from sim.experiments.paths import RESULTS, slug
 
     params = load_scenario(scenario, context=context, overrides=overrides(set_))
+    check_run(params, days, seed)  # before the output folder is made: a refused run leaves nothing
     name = slug(params.name, "scenario name (its name: or file name)")
     folder = out_dir or RESULTS / f"run-{name}-{slug(params.context, 'context name')}-seed{seed}"
     tables = ("delays", "cases", "daily", "requests", "summary")
