@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +72,10 @@ def test_bad_input_is_refused_when_the_model_is_built(kwargs: dict[str, Any], wo
     with pytest.raises(GovsimError) as exc:
         ema_model("reform", **{**args, **kwargs})
     assert words in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_without_the_workbench_the_import_says_what_to_install() -> None:
+    code = "import sys; sys.modules['ema_workbench'] = None; import sim.experiments.ema"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode != 0
+    assert "needs the EMA Workbench (ema_workbench is missing): pip install 'govsim[ema]'" in res.stderr

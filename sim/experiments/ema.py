@@ -33,16 +33,21 @@ from sim.core.runner import run
 from sim.core.scenarios import load_scenario
 from sim.errors import GovsimError
 
-with warnings.catch_warnings():  # the workbench warns that an evaluator we do not use is missing
-    warnings.filterwarnings("ignore", message="ipyparallel not installed")
-    from ema_workbench import (
-        CategoricalParameter,
-        IntegerParameter,
-        RealParameter,
-        ReplicatorModel,
-        ScalarOutcome,
-    )
-    from ema_workbench.em_framework.parameters import Parameter
+try:
+    with warnings.catch_warnings():  # the workbench warns that an evaluator we do not use is missing
+        warnings.filterwarnings("ignore", message="ipyparallel not installed")
+        from ema_workbench import (
+            CategoricalParameter,
+            IntegerParameter,
+            RealParameter,
+            ReplicatorModel,
+            ScalarOutcome,
+        )
+        from ema_workbench.em_framework.parameters import Parameter
+except ImportError as exc:
+    raise ImportError(
+        f"sim.experiments.ema needs the EMA Workbench ({exc.name} is missing): pip install 'govsim[ema]'"
+    ) from exc
 
 Range = tuple[float, float] | Sequence[Any]
 """``(low, high)`` for a numeric range (integers if both ends are), or a list of values."""
