@@ -252,7 +252,7 @@ def test_the_brief_renders_in_headless_chromium(store: Path, tmp_path: Path) -> 
             browser.close()
     assert len(widths) == 4 and all(w > 0 for w in widths), widths
     assert rows == len([k for k in HEADLINE if k in sim.results.open(store).summaries])
-    assert title == "Policy brief: tiny" and height > 2000
+    assert title == f"Policy brief: {QUESTION}" and height > 2000  # the design's description
     assert errors == [] and outside == []
 
 

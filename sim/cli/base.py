@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import pandas as pd
@@ -19,6 +19,7 @@ from sim.core.scenarios import (
     parse_override,
 )
 from sim.errors import GovsimError
+from sim.experiments.stability import HORIZON_MARK
 
 app = typer.Typer(
     add_completion=False,
@@ -34,7 +35,35 @@ DEFAULT_WORKERS = os.cpu_count() or 1
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="override a parameter: section.field=value")]
 ContextOpt = Annotated[str | None, typer.Option(help="context name or file (replaces the scenario's)")]
 SeedOpt = Annotated[int, typer.Option(help="root seed")]
-DaysOpt = Annotated[int, typer.Option(min=1, help="days to simulate")]
+
+
+def bounded(low: float, high: float | None = None) -> Callable[[typer.CallbackParam, Any], Any]:
+    """An option callback that refuses a number outside ``low .. high`` in one line, exit 2.
+
+    Used instead of typer's ``min=``/``max=``, whose refusal is a boxed usage message.
+    """
+
+    def check(param: typer.CallbackParam, value: Any) -> Any:
+        if value is not None and (value < low or (high is not None and value > high)):
+            allowed = f"at least {low:g}" if high is None else f"from {low:g} to {high:g}"
+            _fail(f"{param.opts[0]}: {value:g} is not allowed: {allowed}")
+        return value
+
+    return check
+
+
+def _days(param: typer.CallbackParam, value: int) -> int:
+    """Refuse a horizon out of bounds (:func:`sim.core.limits.check_days`) in one line."""
+    from sim.core.limits import check_days
+
+    try:
+        check_days(value, param.opts[0])
+    except GovsimError as exc:
+        _fail(str(exc))
+    return value
+
+
+DaysOpt = Annotated[int, typer.Option(callback=_days, help="days to simulate (1 to 3650)")]
 WarmupOpt = Annotated[
     str,
     typer.Option(
@@ -120,8 +149,6 @@ def cell(row: pd.Series) -> str:
     return f"{fmt(row['mean'])} [{fmt(row['lo'])}, {fmt(row['hi'])}]"
 
 
-HORIZON_MARK = "†"
-"""Marks a delay difference that involves a scenario without a steady state."""
 HORIZON_NOTE = (
     f"{HORIZON_MARK} grows with the horizon: a delay difference with a scenario that did not reach "
     "a steady state"
@@ -142,13 +169,3 @@ def print_unstable(summaries: pd.DataFrame, days: int | None, marked: bool) -> N
         out.print(HORIZON_NOTE, highlight=False)
 
 
-def diff_cell(row: Mapping[Hashable, Any] | None) -> str:
-    """A paired difference and its bootstrap interval as text (signed), marked
-    :data:`HORIZON_MARK` when it grows with the horizon (``grows_with_horizon``)."""
-    if row is None or pd.isna(row["diff_mean"]):
-        return "–"
-    d = row["diff_mean"]
-    text = ("+" if d > 0 else "") + fmt(d)
-    if not pd.isna(row["diff_lo"]):
-        text += f" [{fmt(row['diff_lo'])}, {fmt(row['diff_hi'])}]"
-    return text + (f" {HORIZON_MARK}" if row.get("grows_with_horizon") else "")

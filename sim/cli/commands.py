@@ -17,8 +17,7 @@ from sim.cli.base import (
     SetOpt,
     WarmupOpt,
     app,
-    cell,
-    diff_cell,
+    bounded,
     err,
     friendly,
     out,
@@ -51,6 +50,7 @@ def run(
 ) -> None:
     """Run one scenario and write its case ledger, daily table and summary (KPIs after the
     warm-up, and whether the run reached a steady state)."""
+    from sim.core.limits import check_run
     from sim.core.metrics import KPIS, delay_table
     from sim.core.runner import run as run_model
     from sim.core.steady import check_warmup
@@ -59,6 +59,7 @@ def run(
     check_warmup(warmup, days)  # before anything is written
 
     params = load_scenario(scenario, context=context, overrides=overrides(set_))
+    check_run(params, days, seed)  # before the output folder is made: a refused run leaves nothing
     name = slug(params.name, "scenario name (its name: or file name)")
     folder = out_dir or RESULTS / f"run-{name}-{slug(params.context, 'context name')}-seed{seed}"
     tables = ("delays", "cases", "daily", "requests", "summary")
@@ -126,21 +127,22 @@ def _print_steady(steady: SteadyState, days: int) -> None:
 @friendly
 def compare(
     scenarios: Annotated[list[str], typer.Argument(help="two or more scenarios")],
-    reps: Annotated[int, typer.Option(min=1, help="replications per scenario")] = 5,
+    reps: Annotated[int, typer.Option(callback=bounded(1), help="replications per scenario (5 or more)")] = 5,
     seed: SeedOpt = 0,
     days: DaysOpt = 365,
     context: ContextOpt = None,
     set_: SetOpt = None,
-    workers: Annotated[int, typer.Option(min=1, help="parallel processes (default: all cores)")] = (
-        DEFAULT_WORKERS
-    ),
+    workers: Annotated[
+        int, typer.Option(callback=bounded(1), help="parallel processes (default: all cores)")
+    ] = DEFAULT_WORKERS,
     out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
     force: Annotated[
         bool, typer.Option(help="discard the results of other settings in the output folder")
     ] = False,
     warmup: WarmupOpt = "auto",
 ) -> None:
-    """Compare scenarios: each KPI as mean and 95% interval; paired differences from the first.
+    """Compare scenarios: headline sentences, then each KPI as mean and 95% interval and the
+    paired differences from the first.
 
     The runs are an experiment store (results/compare-A-B/): the same command resumes,
     and govsim results, analyze and report read it.
@@ -171,19 +173,8 @@ def compare(
     summaries = res.summaries
     kpis = kpi_table(summaries)
     names = list(dict.fromkeys(summaries["scenario"]))
-    ref, others = names[0], names[1:]
-    diffs = mark_differences(paired_differences(summaries, list(KPI_ORDER), reference=ref), summaries)
-    table = Table(
-        "KPI",
-        *names,
-        *(f"{n} − {ref} (paired)" for n in others),
-        title=f"{' vs '.join(names)}: mean [95% interval], {reps} replications, {days} days",
-    )
-    by_pair = {(r["scenario"], r["kpi"]): r for r in diffs.to_dict("records")}
-    for k, grp in kpis.groupby("kpi", sort=False):
-        cells = [cell(r) for _, r in grp.iterrows()]
-        table.add_row(str(k), *cells, *(diff_cell(by_pair.get((n, k))) for n in others))
-    out.print(table)
+    diffs = mark_differences(paired_differences(summaries, list(KPI_ORDER), reference=names[0]), summaries)
+    _print_comparison(kpis, diffs, names, reps, days)
     print_unstable(summaries, days, bool(diffs["grows_with_horizon"].any()))
     files = Outputs(report.store, [], force=True)  # the store checked that these are this design's
     files.table(summaries, "summaries")
@@ -193,6 +184,35 @@ def compare(
     matplotlib.use("Agg")  # the CLI draws to files only; the library leaves the backend alone
     files.figure(tier_shares_figure(summaries), "tier_shares.png")
     out.print(f"tables and figure written to {report.store}/", highlight=False)
+
+
+def _print_comparison(
+    kpis: pd.DataFrame, diffs: pd.DataFrame, names: list[str], reps: int, days: int
+) -> None:
+    """The comparison in words (headline sentences, a warning if replications are few), then the table."""
+    from sim.presentation.comparison import ROUGH_BELOW, headline, kpi_rows, replication_warning
+
+    out.print("[bold]In short[/bold]")
+    for sentence in headline(diffs):
+        out.print(f"- {sentence}", highlight=False)
+    warning = replication_warning(reps)
+    if warning:
+        err.print(
+            f"[yellow]warning:[/yellow] {warning}; use --reps {ROUGH_BELOW} or more",
+            highlight=False,
+            soft_wrap=True,
+        )
+    ref = names[0]
+    table = Table(
+        "KPI",
+        *names,
+        *(f"{n} − {ref} (paired)" for n in names[1:]),
+        title=f"{' vs '.join(names)}: mean [95% interval], {reps} replications, {days} days; "
+        "shares in %, their differences in percentage points (pp)",
+    )
+    for row in kpi_rows(kpis, diffs):
+        table.add_row(*row)
+    out.print(table)
 
 
 @app.command()

@@ -6,17 +6,19 @@ from typing import Annotated
 
 import typer
 
-from sim.cli.base import ContextOpt, app, err, friendly, out
+from sim.cli.base import ContextOpt, app, bounded, err, friendly, out
 from sim.errors import GovsimError
 
 
 @app.command()
 @friendly
 def dashboard(
-    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port (0: any free port)")] = 8765,
+    port: Annotated[int, typer.Option(callback=bounded(0, 65535), help="TCP port (0: any free port)")] = 8765,
     host: Annotated[str, typer.Option(help="loopback address to listen on")] = "127.0.0.1",
     context: ContextOpt = None,
-    days: Annotated[int, typer.Option(min=1, help="horizon: the last day a run may reach")] = 365,
+    days: Annotated[
+        int, typer.Option(callback=bounded(1), help="horizon: the last day a run may reach")
+    ] = 365,
 ) -> None:
     """Open an interactive dashboard: pick a scenario, switch mechanisms, step day by day."""
     try:

@@ -16,6 +16,7 @@ from sim.cli.base import (
     DEFAULT_WORKERS,
     HORIZON_MARK,
     app,
+    bounded,
     cell,
     err,
     fmt,
@@ -27,7 +28,7 @@ from sim.cli.base import (
 from sim.errors import GovsimError
 
 WorkersOpt = Annotated[
-    int, typer.Option(min=1, help="parallel processes or Dask workers (default: all cores)")
+    int, typer.Option(callback=bounded(1), help="parallel processes or Dask workers (default: all cores)")
 ]
 SchedulerOpt = Annotated[str | None, typer.Option(help="address of a running Dask scheduler")]
 ClusterOpt = Annotated[str | None, typer.Option(help="'local' starts a Dask LocalCluster")]
@@ -36,7 +37,7 @@ FreshOpt = Annotated[bool, typer.Option(help="discard earlier results of this de
 TimeoutOpt = Annotated[
     float | None,
     typer.Option(
-        min=0,
+        callback=bounded(0),
         help="seconds a run may take before it is recorded as failed (0: no limit; default: the "
         "design's timeout, else 60 s + 1 s per million resident-days)",
     ),
@@ -248,7 +249,10 @@ def analyze(
     experiment: str,
     reference: Annotated[str | None, typer.Option(help="scenario to compare against")] = None,
     precision: Annotated[
-        float, typer.Option(help="target half-width of the 95% interval, relative to the mean")
+        float,
+        typer.Option(
+            callback=bounded(0.0001), help="target half-width of the 95% interval, relative to the mean"
+        ),
     ] = 0.05,
     kpi: Annotated[list[str] | None, typer.Option(help="KPIs to analyse (default: main ones)")] = None,
 ) -> None:
@@ -305,7 +309,26 @@ def analyze(
     atomic_write_parquet(folder / "advice.parquet", advice)
     if not diffs.empty:
         atomic_write_parquet(folder / "differences.parquet", diffs)
-    out.print(f"analysis tables written to {folder}/", highlight=False)
+    _analysis_figures(folder, s, diffs)
+    out.print(f"analysis tables and figures written to {folder}/", highlight=False)
+
+
+def _analysis_figures(folder: Path, summaries: pd.DataFrame, diffs: pd.DataFrame) -> None:
+    """``tier_shares.png`` (per scenario, and point if several) and ``differences.png`` in ``folder``."""
+    import matplotlib
+
+    from sim.cli.outputs import Outputs
+    from sim.presentation import plots
+
+    matplotlib.use("Agg")  # the CLI draws to files only; the library leaves the backend alone
+    files = Outputs(folder, [], force=True)  # the analysis of this store, redone
+    if all(f"tier_share_{t}" in summaries.columns for t in plots.TIERS):
+        many = summaries["point"].nunique() > 1
+        pairs = zip(summaries["scenario"], summaries["point"], strict=True)
+        labelled = summaries.assign(scenario=[f"{s} p{p}" if many else str(s) for s, p in pairs])
+        files.figure(plots.tier_shares_figure(labelled), "tier_shares.png")
+    if not diffs.empty:
+        files.figure(plots.differences_figure(diffs), "differences.png")
 
 
 @app.command()
@@ -356,6 +379,7 @@ def sensitivity(
         frames.append(idx.assign(scenario=scen))
     table = pd.concat(frames, ignore_index=True)
     atomic_write_parquet(report.store / "sensitivity.parquet", table)
+    figures = _sensitivity_figures(report.store, table)
     t = Table(
         "scenario",
         "KPI",
@@ -373,4 +397,28 @@ def sensitivity(
             f"{fmt(r['value'])} ± {fmt(r['conf'])}" if pd.notna(r["conf"]) else fmt(r["value"]),
         )
     out.print(t)
-    out.print(f"indices written to {report.store / 'sensitivity.parquet'}", highlight=False)
+    out.print(
+        f"indices written to {report.store / 'sensitivity.parquet'}, figures to {', '.join(figures)}",
+        highlight=False,
+    )
+
+
+def _sensitivity_figures(folder: Path, table: pd.DataFrame) -> list[str]:
+    """``sensitivity.png`` in ``folder`` (``sensitivity-<scenario>.png`` for each of several); their names."""
+    import re
+
+    import matplotlib
+
+    from sim.cli.outputs import Outputs
+    from sim.presentation.plots import sensitivity_figure
+
+    matplotlib.use("Agg")  # the CLI draws to files only; the library leaves the backend alone
+    files = Outputs(folder, [], force=True)  # the indices of this store, redone
+    scenarios = list(dict.fromkeys(str(x) for x in table["scenario"]))
+    names = []
+    for scen in scenarios:
+        safe = re.sub(r"[^\w.-]", "_", scen)
+        name = "sensitivity.png" if len(scenarios) == 1 else f"sensitivity-{safe}.png"
+        files.figure(sensitivity_figure(table, scen), name)
+        names.append(name)
+    return names

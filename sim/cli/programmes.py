@@ -16,6 +16,7 @@ from sim.cli.base import (
     SetOpt,
     WarmupOpt,
     app,
+    bounded,
     fmt,
     friendly,
     out,
@@ -44,13 +45,15 @@ MAIN_KPIS = (
 def attribute(
     from_scenario: Annotated[str, typer.Argument(metavar="FROM")],
     to_scenario: Annotated[str, typer.Argument(metavar="TO")],
-    reps: Annotated[int, typer.Option(min=2, help="replications (paired across coalitions)")] = 5,
+    reps: Annotated[
+        int, typer.Option(callback=bounded(2), help="replications (paired across coalitions)")
+    ] = 5,
     seed: SeedOpt = 0,
     days: DaysOpt = 365,
     context: ContextOpt = None,
     set_: SetOpt = None,
     kpi: Annotated[list[str] | None, typer.Option(help="KPIs to attribute (default: main ones)")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="parallel processes")] = DEFAULT_WORKERS,
+    workers: Annotated[int, typer.Option(callback=bounded(1), help="parallel processes")] = DEFAULT_WORKERS,
     out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
     warmup: WarmupOpt = "auto",
 ) -> None:
@@ -125,7 +128,7 @@ def attribute(
 @friendly
 def calibrate(
     config: Annotated[Path, typer.Argument(help="calibration file")] = Path("experiments/calibration.yaml"),
-    workers: Annotated[int, typer.Option(min=1, help="parallel processes")] = DEFAULT_WORKERS,
+    workers: Annotated[int, typer.Option(callback=bounded(1), help="parallel processes")] = DEFAULT_WORKERS,
     out_dir: Annotated[Path | None, typer.Option("--out", help="folder for the fit table")] = None,
 ) -> None:
     """Fit the shared context to the reported figures; write the fit table and the calibrated context."""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sim.cli.base import app, err, friendly, out
+from sim.cli.base import app, bounded, err, friendly, out
 from sim.errors import GovsimError
 
 
@@ -20,7 +20,10 @@ def report(
     ] = None,
     reference: Annotated[str | None, typer.Option(help="scenario to compare against")] = None,
     precision: Annotated[
-        float, typer.Option(min=0.0001, help="target half-width of the 95% interval, relative to the mean")
+        float,
+        typer.Option(
+            callback=bounded(0.0001), help="target half-width of the 95% interval, relative to the mean"
+        ),
     ] = 0.05,
     calibration: Annotated[
         Path | None, typer.Option(help="fit table of govsim calibrate (results/calibration/fit.parquet)")

@@ -4,9 +4,9 @@ A run is refused, with one line saying why and what to change, when its seed is 
 in ``0 .. 2**63 - 1``, its horizon is longer than :data:`MAX_DAYS`, or its estimated
 peak memory (:func:`estimated_bytes`: expected cases and service requests over the
 horizon, residents, grids and staff) exceeds the machine's memory. The horizon and
-memory caps, and the cap on the runs of an experiment or comparison (:data:`MAX_RUNS`),
-are lifted by setting the environment variable ``GOVSIM_ALLOW_LARGE=1``, for the rare
-real need.
+memory caps, and the cap on the runs of an experiment, comparison or attribution
+(:data:`MAX_RUNS`), are lifted by setting the environment variable ``GOVSIM_ALLOW_LARGE=1``,
+for the rare real need.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ MAX_DAYS = 3650
 MAX_SEED = 2**63 - 1
 """Largest seed (seeds are stored as 64-bit signed integers)."""
 MAX_RUNS = 100_000
-"""Most runs of one experiment or comparison without the override (days of computing)."""
+"""Most runs of one experiment, comparison or attribution without the override (days of computing)."""
 
 # Peak bytes per item, measured on runs of 20,000 to 1.5 million residents (README, Speed)
 # and rounded up: the fixed cost of the libraries, a case, a service request, a resident,

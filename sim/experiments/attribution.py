@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.core.limits import check_runs
 from sim.core.params import CONTEXT_SECTIONS, Params
 from sim.core.runner import run
 from sim.core.staffing import scenario_paid_hours
@@ -180,6 +181,11 @@ def attribute(
         samples: orders sampled beyond that.
         progress: called after each run with the runs done and the runs in all.
         warmup: days each run's KPIs leave out, or ``"auto"`` (:func:`sim.core.runner.run`).
+
+    Raises:
+        GovsimError: the scenarios differ in their context or not at all, a coalition cannot
+            be switched on, or there are more runs than :data:`sim.core.limits.MAX_RUNS`
+            without the override (checked before any run).
     """
     diff = differences(a, b)
     if any(
@@ -195,6 +201,7 @@ def attribute(
     coalitions = sorted(
         {frozenset(o[:i]) for o in orders for i in range(len(o) + 1)}, key=lambda s: (len(s), sorted(s))
     )
+    check_runs((len(coalitions) + 1) * reps, "coalitions × replications, with the equal-cost control")
     params = {}
     for c in coalitions:
         try:

@@ -29,6 +29,9 @@ STOCK_NAMES = {
 }
 """How a sentence names each stock of :data:`sim.core.steady.STOCKS`."""
 
+HORIZON_MARK = "†"
+"""Marks a delay difference that involves a scenario without a steady state."""
+
 COLUMNS = ["scenario", "point", "runs", "judged", "growing", "unstable", "warmup_days", "growth"]
 
 

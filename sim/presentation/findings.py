@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from sim.errors import GovsimError
 from sim.experiments.stability import grows_with_horizon, stability
 from sim.experiments.stats import kpi_intervals, paired_differences
 from sim.presentation import plots
+from sim.presentation.plots import is_share
 
 HEADLINE = (
     "plan_share_grid",
@@ -55,19 +56,16 @@ Row = Mapping[Hashable, Any]
 # ---- numbers as text ------------------------------------------------------------------------------
 
 
-def is_share(kpi: str) -> bool:
-    """Whether a KPI is a share (shown as a percentage)."""
-    return kpi.startswith("tier_share_") or kpi.endswith(("_rate", "_share"))
-
-
 def _sig(x: float) -> str:
     """About three significant digits, thousands separated, with a true minus sign."""
     a = abs(x)
+    if a == 0:
+        return "0"
     s = f"{a:,.0f}" if a >= 100 else f"{a:.1f}" if a >= 10 else f"{a:.2f}" if a >= 1 else f"{a:#.3g}"
     return (MINUS if x < 0 and s.strip("0.,") else "") + s
 
 
-def _unit(kpi: str) -> str:
+def kpi_unit(kpi: str) -> str:
     """The unit written after a KPI's numbers ('' for shares, counts and plain numbers)."""
     label = plots.kpi_label(kpi)
     unit = label[label.rfind("(") + 1 : -1] if label.endswith(")") else ""
@@ -96,7 +94,8 @@ def format_diff(kpi: str, d: float) -> str:
     return text if text.startswith(MINUS) or not d else "+" + text
 
 
-def _noun(kpi: str) -> str:
+def kpi_noun(kpi: str) -> str:
+    """A KPI's plain-words name without its unit."""
     label = plots.kpi_label(kpi)
     return label[: label.rfind(" (")] if label.endswith(")") else label
 
@@ -194,7 +193,7 @@ def finding_sentence(kpi: str, row: Row, name: str, ref: str) -> str:
         zero (or every paired difference is the same non-zero amount); otherwise a sentence saying
         the difference is not distinguishable from zero with that many replications.
     """
-    n, noun, unit = int(row["n_pairs"]), _noun(kpi), _unit(kpi)
+    n, noun, unit = int(row["n_pairs"]), kpi_noun(kpi), kpi_unit(kpi)
     d, lo, hi = row["diff_mean"], row["diff_lo"], row["diff_hi"]
     fr, to = format_value(kpi, row["mean_reference"]), format_value(kpi, row["mean_scenario"])
     reps = f"{n} replication{'s' if n != 1 else ''}"
@@ -259,13 +258,26 @@ def _target_sentence(name: str, row: Row) -> str:
     )
 
 
-def _clear(row: Row) -> bool:
+def clear_change(row: Row) -> bool:
     """Whether a paired difference is clearly not zero (what :func:`finding_sentence` calls a change)."""
     if row["n_pairs"] < 2:
         return False
     if not (math.isfinite(row["diff_lo"]) and math.isfinite(row["diff_hi"])):
         return bool(row["diff_mean"] != 0 and math.isfinite(row["diff_mean"]))
     return bool(row["diff_lo"] > 0 or row["diff_hi"] < 0)
+
+
+def comparisons(study: Study) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """Each compared label, its reference (the reference scenario at the same parameter point)
+    and their paired differences over the study's KPIs."""
+    s = study.summaries
+    ref_of = {lab: study.labels.get((study.reference, p), "") for (_, p), lab in study.labels.items()}
+    for name in study.names:
+        ref = ref_of[name]
+        if name == ref or ref not in set(s["scenario"]):
+            continue
+        pair = s[s["scenario"].isin([ref, name])]
+        yield name, ref, paired_differences(pair, study.kpis, reference=ref)
 
 
 def findings(study: Study) -> list[tuple[str, list[str]]]:
@@ -275,15 +287,9 @@ def findings(study: Study) -> list[tuple[str, list[str]]]:
         ``(heading, sentences)`` pairs: clear changes first, then the rest, in KPI order.
     """
     s, out = study.summaries, []
-    ref_of = {lab: study.labels.get((study.reference, p), "") for (_, p), lab in study.labels.items()}
-    for name in study.names:
-        ref = ref_of[name]
-        if name == ref or ref not in set(s["scenario"]):
-            continue
-        pair = s[s["scenario"].isin([ref, name])]
-        diffs = paired_differences(pair, study.kpis, reference=ref)
+    for name, ref, diffs in comparisons(study):
         rows = diffs.to_dict("records")
-        ordered = [r for r in rows if _clear(r)] + [r for r in rows if not _clear(r)]
+        ordered = [r for r in rows if clear_change(r)] + [r for r in rows if not clear_change(r)]
         caveat = horizon_caveat(name, ref, study.unstable, study.design.get("days"))
         sentences = [
             finding_sentence(r["kpi"], r, name, ref) + (caveat if grows_with_horizon(r["kpi"]) else "")
@@ -302,11 +308,15 @@ def findings(study: Study) -> list[tuple[str, list[str]]]:
 __all__: Sequence[str] = [
     "HEADLINE",
     "Study",
+    "clear_change",
+    "comparisons",
     "finding_sentence",
     "findings",
     "format_diff",
     "format_value",
     "horizon_caveat",
     "is_share",
+    "kpi_noun",
+    "kpi_unit",
     "load_study",
 ]

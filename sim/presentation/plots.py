@@ -62,6 +62,9 @@ KPI_LABELS = {
     "approval_days_mean": "mean days to complete an approval (days)",
     "approval_trips_mean": "mean trips a resident makes per approval",
     "approval_completion_rate": "share of approvals completed within their deadline",
+    "one_thing_days_mean": "mean days to complete a cross-department 'one thing' request (days)",
+    "one_thing_steps_mean": "mean steps a 'one thing' request takes",
+    "one_thing_trips_mean": "mean trips a resident makes per 'one thing' request",
     "staff_hours": "paid staff-hours including overtime (hours)",
     "overtime_hours": "overtime worked on supervised cases (hours)",
     "satisfaction_mean": "residents' mean satisfaction (0 to 1)",
@@ -75,6 +78,12 @@ MIN_DELAY = 0.01
 def kpi_label(kpi: str) -> str:
     """The plain-words name of a KPI (its column name when unknown)."""
     return KPI_LABELS.get(kpi, kpi.replace("_", " "))
+
+
+def is_share(kpi: str) -> bool:
+    """Whether a KPI is a share (shown as a percentage)."""
+    tiers = kpi.startswith(("tier_share_", "plan_share_", "structural_share_"))
+    return tiers or kpi.endswith(("_rate", "_share"))
 
 
 def scenario_colours(scenarios: Sequence[str]) -> dict[str, Colour]:
@@ -109,10 +118,26 @@ def _facets(n: int, ncols: int = 3, size: tuple[float, float] = (4.0, 3.2)) -> t
     return fig, flat[:n]
 
 
-def _panel_title(ax: Axes, text: str) -> None:
-    """A small panel title, wrapped so that it does not run past the panel; few x ticks."""
+def _panel_title(ax: Axes, text: str, ticks: bool = True) -> None:
+    """A small panel title, wrapped so that it does not run past the panel; few x ticks
+    unless ``ticks`` is false (categorical axes keep theirs)."""
     ax.set_title(textwrap.fill(text, 42), fontsize="medium")
-    ax.xaxis.set_major_locator(MaxNLocator(5))
+    if ticks:
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+
+
+def _suptitle(fig: Figure, text: str) -> None:
+    """The figure's title, wrapped to the figure's width (about 9 characters an inch)."""
+    fig.suptitle(textwrap.fill(text, int(fig.get_figwidth() * 9)))
+
+
+def _legend_below(fig: Figure, handles: Sequence[Any], labels: Sequence[str]) -> None:
+    """One legend under the panels, where it covers no data: labels wrapped, as many columns
+    as fit the figure's width (about 11 characters an inch)."""
+    labels = [textwrap.fill(x, 40) for x in labels]
+    longest = max((len(line) for x in labels for line in x.splitlines()), default=1)
+    ncols = max(1, min(len(labels), int(fig.get_figwidth() * 11 // (longest + 4))))
+    fig.legend(handles, labels, loc="outside lower center", ncols=ncols, frameon=False)
 
 
 def tier_shares_figure(summaries: pd.DataFrame, colours: Colours | None = None) -> Figure:
@@ -156,7 +181,7 @@ def tier_shares_figure(summaries: pd.DataFrame, colours: Colours | None = None) 
     ax.set_xlabel("tier that resolved the case, as the 70/20/10 plan counts it")
     ax.set_ylim(0, 1)
     ax.set_title("Which tier resolves issues (bars: mean, whiskers: 95% interval)")
-    ax.legend(frameon=False)
+    _legend_below(fig, *ax.get_legend_handles_labels())
     return fig
 
 
@@ -221,9 +246,8 @@ def delay_figure(
         ax.set_ylabel("share of cases resolved within")
         ax.set_ylim(0, 1.02)
     # one legend for all panels (line labels keep each line's case count, for interactive use)
-    handles = [Line2D([], [], color=colours[s], label=s) for s in scenarios]
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), frameon=False)
-    fig.suptitle(f"How long resolved issues took, by {by} (cumulative share of cases)")
+    _legend_below(fig, [Line2D([], [], color=colours[s]) for s in scenarios], scenarios)
+    _suptitle(fig, f"How long resolved issues took, by {by} (cumulative share of cases)")
     return fig
 
 
@@ -250,7 +274,7 @@ def backlog_figure(daily: pd.DataFrame, colours: Colours | None = None) -> Figur
     ax.set_ylabel("open cases at the end of the day (count)")
     ax.set_ylim(bottom=0)
     ax.set_title("Backlog over time (line: mean across replications; band: lowest to highest)")
-    ax.legend(frameon=False)
+    _legend_below(fig, *ax.get_legend_handles_labels())
     return fig
 
 
@@ -290,11 +314,11 @@ def flow_figure(cases: Mapping[str, pd.DataFrame] | pd.DataFrame) -> Figure:
             cbar_kws={"label": "% of the channel's cases"},
             linewidths=0.5,
         )
-        ax.set_title(scen)
+        _panel_title(ax, scen, ticks=False)
         ax.tick_params(axis="x", labelrotation=20)
         ax.set_xlabel("where the case ended")
         ax.set_ylabel("how it was discovered")
-    fig.suptitle("Flow of cases from discovery channel to resolving tier (% of each row)")
+    _suptitle(fig, "Flow of cases from discovery channel to resolving tier (% of each row)")
     return fig
 
 
@@ -312,7 +336,7 @@ def calibration_figure(fit: pd.DataFrame, colours: Colours | None = None) -> Fig
     scenarios = _order(fit["scenario"])
     colours = _colours(scenarios, colours)
     targets = _order(fit["target"])
-    fig, axes = _facets(len(targets), size=(4.2, 0.9 + 0.5 * len(scenarios)))
+    fig, axes = _facets(len(targets), size=(4.2, 1.9 + 0.5 * len(scenarios)))
     for ax, tgt in zip(axes, targets, strict=True):
         rows = fit[fit["target"] == tgt]
         first = rows.iloc[0]
@@ -340,8 +364,8 @@ def calibration_figure(fit: pd.DataFrame, colours: Colours | None = None) -> Fig
     for ax in axes:
         handles, labels = ax.get_legend_handles_labels()
         keep.update((lab, h) for lab, h in zip(labels, handles, strict=True) if lab not in keep)
-    fig.legend(keep.values(), keep.keys(), loc="outside lower center", ncols=len(keep), frameon=False)
-    fig.suptitle("Calibration: simulated (dot: mean, whiskers: 95% interval) against reported figures")
+    _legend_below(fig, list(keep.values()), list(keep.keys()))
+    _suptitle(fig, "Calibration: simulated (dot: mean, whiskers: 95% interval) against reported figures")
     return fig
 
 
@@ -396,12 +420,44 @@ def sensitivity_figure(indices: pd.DataFrame, scenario: str | None = None) -> Fi
         )
     method = "Morris screening" if shown == ["mu_star"] else "Sobol indices (S1 first-order, ST total)"
     if len(shown) > 1:
-        axes[0].legend(frameon=False, fontsize="small")
-    fig.suptitle(
-        f"Which parameters matter: {method}"
-        + (f", {scenario}" if scenario else "")
-        + " (whiskers: 95% confidence)"
-    )
+        _legend_below(fig, *axes[0].get_legend_handles_labels())
+    of = f", {scenario}" if scenario else ""
+    _suptitle(fig, f"Which parameters matter: {method}{of} (whiskers: 95% confidence)")
+    return fig
+
+
+def differences_figure(diffs: pd.DataFrame) -> Figure:
+    """Paired differences from the reference scenario, one panel per KPI: each compared scenario
+    (and parameter point) as its mean difference with its 95% bootstrap interval; shares in
+    percentage points.
+
+    Args:
+        diffs: the table of :func:`sim.experiments.stats.paired_differences` (``scenario``,
+            ``reference``, ``point``, ``kpi``, ``diff_mean``, ``diff_lo``, ``diff_hi``).
+    """
+    pairs = zip(diffs["scenario"], diffs["point"], strict=True)
+    points = diffs["point"].nunique() > 1
+    d = diffs.assign(label=[f"{s} p{p}" if points else str(s) for s, p in pairs])
+    kpis, labels = _order(d["kpi"]), _order(d["label"])
+    colour = sns.color_palette(PALETTE, 8)[0]
+    fig, axes = _facets(len(kpis), size=(4.2, 1.0 + 0.4 * len(labels)))
+    for ax, kpi in zip(axes, kpis, strict=True):
+        sub = d[d["kpi"] == kpi].set_index("label").reindex(labels)
+        scale = 100.0 if is_share(kpi) else 1.0
+        mean, lo, hi = (sub[c].to_numpy(dtype=float) * scale for c in ("diff_mean", "diff_lo", "diff_hi"))
+        err = np.vstack([mean - lo, hi - mean])
+        ys = np.arange(len(labels))
+        ax.errorbar(mean, ys, xerr=None if np.isnan(err).all() else err, fmt="o", color=colour, capsize=3)
+        ax.set_yticks(ys, labels)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        ax.axvline(0, color="black", lw=0.8)
+        label = kpi_label(kpi)
+        _panel_title(ax, label)
+        unit = label[label.rfind("(") + 1 : -1] if label.endswith(")") else ""
+        unit = "percentage points" if is_share(kpi) else unit
+        ax.set_xlabel(f"difference ({unit})" if unit else "difference")
+    ref = ", ".join(_order(d["reference"]))
+    _suptitle(fig, f"Paired differences from {ref} (dot: mean; whiskers: 95% bootstrap interval)")
     return fig
 
 
@@ -433,7 +489,7 @@ def attribution_figure(shares: pd.DataFrame) -> Figure:
         ax.axvline(0, color="black", lw=0.8)
         _panel_title(ax, kpi_label(kpi))
         ax.set_xlabel("% of the change attributed")
-    fig.suptitle("What drives the change: share attributed to each mechanism (whiskers: 95% interval)")
+    _suptitle(fig, "What drives the change: share attributed to each mechanism (whiskers: 95% interval)")
     return fig
 
 

@@ -1,7 +1,9 @@
 """A policy brief from an experiment store: one self-contained HTML file.
 
-:func:`build_report` reads a store (:func:`sim.presentation.findings.load_study`) and writes, in this order:
-the question (the design's description), the scenarios compared, whether each reached a steady
+:func:`build_report` reads a store (:func:`sim.presentation.findings.load_study`) and writes, under a
+title taken from the design's description (:func:`sim.presentation.executive.brief_title`), in
+this order: an executive summary (:func:`sim.presentation.executive.executive_summary`), the
+question (the design's description), the scenarios compared, whether each reached a steady
 state (:mod:`sim.experiments.stability`), findings in plain sentences
 generated from the numbers (:func:`sim.presentation.findings.findings`), a headline KPI table with 95%
 intervals, the figures (PNG embedded as data URIs), a note on whether the replications suffice,
@@ -32,7 +34,9 @@ from sim.errors import GovsimError
 from sim.experiments.stability import unstable_note
 from sim.experiments.stats import kpi_intervals, replication_advice, warnings_for
 from sim.presentation import plots
-from sim.presentation.findings import Study, findings, format_value, is_share, load_study
+from sim.presentation.comparison import ROUGH_BELOW, interval_text
+from sim.presentation.executive import brief_title, executive_summary
+from sim.presentation.findings import Study, findings, format_value, load_study
 
 
 def _data_uri(fig: Figure) -> str:
@@ -127,6 +131,16 @@ figcaption{font-size:.9rem;color:#444}.note{font-size:.9rem;color:#444}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem;font-size:.9rem}dt{font-weight:600}
 dd{margin:0;word-break:break-all}summary{cursor:pointer}
 """
+PRINT_CSS = """
+@page{size:A4;margin:14mm}
+@media print{body{max-width:none;margin:0;padding:0;font-size:10pt;line-height:1.35}
+.scroll{overflow:visible}table{width:100%;font-size:7.5pt;table-layout:auto}
+th[scope=row]{min-width:0}td.num{white-space:normal}th,td{padding:.15rem .25rem;overflow-wrap:anywhere}
+figure,tr,li{break-inside:avoid}h2,h3{break-after:avoid}figure img{max-height:24cm;border:0}
+details>summary{list-style:none}}
+"""
+"""Print layout: the page's width, tables that wrap instead of scrolling (nothing clipped on
+paper), figures and rows kept whole."""
 
 
 def _scenarios_section(study: Study) -> str:
@@ -175,12 +189,6 @@ def _steady_section(study: Study) -> str:
     return head + f"<ul class='unstable'>{notes}</ul>"
 
 
-def _bounds(kpi: str, lo: float, hi: float) -> str:
-    """An interval as text, cut at the KPI's natural limits (every KPI is >= 0; shares <= 100%)."""
-    lo, hi = max(lo, 0.0), min(hi, 1.0) if is_share(kpi) else hi
-    return f"[{format_value(kpi, lo)}, {format_value(kpi, hi)}]"
-
-
 def _kpi_table(study: Study) -> str:
     t = kpi_intervals(study.summaries, study.kpis)
     head = "".join(
@@ -193,8 +201,12 @@ def _kpi_table(study: Study) -> str:
     for kpi in study.kpis:
         cells = []
         for name in study.names:
-            r = t[(t["kpi"] == kpi) & (t["scenario"] == name)].iloc[0]
-            ci = _bounds(kpi, r["lo"], r["hi"]) if r["n"] >= 2 and math.isfinite(r["lo"]) else ""
+            hit = t[(t["kpi"] == kpi) & (t["scenario"] == name)]
+            if hit.empty:  # every run of this scenario (at this point) failed
+                cells.append("<td class='num'>–</td>")
+                continue
+            r = hit.iloc[0]
+            ci = interval_text(kpi, r["lo"], r["hi"]) if r["n"] >= 2 and math.isfinite(r["lo"]) else ""
             mean = escape(format_value(kpi, r["mean"]))
             cells.append(f"<td class='num'>{mean}<br><span class='ci'>{escape(ci)}</span></td>")
         rows.append(f"<tr><th scope='row'>{escape(plots.kpi_label(kpi))}</th>{''.join(cells)}</tr>")
@@ -225,7 +237,7 @@ def _adequacy(study: Study, precision: float) -> str:
             + "".join(f"<li>{escape(w)}</li>" for w in lines)
             + "</ul></details>"
         )
-    if n < 5:
+    if n < ROUGH_BELOW:
         text += (
             f"<p>With only {n} replications the paired bootstrap intervals are rough (they cannot be "
             "wider than the spread of the observed differences); treat the findings as indicative.</p>"
@@ -280,6 +292,7 @@ def build_report(
     """
     study = load_study(experiment_path, reference)
     name = study.design.get("name") or study.res.manifest.get("experiment") or study.res.path.name
+    title = brief_title(study)
     question = study.design.get("description") or "The design gives no description."
     found = (
         "".join(
@@ -292,7 +305,9 @@ def build_report(
         f"<figure><img src='{uri}' alt='{escape(cap)}'><figcaption>{escape(cap)}</figcaption></figure>"
         for cap, uri in figures(study, extras)
     )
+    summary = "".join(f"<li>{escape(x)}</li>" for x in executive_summary(study))
     sections = [
+        ("In brief", f"<ul class='lead'>{summary}</ul>"),
         ("The question", f"<p class='lead'>{escape(question)}</p>"),
         ("Scenarios compared", _scenarios_section(study)),
         ("Did every scenario settle?", _steady_section(study)),
@@ -315,9 +330,10 @@ def build_report(
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>Policy brief: {escape(name)}</title><style>{CSS}</style></head><body>"
-        f"<h1>Policy brief: {escape(name)}</h1><p class='note'>Simulation results from govsim, an "
-        f"agent-based model of grassroots-governance reforms.{escape(caveat)}</p>{body}</body></html>\n"
+        f"<title>Policy brief: {escape(title)}</title><style>{CSS}{PRINT_CSS}</style></head><body>"
+        f"<h1>{escape(title)}</h1><p class='note'>Policy brief of the experiment {escape(str(name))}: "
+        "simulation results from govsim, an agent-based model of grassroots-governance "
+        f"reforms.{escape(caveat)}</p>{body}</body></html>\n"
     )
 
 
