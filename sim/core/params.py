@@ -346,7 +346,7 @@ class Clusters(Section):
         7, ge=1, le=365, description="days between the cluster's joint meetings (assumption: weekly)"
     )
     meeting_hours: Hours = Field(
-        2.0, description="hours each community of the cluster sends a delegate to a joint meeting (assumption)"
+        2.0, description="hours each community's delegate spends at a joint meeting (assumption)"
     )
 
     @model_validator(mode="after")

@@ -61,7 +61,9 @@ class ClusterMeetings:
             return
         U = self.world.units
         unit = np.repeat(self.centres, self.delegates)
-        opening = next_meeting(np.full(unit.size, float(day)), p.clusters.meeting_days, p.calendar.office.start_hour)
+        opening = next_meeting(
+            np.full(unit.size, float(day)), p.clusters.meeting_days, p.calendar.office.start_hour
+        )
         hours = np.full(unit.size, p.clusters.meeting_hours)
         start, _ = serve(U.free_at, U.first, U.staff, U.calendar, U.calendars, unit, opening, hours)
         self.world.work.record(unit, start, hours)
