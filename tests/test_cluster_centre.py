@@ -58,6 +58,8 @@ def test_the_cluster_centre_pools_the_staff_of_its_villages() -> None:
     assert va.sum() == alone.places.n_villages > vp.sum() == -(-alone.places.n_villages // 3)
     assert a.staff[va].sum() == p.staff[vp].sum()  # the same staff, one queue per cluster
     assert len(set(p.route[1, 0].tolist())) == vp.sum()  # every grid's village tier is its cluster's centre
+    single, _ = _model(days=1, scenario="baseline", **{"clusters.centre": True})  # a cluster of one village
+    assert (single.units.kind == Kind.VILLAGE).sum() == single.places.n_villages
 
 
 def test_joint_meetings_settle_at_the_cluster_what_went_up_to_a_department() -> None:

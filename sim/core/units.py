@@ -261,8 +261,9 @@ def _villages(p: Params, places: Places) -> list[UnitSpec]:
     town[places.village_of_grid] = places.town_of_grid
     if not p.clusters.centre:
         return [UnitSpec(VillageStaff, (int(town[v]), v, n), n) for v in range(places.n_villages)]
-    cluster = np.zeros(places.n_villages, dtype=np.int64)
-    cluster[places.village_of_grid] = cluster_of_grid(places, p.clusters.villages_per_cluster)
+    of_grid = np.zeros(places.n_villages, dtype=np.int64)
+    of_grid[places.village_of_grid] = cluster_of_grid(places, p.clusters.villages_per_cluster)
+    cluster = np.unique(of_grid, return_inverse=True)[1]  # (one grid's team each if no clusters)
     out = []
     for c in range(int(cluster.max()) + 1):
         vs = tuple(int(v) for v in np.flatnonzero(cluster == c))
