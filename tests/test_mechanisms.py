@@ -24,6 +24,7 @@ def test_day_order_is_pinned_and_followed() -> None:
         "workforce",
         "occurrence",
         "discovery",
+        "meetings",
         "case_flow",
         "closure",
         "service_requests",

@@ -33,7 +33,13 @@ ALLOWED = {
     }
     | TOWN_CENTRE
     | ENFORCEMENT,
-    "ningbo_cluster": {"clusters.villages_per_cluster", "one_window.enabled"} | CENTRE,
+    "ningbo_cluster": {
+        "clusters.villages_per_cluster",
+        "clusters.centre",
+        "clusters.joint_settles",
+        "one_window.enabled",
+    }
+    | CENTRE,
     "quzhou_county_town": {
         "departments.duty_list_coverage",
         "departments.lead_department",

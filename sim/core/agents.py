@@ -218,13 +218,18 @@ def handling_shift(p: Params) -> Shift:
 class VillageStaff(Unit):
     """The staff of one village (community) who settle its "big" issues that need no
     department (大事不出村, 001), and the grid-level issues of categories its grids may not
-    settle; ``village`` is the village's index."""
+    settle; ``village`` is the village's index. With the cluster's own centre (片区组团,
+    002) one unit holds the staff of all the cluster's ``villages``, who serve one queue at
+    the cluster centre and settle there what the cluster's joint meetings take on."""
 
     kind, level, calendar, backlog = Kind.VILLAGE, Tier.VILLAGE, "office", True
 
-    def __init__(self, model: mesa.Model, town: int, village: int, staff: int) -> None:
+    def __init__(
+        self, model: mesa.Model, town: int, village: int, staff: int, villages: tuple[int, ...] = ()
+    ) -> None:
         super().__init__(model, Layer.VILLAGE, town, (), staff)
         self.village = village
+        self.villages = villages or (village,)
 
 
 class Department(Unit):

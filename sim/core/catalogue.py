@@ -30,6 +30,7 @@ class Catalogue:
     deadline: np.ndarray
     patience: np.ndarray
     settle: np.ndarray  # (C, 4) the tier that settles an issue of each level (service lists)
+    joint: np.ndarray  # (C, 4) bool: settled at the cluster's joint meeting (joint_levels)
 
 
 def settling_tiers(p: Params) -> np.ndarray:
@@ -37,13 +38,34 @@ def settling_tiers(p: Params) -> np.ndarray:
     the category's issues of that level. The grid and the village settle only what their
     service lists hold (``grid.settles``, ``village.settles``); what they may not settle
     goes up to the village, or a department. Departments and enforcement settle their
-    levels whatever the category."""
+    levels whatever the category, except what the cluster's joint meeting settles
+    (:func:`joint_levels`): that goes to the cluster centre, which is the village tier."""
+    out = _listed_tiers(p)
+    out[joint_levels(p)] = Tier.VILLAGE
+    return out
+
+
+def _listed_tiers(p: Params) -> np.ndarray:
+    """The settling tiers by the grid's and the village's service lists alone."""
     out = np.tile(np.arange(len(Tier), dtype=np.int8), (len(p.categories), 1))
     for i, name in enumerate(p.category_names):
         village = Tier.VILLAGE if p.settles("village", name) else Tier.DEPARTMENT
         out[i, Tier.VILLAGE] = village
         out[i, Tier.GRID] = Tier.GRID if p.settles("grid", name) else village
     return out
+
+
+def joint_levels(p: Params) -> np.ndarray:
+    """``joint[category, level]``: the issues the cluster's joint meeting settles (八联, 002).
+
+    With the cluster centre (``clusters.centre``), an issue of a category on
+    ``clusters.joint_settles`` that the service lists would send up to a department is a
+    cross-community matter that the cluster's communities settle together at their next
+    joint meeting instead (:mod:`sim.core.mechanisms.meetings`); enforcement-level issues
+    still go to enforcement.
+    """
+    listed = np.array([c in p.clusters.joint_settles for c in p.category_names], dtype=bool)
+    return (listed & p.clusters.centre)[:, None] & (_listed_tiers(p) == Tier.DEPARTMENT)
 
 
 def build_catalogue(p: Params) -> Catalogue:
@@ -72,4 +94,5 @@ def build_catalogue(p: Params) -> Catalogue:
         deadline=col("deadline_days"),
         patience=col("patience_days"),
         settle=settling_tiers(p),
+        joint=joint_levels(p),
     )

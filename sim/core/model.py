@@ -31,6 +31,7 @@ DAY_ORDER: tuple[Act, ...] = (
     Act("workforce", "model", "plan_workforce"),
     Act("occurrence", "population", "step"),
     Act("discovery", "discovery", "step"),
+    Act("meetings", "meetings", "step"),
     Act("case_flow", "model", "case_flow"),
     Act("closure", "closure", "step"),
     Act("service_requests", "one_window", "step"),
@@ -70,15 +71,17 @@ class GovModel(mesa.Model):
     2. ``occurrence`` — residents meet new issues (:mod:`sim.core.mechanisms.population`);
     3. ``discovery`` — patrol, volunteers, inspections and residents find latent issues
        (:mod:`sim.core.mechanisms.discovery`);
-    4. ``case_flow`` — the rounds of :data:`CASE_FLOW_ORDER`: dispatch
+    4. ``meetings`` — on a meeting day, the cluster centres' joint meetings take their
+       delegates' hours (:mod:`sim.core.mechanisms.meetings`; with ``clusters.centre``);
+    5. ``case_flow`` — the rounds of :data:`CASE_FLOW_ORDER`: dispatch
        (:mod:`sim.core.mechanisms.dispatch`), queue arrivals and job completions
        (:mod:`sim.core.mechanisms.handling`, with :mod:`sim.core.mechanisms.enforcement`
        through hooks), repeated until no event falls before the day's end;
-    5. ``closure`` — verification closes resolved cases, residents update satisfaction
+    6. ``closure`` — verification closes resolved cases, residents update satisfaction
        (:mod:`sim.core.mechanisms.closure`);
-    6. ``service_requests`` — approvals through desks or one window
+    7. ``service_requests`` — approvals through desks or one window
        (:mod:`sim.core.mechanisms.one_window`);
-    7. ``record`` — the day-end snapshot (open cases, backlogs, patrol hours).
+    8. ``record`` — the day-end snapshot (open cases, backlogs, patrol hours).
 
     The mechanisms see the :class:`~sim.core.world.World` (``self.world``), not the model.
 

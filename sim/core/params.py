@@ -332,6 +332,28 @@ class Clusters(Section):
 
     villages_per_cluster: int = Field(1, ge=1, le=100, description="1 means no clusters")
     travel_hours: float = Field(0.25, ge=0, le=24, description="one way, within a cluster, pooled handling")
+    centre: bool = Field(
+        False,
+        description="the cluster's own centre (002: 片区组团): the staff of its villages serve one queue "
+        "at the cluster centre, which takes the cluster's village-level cases",
+    )
+    joint_settles: tuple[str, ...] = Field(
+        (),
+        description="with the centre: categories whose issues that would go up to a department the "
+        "cluster's joint meeting settles instead (八联: 事务联商、会议联席)",
+    )
+    meeting_days: int = Field(
+        7, ge=1, le=365, description="days between the cluster's joint meetings (assumption: weekly)"
+    )
+    meeting_hours: Hours = Field(
+        2.0, description="hours each community's delegate spends at a joint meeting (assumption)"
+    )
+
+    @model_validator(mode="after")
+    def _joint_needs_centre(self) -> Clusters:
+        if self.joint_settles and not self.centre:
+            raise ValueError("joint_settles needs centre: true (the cluster centre holds the joint meetings)")
+        return self
 
 
 class Village(Section):
@@ -422,6 +444,13 @@ class Params(Section):
             bad = [] if lst == "all" else sorted(set(lst) - set(self.categories))
             if bad:
                 raise ValueError(f"{section}.settles: {bad} not among categories {list(self.categories)}")
+        return self
+
+    @model_validator(mode="after")
+    def _joint_settles_known(self) -> Params:
+        bad = sorted(set(self.clusters.joint_settles) - set(self.categories))
+        if bad:
+            raise ValueError(f"clusters.joint_settles: {bad} not among categories {list(self.categories)}")
         return self
 
     def _tasks_leave_time(self) -> None:

@@ -152,6 +152,15 @@ SWITCHES: tuple[Switch, ...] = (
         toggle="one_window.enabled",
     ),
     Switch(
+        "cluster_centre",
+        "the cluster's own centre (片区组团): its villages' staff serve one queue there, and its joint "
+        "meetings (八联: 事务联商、会议联席) settle listed cross-community cases every `meeting_days` days",
+        ("clusters.centre", "clusters.joint_settles", "clusters.meeting_days", "clusters.meeting_hours"),
+        ("sim.core.units", "sim.core.catalogue", _M + "dispatch", _M + "handling", _M + "meetings"),
+        "002; cadence and meeting hours an assumption",
+        toggle="clusters.centre",
+    ),
+    Switch(
         "clusters",
         "neighbouring villages pool their grid teams (片区组团)",
         ("clusters.",),

@@ -253,11 +253,22 @@ def _grid_teams(p: Params, places: Places, team_of_grid: np.ndarray) -> list[Uni
 
 
 def _villages(p: Params, places: Places) -> list[UnitSpec]:
-    """The staff of each village (community), in village order."""
+    """The staff of each village (community), in village order; with the cluster's own
+    centre (``clusters.centre``), the staff of each cluster's villages together, in cluster
+    order (the clusters of :func:`cluster_of_grid`)."""
     n = p.village.staff_per_village
     town = np.zeros(places.n_villages, dtype=np.int64)
     town[places.village_of_grid] = places.town_of_grid
-    return [UnitSpec(VillageStaff, (int(town[v]), v, n), n) for v in range(places.n_villages)]
+    if not p.clusters.centre:
+        return [UnitSpec(VillageStaff, (int(town[v]), v, n), n) for v in range(places.n_villages)]
+    of_grid = np.zeros(places.n_villages, dtype=np.int64)
+    of_grid[places.village_of_grid] = cluster_of_grid(places, p.clusters.villages_per_cluster)
+    cluster = np.unique(of_grid, return_inverse=True)[1]  # (one grid's team each if no clusters)
+    out = []
+    for c in range(int(cluster.max()) + 1):
+        vs = tuple(int(v) for v in np.flatnonzero(cluster == c))
+        out.append(UnitSpec(VillageStaff, (int(town[vs[0]]), vs[0], n * len(vs), vs), n * len(vs)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -346,7 +357,7 @@ def _route(units: list[Unit], p: Params, places: Places, team_of_grid: np.ndarra
     n_dom, n_grid = len(p.domains), places.n_grids
     route = np.full((len(Tier), n_dom, n_grid), -1, dtype=np.int32)
     route[Tier.GRID] = team_of_grid[None, :]
-    village_unit = {u.village: u.index for u in units if isinstance(u, VillageStaff)}
+    village_unit = {v: u.index for u in units if isinstance(u, VillageStaff) for v in u.villages}
     route[Tier.VILLAGE] = np.array([village_unit[v] for v in places.village_of_grid], dtype=np.int32)[None, :]
     grids = np.arange(n_grid)
     for level, cls in ((Tier.DEPARTMENT, Department), (Tier.ENFORCEMENT, EnforcementSquad)):

@@ -17,6 +17,7 @@ from sim.core.mechanisms.discovery import Discovery
 from sim.core.mechanisms.dispatch import Dispatch
 from sim.core.mechanisms.enforcement import Enforcement
 from sim.core.mechanisms.handling import Handling
+from sim.core.mechanisms.meetings import ClusterMeetings
 from sim.core.mechanisms.one_window import OneWindow
 from sim.core.mechanisms.population import Population
 
@@ -36,6 +37,7 @@ REGISTRY: dict[str, type[Mechanism]] = {
     "dispatch": Dispatch,
     "handling": Handling,
     "enforcement": Enforcement,
+    "meetings": ClusterMeetings,
     "closure": Closure,
     "one_window": OneWindow,
 }

@@ -13,7 +13,9 @@ sent to a wrong unit of the right kind (``misroute_probability``); that unit ass
 it and sends it back to the layer that sent it (a bounce, "passing the buck", 004),
 which sends it again; a case that would bounce more than ``max_bounces`` times is
 dropped. A case needing several domains visits their units one after another, or all at
-once under a lead department (Quzhou "one thing", 004).
+once under a lead department (Quzhou "one thing", 004). A case the cluster's joint meeting
+settles (Ningbo, 002) goes to the cluster centre and arrives there when the next joint
+meeting opens (:mod:`sim.core.mechanisms.meetings`).
 
 Escalations count upward hand-offs: without a centre, each layer a case climbs on its
 way to the unit with authority; with a centre (which is not a layer), each time a unit
@@ -28,6 +30,7 @@ import numpy as np
 
 from sim.core.kinds import Kind
 from sim.core.ledger import DropReason, Outcome, Stage
+from sim.core.mechanisms.meetings import next_meeting
 
 if TYPE_CHECKING:
     from sim.core.world import World
@@ -67,7 +70,9 @@ class Dispatch:
             centre = w.units.centre[w.places.town_of_grid[L.grid[new]]]
             L.send(new, centre, t[~todo], Outcome.TRIAGE)
             ids, t = ids[todo], t[todo]
-        tier = w.catalogue.settle[L.category[ids], L.level_at(ids, t)]
+        lvl = L.level_at(ids, t)
+        tier = w.catalogue.settle[L.category[ids], lvl]
+        joint = w.catalogue.joint[L.category[ids], lvl]  # for the cluster's next joint meeting
         dom = w.catalogue.domains[L.category[ids]]
         raw = np.where(dom >= 0, w.units.route[tier[:, None], dom.clip(0), L.grid[ids][:, None]], -1)
         route, n = unique_rows(raw)
@@ -83,9 +88,13 @@ class Dispatch:
             lost = self.rng.random(ids.size) < 1.0 - (1.0 - p.handoff_loss_probability) ** hops
             if lost.any():
                 L.drop(ids[lost], t[lost], DropReason.LOST_IN_HANDOFF)
-                ids, t, target, delay = ids[~lost], t[~lost], target[~lost], delay[~lost]
+                ids, t, target, delay, joint = ids[~lost], t[~lost], target[~lost], delay[~lost], joint[~lost]
         unit, outcome = self._misroute(target)
-        L.send(ids, unit, t + delay, outcome)
+        arrive = t + delay
+        if joint.any():
+            c = w.params.clusters
+            arrive[joint] = next_meeting(arrive[joint], c.meeting_days, w.params.calendar.office.start_hour)
+        L.send(ids, unit, arrive, outcome)
         first = np.isnan(L.dispatched[ids])
         L.dispatched[ids[first]] = (t + delay)[first]
         return int(ids.size)

@@ -11,7 +11,9 @@ unit's (it grew on the way, or was sent too low), the unit only assesses it
 escalation; the tiers are the grid, the village, departments and enforcement); if the
 unit was the wrong one, it assesses and bounces it; otherwise it works the catalogue's
 service hours for the unit's tier (lognormal or exponential), plus the travel to the
-grid and back for village staff, departments and squads, and the case stops growing.
+grid and back for village staff, departments and squads, and the case stops growing
+(a case the cluster's joint meeting settles, :mod:`sim.core.mechanisms.meetings`, takes
+the hours of its level, a department's, worked by the cluster centre's staff).
 With the command centre's deadline watch, work that would finish past the case's
 deadline is done in overtime when that is sooner (supervision). On
 completion each outcome has its own rule (:meth:`Handling.complete`): a triaged,
@@ -59,6 +61,9 @@ class Handling:
         pooled = (U.kind == Kind.GRID) & (np.bincount(U.grid_unit, minlength=len(U.kind)) > 1)
         self._travel = np.where(pooled, 2.0 * p.clusters.travel_hours, 0.0)  # a cluster's team
         self._travel[U.kind == Kind.VILLAGE] = 2.0 * p.village.travel_hours
+        centres = [u.index for u in U.units if len(getattr(u, "villages", ())) > 1]  # a cluster's (002)
+        self._travel[centres] = 2.0 * max(p.village.travel_hours, p.clusters.travel_hours)
+        self._joint = p.clusters.centre and bool(p.clusters.joint_settles)
 
     # ---------------------------------------------------------------- arrivals
     def arrive(self, day: int, among: np.ndarray | None = None) -> int:
@@ -159,6 +164,8 @@ class Handling:
         w, L, U, p = self.world, self.world.ledger, self.world.units, self.world.params
         kind = U.kind[unit]
         tier = UNIT_LEVEL[kind].clip(0)
+        if self._joint:  # a joint meeting's case is the department's work, done by the cluster's staff
+            tier = np.maximum(tier, L.level[case])
         mean = w.catalogue.service_hours[L.category[case], tier]
         if self._exponential:
             noise = self.rng.exponential(1.0, case.size)
