@@ -43,6 +43,12 @@ KPI_LABELS = {
     "plan_share_enforcement": "share of resolved issues settled by enforcement (the plan's count)",
     "tier_share_grid": "share of resolved issues settled in the basic grid",
     "tier_share_village": "share of resolved issues settled by village staff",
+    "structural_share_grid": "share of resolved issues that needed only the grid when they occurred (input)",
+    "structural_share_village": "share of resolved issues that needed the village when they occurred (input)",
+    "structural_share_department": "share of resolved issues that needed a department when they occurred "
+    "(input)",
+    "structural_share_enforcement": "share of resolved issues that needed enforcement when they occurred "
+    "(input)",
     "tier_share_department": "share of resolved issues settled by departments",
     "tier_share_enforcement": "share of resolved issues settled by enforcement",
     "tier_distance_from_target": "distance of the tier shares from 70/20/10",
