@@ -60,7 +60,9 @@ def wujiang_pair() -> tuple[pd.DataFrame, pd.DataFrame]:
     return _pair("wujiang_grid_linkage", 300, **STRONG)
 
 
-def test_their_categories_are_found_sooner_and_grow_less(wujiang_pair: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+def test_their_categories_are_found_sooner_and_grow_less(
+    wujiang_pair: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
     off, on = wujiang_pair
     assert on["need"].equals(off["need"])  # the same issues
     for cat in PATROLLED:
@@ -76,7 +78,10 @@ def test_other_categories_are_not_detected_by_them(wujiang_pair: tuple[pd.DataFr
     found = on[on["channel"] == "professional"]
     assert len(found) > 100 and set(found["category"].unique()) <= set(PATROLLED)
     # separated patrol is workload-free, so the others' discovery moves only by sampling noise
-    before, after = _discovery_delay(off, PATROLLED, among=False), _discovery_delay(on, PATROLLED, among=False)
+    before, after = (
+        _discovery_delay(off, PATROLLED, among=False),
+        _discovery_delay(on, PATROLLED, among=False),
+    )
     assert after == pytest.approx(before, rel=0.03)
 
 
@@ -138,7 +143,9 @@ def test_off_nothing_changes_whatever_their_settings() -> None:
         "professional_grids.fire.grids_per_10k": 4.0,
     }
     plain = sim.run("baseline", seed=3, days=60, overrides=SMALL)
-    off = sim.run("baseline", seed=3, days=60, overrides={**SMALL, **settings, "professional_grids.enabled": False})
+    off = sim.run(
+        "baseline", seed=3, days=60, overrides={**SMALL, **settings, "professional_grids.enabled": False}
+    )
     pd.testing.assert_series_equal(plain.summary, off.summary)
     pd.testing.assert_frame_equal(plain.cases, off.cases)
     pd.testing.assert_frame_equal(plain.daily, off.daily)

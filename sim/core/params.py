@@ -389,6 +389,7 @@ PROFESSIONAL_DEFAULTS: dict[str, dict[str, object]] = {
 1.5 million residents (001), per 10,000; public security patrols neighbour disputes (治安's
 dispute screening), fire the fire risks among safety hazards (half of them) and safety all
 safety hazards (assumptions). A scenario that sets some fields of a kind keeps the others."""
+_PRO = PROFESSIONAL_DEFAULTS
 
 
 class ProfessionalGrids(Section):
@@ -406,9 +407,9 @@ class ProfessionalGrids(Section):
         "relative to a basic patroller's on the same ground for the same hours (assumption: 1, "
         "no better eyes, only more of them on those categories)",
     )
-    public_security: ProfessionalGrid = ProfessionalGrid.model_validate(PROFESSIONAL_DEFAULTS["public_security"])
-    fire: ProfessionalGrid = ProfessionalGrid.model_validate(PROFESSIONAL_DEFAULTS["fire"])
-    safety: ProfessionalGrid = ProfessionalGrid.model_validate(PROFESSIONAL_DEFAULTS["safety"])
+    public_security: ProfessionalGrid = ProfessionalGrid.model_validate(_PRO["public_security"])
+    fire: ProfessionalGrid = ProfessionalGrid.model_validate(_PRO["fire"])
+    safety: ProfessionalGrid = ProfessionalGrid.model_validate(_PRO["safety"])
 
     @model_validator(mode="before")
     @classmethod

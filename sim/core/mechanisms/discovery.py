@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from sim.core.world import World
 
 INTAKE_LAYER = np.array(
-    [Layer.GRID, Layer.GRID, Layer.COUNTY, Layer.COUNTY, Layer.VILLAGE, Layer.COUNTY, Layer.GRID], dtype=np.int8
+    [Layer.GRID, Layer.GRID, Layer.COUNTY, Layer.COUNTY, Layer.VILLAGE, Layer.COUNTY, Layer.GRID],
+    dtype=np.int8,
 )
 """Layer where a report enters the hierarchy, by channel (patrol, volunteer, hotline,
 app, walk-in, inspection, professional patrol); inspections enter at the departments'
@@ -71,7 +72,8 @@ class Discovery:
         insp = det * p.departments.inspection_rate if day % 7 < ocal.days_per_week else 0.0 * det
         t_insp = self._window_draw(day, occ, ocal.start_hour, ocal.hours_per_day, insp)
         t_self = L.self_report_at[lat]
-        cands, chans = [t_patrol, t_vol, t_insp, t_self], [Channel.PATROL, Channel.VOLUNTEER, Channel.INSPECTION, 0]
+        cands = [t_patrol, t_vol, t_insp, t_self]
+        chans = [Channel.PATROL, Channel.VOLUNTEER, Channel.INSPECTION, 0]
         if self.professional is not None:
             pro = self.professional.hazard(lat, day)
             rng = self.professional.rng
