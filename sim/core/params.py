@@ -359,10 +359,11 @@ class ProfessionalGrid(Section):
     categories."""
 
     grids_per_10k: float = Field(
-        ge=0,
+        gt=0,
         le=MAX_STAFF_PER_10K,
         description="professional grids of this kind per 10,000 residents (Wujiang's count over "
-        "its 1.5 million residents, 001); each town gets at least one",
+        "its 1.5 million residents, 001); each town gets at least one (patrollers_per_grid 0 "
+        "turns a kind off)",
     )
     patrollers_per_grid: int = Field(
         1, ge=0, le=50, description="full-time patrollers of one professional grid (assumption)"
