@@ -22,7 +22,8 @@ ENFORCEMENT = {"enforcement.mode", "enforcement.devolved_domains"}
 ALLOWED = {
     "wujiang_grid_linkage": {"grid.separation", "grid.volunteers_per_grid", "grid.settles", "village.settles"}
     | TOWN_CENTRE
-    | ENFORCEMENT,
+    | ENFORCEMENT
+    | {"professional_grids.enabled"},
     "suzhou_1_4_n": {"grid.separation", "grid.settles", "one_window.enabled"} | TOWN_CENTRE | ENFORCEMENT,
     "jiangsu_1_4": {
         "departments.groups",

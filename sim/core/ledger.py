@@ -71,6 +71,8 @@ class Channel(IntEnum):
     APP = 3
     WALK_IN = 4
     INSPECTION = 5
+    PROFESSIONAL = 6
+    """Found by the patrol of a professional grid (public security, fire, safety; 001)."""
 
 
 class DropReason(IntEnum):

@@ -30,7 +30,9 @@ Definitions (all delays in days):
   ``delay_dispatch``: discovery → first arrival at a handling unit; ``delay_handling``:
   that arrival → resolution (all over resolved cases);
 - ``on_site_disposal_rate``: among cases resolved by enforcement, the share settled at
-  the first visit; ``patrol_reported_share``: discovered cases found by patrollers;
+  the first visit; ``patrol_reported_share``: discovered cases found by patrollers (of
+  the basic grids or the professional grids); ``professional_reported_share``: those
+  found by the professional grids' patrollers (001; 0 without them);
   ``raised_from_below_share``: discovered cases not found by inspections from above;
 - ``completion_within_deadline_rate``: among discovered cases whose deadline (from
   discovery) had passed by the horizon, the share resolved by then;
@@ -86,6 +88,7 @@ KPIS = (
     "delay_handling_mean_days",
     "on_site_disposal_rate",
     "patrol_reported_share",
+    "professional_reported_share",
     "raised_from_below_share",
     "completion_within_deadline_rate",
     "supervised_share",
@@ -103,6 +106,9 @@ KPIS = (
     "tier_distance_from_target",
 )
 """Names of the run summary's KPIs, in the order :func:`summary` returns them."""
+
+PATROL_CHANNELS = (CHANNELS.index("patrol"), CHANNELS.index("professional"))
+"""The channels of patrollers: the basic grids' and the professional grids'."""
 
 TARGET_TIER_SHARES = {"grid": 0.70, "department": 0.20, "enforcement": 0.10}
 """The reforms' stated aim (001), a plan counting the village in the grid
@@ -232,7 +238,8 @@ def summary(
         "delay_dispatch_mean_days": _mean(delay["dispatch"][res]),
         "delay_handling_mean_days": _mean(delay["handling"][res]),
         "on_site_disposal_rate": _mean(col["on_site"][enf]),
-        "patrol_reported_share": _share(channel == CHANNELS.index("patrol"), found),
+        "patrol_reported_share": _share(np.isin(channel, PATROL_CHANNELS), found),
+        "professional_reported_share": _share(channel == CHANNELS.index("professional"), found),
         "raised_from_below_share": _share(channel != CHANNELS.index("inspection"), found),
         "completion_within_deadline_rate": _share(in_time, due),
         "supervised_share": _share(cases["supervised"].to_numpy(), found),

@@ -375,6 +375,85 @@ class Village(Section):
     )
 
 
+class ProfessionalGrid(Section):
+    """One kind of professional grid (001: 以基層網格為組成單元,設立治安網格178個、消防網格169個、
+    安全網格158個): a block of basic grids whose own patrollers look for the issues of a few
+    categories."""
+
+    grids_per_10k: float = Field(
+        gt=0,
+        le=MAX_STAFF_PER_10K,
+        description="professional grids of this kind per 10,000 residents (Wujiang's count over "
+        "its 1.5 million residents, 001); each town gets at least one (patrollers_per_grid 0 "
+        "turns a kind off)",
+    )
+    patrollers_per_grid: int = Field(
+        1, ge=0, le=50, description="full-time patrollers of one professional grid (assumption)"
+    )
+    patrols: dict[str, Probability] = Field(
+        description="the categories it patrols, each with the share of its issues that fall in this "
+        "kind's remit (1: all of them)"
+    )
+
+    @field_validator("patrols")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(not 0 <= x <= 1 for x in v.values()):
+            raise ValueError("must be shares between 0 and 1, by category")
+        return v
+
+
+PROFESSIONAL_DEFAULTS: dict[str, dict[str, object]] = {
+    "public_security": {"grids_per_10k": 1.19, "patrols": {"neighbour_dispute": 1.0}},
+    "fire": {"grids_per_10k": 1.13, "patrols": {"safety_hazard": 0.5}},
+    "safety": {"grids_per_10k": 1.05, "patrols": {"safety_hazard": 1.0}},
+}
+"""Each kind's defaults: Wujiang's 178 public-security, 169 fire and 158 safety grids over
+1.5 million residents (001), per 10,000; public security patrols neighbour disputes (治安's
+dispute screening), fire the fire risks among safety hazards (half of them) and safety all
+safety hazards (assumptions). A scenario that sets some fields of a kind keeps the others."""
+_PRO = PROFESSIONAL_DEFAULTS
+
+
+class ProfessionalGrids(Section):
+    """Professional grids beside the basic grids (001: 治安、消防、安全網格, "基層+專業"): public
+    security, fire and safety grids, each with its own patrol for its categories. Their
+    counts are Wujiang's per 10,000 residents (178, 169, 158 over 1.5 million); which
+    categories each patrols, the fire-risk share and the patrol strength are assumptions."""
+
+    enabled: bool = Field(False, description="whether the professional grids patrol (off: none exist)")
+    detectability_factor: float = Field(
+        1.0,
+        ge=0,
+        le=100,
+        description="a professional patroller's detection hazard for an issue of his categories, "
+        "relative to a basic patroller's on the same ground for the same hours (assumption: 1, "
+        "no better eyes, only more of them on those categories)",
+    )
+    public_security: ProfessionalGrid = ProfessionalGrid.model_validate(_PRO["public_security"])
+    fire: ProfessionalGrid = ProfessionalGrid.model_validate(_PRO["fire"])
+    safety: ProfessionalGrid = ProfessionalGrid.model_validate(_PRO["safety"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_defaults(cls, data: object) -> object:
+        """A kind given in part keeps its defaults for the fields not given."""
+        if not isinstance(data, dict):
+            return data
+        return {
+            k: {**PROFESSIONAL_DEFAULTS[k], **v} if k in PROFESSIONAL_DEFAULTS and isinstance(v, dict) else v
+            for k, v in data.items()
+        }
+
+    def kinds(self) -> dict[str, ProfessionalGrid]:
+        """The kinds of professional grid by name, in declaration order."""
+        return {k: getattr(self, k) for k in PROFESSIONAL_KINDS}
+
+
+PROFESSIONAL_KINDS = tuple(PROFESSIONAL_DEFAULTS)
+"""The kinds of professional grid 001 names (治安, 消防, 安全), in declaration order."""
+
+
 MECHANISM_SECTIONS = (
     "calendar",
     "grid",
@@ -384,6 +463,7 @@ MECHANISM_SECTIONS = (
     "enforcement",
     "one_window",
     "clusters",
+    "professional_grids",
 )
 
 
@@ -416,6 +496,7 @@ class Params(Section):
     enforcement: Enforcement = Enforcement()
     one_window: OneWindow = OneWindow()
     clusters: Clusters = Clusters()
+    professional_grids: ProfessionalGrids = ProfessionalGrids()
 
     @model_validator(mode="after")
     def _domains_consistent(self) -> Params:
@@ -444,6 +525,7 @@ class Params(Section):
             bad = [] if lst == "all" else sorted(set(lst) - set(self.categories))
             if bad:
                 raise ValueError(f"{section}.settles: {bad} not among categories {list(self.categories)}")
+        self._professional_categories_known()
         return self
 
     @model_validator(mode="after")
@@ -452,6 +534,16 @@ class Params(Section):
         if bad:
             raise ValueError(f"clusters.joint_settles: {bad} not among categories {list(self.categories)}")
         return self
+
+    def _professional_categories_known(self) -> None:
+        if not self.professional_grids.enabled:
+            return
+        for kind, g in self.professional_grids.kinds().items():
+            bad = sorted(set(g.patrols) - set(self.categories))
+            if bad:
+                raise ValueError(
+                    f"professional_grids.{kind}.patrols: {bad} not among categories {list(self.categories)}"
+                )
 
     def _tasks_leave_time(self) -> None:
         g, shift = self.grid, self.calendar.grid.hours_per_day

@@ -1,6 +1,8 @@
 """Staff and paid hours of a scenario, counted from its parameters (no model is built).
 
-Grid staff count every patroller and leader of every grid; every other kind counts the
+Grid staff count every patroller and leader of every basic grid and the patrollers of
+the professional grids (:mod:`sim.core.mechanisms.professional_grids`, when
+``professional_grids`` are enabled); every other kind counts the
 staff of its units (at least one per unit, as the unit table holds them). Paid hours
 are staff × the kind's shift hours × its working days, plus the hours village staff are
 paid for grid tasks given to them; overtime is a run's outcome and is added by
@@ -13,6 +15,7 @@ import numpy as np
 
 from sim.core.agents import KIND_CALENDAR, KINDS, GridTeam
 from sim.core.kinds import Kind
+from sim.core.mechanisms import professional_grids
 from sim.core.params import Params
 from sim.core.places import build_places
 from sim.core.queues import working_days
@@ -22,7 +25,8 @@ from sim.core.units import plan_units
 def count_staff(p: Params, kind: np.ndarray, staff: np.ndarray, n_grids: int) -> dict[str, int]:
     """Staff by kind name, from the units' kinds and staff."""
     out = {k: int(staff[kind == i].sum()) for i, k in enumerate(KINDS)}
-    out[KINDS[Kind.GRID]] = n_grids * (p.grid.patrollers_per_grid + p.grid.leaders_per_grid)
+    basic = n_grids * (p.grid.patrollers_per_grid + p.grid.leaders_per_grid)
+    out[KINDS[Kind.GRID]] = basic + professional_grids.patrollers(p, n_grids)
     return out
 
 

@@ -168,6 +168,14 @@ SWITCHES: tuple[Switch, ...] = (
         "002",
     ),
     Switch(
+        "professional_grids",
+        "public-security, fire and safety grids beside the basic grids, each patrolling its categories",
+        ("professional_grids.",),
+        (_M + "discovery", _M + "professional_grids", "sim.core.staffing"),
+        "001; categories, fire share and patrollers an assumption",
+        toggle="professional_grids.enabled",
+    ),
+    Switch(
         "calendar",
         "working calendars of each kind of staff",
         ("calendar.",),

@@ -60,6 +60,7 @@ KPI_LABELS = {
     "delay_handling_mean_days": "mean handling time at the unit (days)",
     "on_site_disposal_rate": "share of enforcement cases settled at the first visit",
     "patrol_reported_share": "share of discovered issues found by patrollers",
+    "professional_reported_share": "share of discovered issues found by professional-grid patrollers",
     "raised_from_below_share": "share of discovered issues raised from below",
     "completion_within_deadline_rate": "share of cases resolved within their deadline",
     "supervised_share": "share of discovered cases supervised by the centre (worked in overtime)",

@@ -5,7 +5,9 @@ Each day every latent issue may be found by (a) its grid's patrol, with daily ha
 ``detectability``); (b) the grid's volunteers (the "N" of "4+N", 001), each with
 ``volunteer_detectability_factor`` of a patroller's hazard; (c) inspections by the
 departments (cases "assigned from above"; Luzhi: 99.8% raised from below, 000); or
-(d) the resident's own report, pre-sampled at occurrence. The earliest wins.
+(d) the resident's own report, pre-sampled at occurrence; and (e) with
+``professional_grids.enabled``, the patrol of the professional grids for their categories
+(:mod:`sim.core.mechanisms.professional_grids`, on its own stream). The earliest wins.
 
 Patrol–handling separation (巡办分离, 001). The grid teams decide each day how many
 hours each grid is patrolled and how likely its patrol is to report an issue its own
@@ -26,15 +28,18 @@ import numpy as np
 
 from sim.core.kinds import Layer, Tier
 from sim.core.ledger import Channel
+from sim.core.mechanisms.professional_grids import ProfessionalPatrol
 
 if TYPE_CHECKING:
     from sim.core.world import World
 
 INTAKE_LAYER = np.array(
-    [Layer.GRID, Layer.GRID, Layer.COUNTY, Layer.COUNTY, Layer.VILLAGE, Layer.COUNTY], dtype=np.int8
+    [Layer.GRID, Layer.GRID, Layer.COUNTY, Layer.COUNTY, Layer.VILLAGE, Layer.COUNTY, Layer.GRID],
+    dtype=np.int8,
 )
 """Layer where a report enters the hierarchy, by channel (patrol, volunteer, hotline,
-app, walk-in, inspection); inspections enter at the departments' layer."""
+app, walk-in, inspection, professional patrol); inspections enter at the departments'
+layer, professional patrollers report through the grid like basic ones."""
 
 
 class Discovery:
@@ -46,6 +51,8 @@ class Discovery:
         self.intake = INTAKE_LAYER.copy()
         town_seat = Layer.COUNTY if world.params.departments.location == "county" else Layer.TOWN
         self.intake[Channel.INSPECTION] = town_seat
+        pro = world.params.professional_grids.enabled
+        self.professional = ProfessionalPatrol(world) if pro else None
 
     def step(self, day: int) -> None:
         """Find latent issues today; found ones go to dispatch at the time found."""
@@ -65,15 +72,22 @@ class Discovery:
         insp = det * p.departments.inspection_rate if day % 7 < ocal.days_per_week else 0.0 * det
         t_insp = self._window_draw(day, occ, ocal.start_hour, ocal.hours_per_day, insp)
         t_self = L.self_report_at[lat]
+        cands = [t_patrol, t_vol, t_insp, t_self]
+        chans = [Channel.PATROL, Channel.VOLUNTEER, Channel.INSPECTION, 0]
+        if self.professional is not None:
+            pro = self.professional.hazard(lat, day)
+            rng = self.professional.rng
+            cands.append(self._window_draw(day, occ, gcal.start_hour, gcal.hours_per_day, pro, rng))
+            chans.append(Channel.PROFESSIONAL)
         if not p.grid.separation:  # what the worker passed over stays unreported by him
             t_patrol[L.ignored[lat] & self._own(lat, t_patrol)] = np.inf
-            self._pass_over(lat, t_patrol, np.minimum(np.minimum(t_vol, t_insp), t_self))
-        times = np.stack([t_patrol, t_vol, t_insp, t_self])
+            self._pass_over(lat, t_patrol, np.min(cands[1:], axis=0))
+        times = np.stack(cands)
         first = times.argmin(axis=0)
         t = times[first, np.arange(lat.size)]
         found = t < end
         ids, t, first = lat[found], t[found], first[found]
-        chan = np.choose(first, [Channel.PATROL, Channel.VOLUNTEER, Channel.INSPECTION, 0]).astype(np.int8)
+        chan = np.choose(first, chans).astype(np.int8)
         chan = np.where(first == 3, L.self_channel[ids], chan)
         L.find(ids, t, chan, self.intake[chan])
 
@@ -94,12 +108,20 @@ class Discovery:
         return self.world.catalogue.settle[L.category[lat], L.level_at(lat, t)] == Tier.GRID
 
     def _window_draw(
-        self, day: int, occ: np.ndarray, start_hour: float, hours: float, hazard: np.ndarray
+        self,
+        day: int,
+        occ: np.ndarray,
+        start_hour: float,
+        hours: float,
+        hazard: np.ndarray,
+        rng: np.random.Generator | None = None,
     ) -> np.ndarray:
-        """Time of a detection with daily ``hazard`` spread over a daily window, or inf."""
+        """Time of a detection with daily ``hazard`` spread over a daily window, or inf
+        (drawn from ``rng``, the discovery stream unless a channel has its own)."""
+        rng = self.rng if rng is None else rng
         lo, hi = day + start_hour / 24.0, day + (start_hour + hours) / 24.0
         ws = np.maximum(occ, lo)
         frac = np.clip((hi - ws) / (hi - lo), 0.0, 1.0)
-        u_hit, u_when = self.rng.random(occ.size), self.rng.random(occ.size)
+        u_hit, u_when = rng.random(occ.size), rng.random(occ.size)
         hit = u_hit < -np.expm1(-hazard * frac)
         return np.where(hit, ws + u_when * (hi - ws), np.inf)
