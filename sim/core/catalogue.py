@@ -30,6 +30,8 @@ class Catalogue:
     deadline: np.ndarray
     patience: np.ndarray
     settle: np.ndarray  # (C, 4) the tier that settles an issue of each level (service lists)
+    police: np.ndarray  # (C,) bool: settled and reported by the grid's police officer
+    poor: np.ndarray  # (C,) chance that a resolution is poor
 
 
 def settling_tiers(p: Params) -> np.ndarray:
@@ -37,13 +39,23 @@ def settling_tiers(p: Params) -> np.ndarray:
     the category's issues of that level. The grid and the village settle only what their
     service lists hold (``grid.settles``, ``village.settles``); what they may not settle
     goes up to the village, or a department. Departments and enforcement settle their
-    levels whatever the category."""
+    levels whatever the category. With grid police officers, the grid (its officer)
+    settles the grid- and village-level issues of the police categories
+    (:func:`police_categories`)."""
     out = np.tile(np.arange(len(Tier), dtype=np.int8), (len(p.categories), 1))
     for i, name in enumerate(p.category_names):
         village = Tier.VILLAGE if p.settles("village", name) else Tier.DEPARTMENT
         out[i, Tier.VILLAGE] = village
         out[i, Tier.GRID] = Tier.GRID if p.settles("grid", name) else village
+    out[police_categories(p), : Tier.VILLAGE + 1] = Tier.GRID
     return out
+
+
+def police_categories(p: Params) -> np.ndarray:
+    """Whether the grid's police officer settles and reports each category: those of
+    ``grid.police_categories`` when the grids have officers (``grid.police_per_grid``)."""
+    on = p.grid.police_per_grid > 0
+    return np.array([on and name in p.grid.police_categories for name in p.category_names], dtype=bool)
 
 
 def build_catalogue(p: Params) -> Catalogue:
@@ -72,4 +84,6 @@ def build_catalogue(p: Params) -> Catalogue:
         deadline=col("deadline_days"),
         patience=col("patience_days"),
         settle=settling_tiers(p),
+        police=police_categories(p),
+        poor=col("poor_resolution_probability"),
     )

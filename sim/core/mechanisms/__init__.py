@@ -19,6 +19,7 @@ from sim.core.mechanisms.enforcement import Enforcement
 from sim.core.mechanisms.handling import Handling
 from sim.core.mechanisms.one_window import OneWindow
 from sim.core.mechanisms.population import Population
+from sim.core.mechanisms.supervision import Supervision
 
 if TYPE_CHECKING:
     from sim.core.world import World
@@ -37,6 +38,7 @@ REGISTRY: dict[str, type[Mechanism]] = {
     "handling": Handling,
     "enforcement": Enforcement,
     "closure": Closure,
+    "supervision": Supervision,
     "one_window": OneWindow,
 }
 """Mechanism name → class, in build order."""

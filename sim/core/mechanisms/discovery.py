@@ -5,7 +5,9 @@ Each day every latent issue may be found by (a) its grid's patrol, with daily ha
 ``detectability``); (b) the grid's volunteers (the "N" of "4+N", 001), each with
 ``volunteer_detectability_factor`` of a patroller's hazard; (c) inspections by the
 departments (cases "assigned from above"; Luzhi: 99.8% raised from below, 000); or
-(d) the resident's own report, pre-sampled at occurrence. The earliest wins.
+(d) the resident's own report, pre-sampled at occurrence; or (e) for the public-security
+categories, the grid's police officers (网格警务员, 001; :meth:`Discovery._police`).
+The earliest wins.
 
 Patrol–handling separation (巡办分离, 001). The grid teams decide each day how many
 hours each grid is patrolled and how likely its patrol is to report an issue its own
@@ -31,10 +33,11 @@ if TYPE_CHECKING:
     from sim.core.world import World
 
 INTAKE_LAYER = np.array(
-    [Layer.GRID, Layer.GRID, Layer.COUNTY, Layer.COUNTY, Layer.VILLAGE, Layer.COUNTY], dtype=np.int8
+    [Layer.GRID, Layer.GRID, Layer.COUNTY, Layer.COUNTY, Layer.VILLAGE, Layer.COUNTY, Layer.GRID],
+    dtype=np.int8,
 )
 """Layer where a report enters the hierarchy, by channel (patrol, volunteer, hotline,
-app, walk-in, inspection); inspections enter at the departments' layer."""
+app, walk-in, inspection, police); inspections enter at the departments' layer."""
 
 
 class Discovery:
@@ -65,17 +68,38 @@ class Discovery:
         insp = det * p.departments.inspection_rate if day % 7 < ocal.days_per_week else 0.0 * det
         t_insp = self._window_draw(day, occ, ocal.start_hour, ocal.hours_per_day, insp)
         t_self = L.self_report_at[lat]
+        t_police = self._police(day, lat)
         if not p.grid.separation:  # what the worker passed over stays unreported by him
             t_patrol[L.ignored[lat] & self._own(lat, t_patrol)] = np.inf
-            self._pass_over(lat, t_patrol, np.minimum(np.minimum(t_vol, t_insp), t_self))
-        times = np.stack([t_patrol, t_vol, t_insp, t_self])
+            others = np.minimum(np.minimum(t_vol, t_insp), np.minimum(t_self, t_police))
+            self._pass_over(lat, t_patrol, others)
+        times = np.stack([t_patrol, t_vol, t_insp, t_self, t_police])
         first = times.argmin(axis=0)
         t = times[first, np.arange(lat.size)]
         found = t < end
         ids, t, first = lat[found], t[found], first[found]
-        chan = np.choose(first, [Channel.PATROL, Channel.VOLUNTEER, Channel.INSPECTION, 0]).astype(np.int8)
+        codes = [Channel.PATROL, Channel.VOLUNTEER, Channel.INSPECTION, 0, Channel.POLICE]
+        chan = np.choose(first, codes).astype(np.int8)
         chan = np.where(first == 3, L.self_channel[ids], chan)
         L.find(ids, t, chan, self.intake[chan])
+
+    def _police(self, day: int, lat: np.ndarray) -> np.ndarray:
+        """When the grid's police officers find each latent issue of a police category
+        today (inf for the others, or with no officers): each officer finds them as a
+        full-time patroller would (hazard ``detectability × police_per_grid``, *assumption*),
+        on his calendar's working hours and days (stream ``police``)."""
+        w, L = self.world, self.world.ledger
+        t = np.full(lat.size, np.inf)
+        cal = w.params.calendar.enforcement
+        mine = w.catalogue.police[L.category[lat]]
+        if not mine.any() or day % 7 >= cal.days_per_week:
+            return t
+        ids = lat[mine]
+        hazard = w.catalogue.detectability[L.category[ids]] * w.params.grid.police_per_grid
+        t[mine] = self._window_draw(
+            day, L.occurred[ids], cal.start_hour, cal.hours_per_day, hazard, w.stream("police")
+        )
+        return t
 
     def _pass_over(self, lat: np.ndarray, t_patrol: np.ndarray, t_other: np.ndarray) -> None:
         """An unseparated worker who finds a grid-level issue first may pass over it: it
@@ -90,16 +114,24 @@ class Discovery:
 
     def _own(self, lat: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Whether the grid team would settle each issue itself at time ``t``."""
-        L = self.world.ledger
-        return self.world.catalogue.settle[L.category[lat], L.level_at(lat, t)] == Tier.GRID
+        L, cat = self.world.ledger, self.world.catalogue
+        return (cat.settle[L.category[lat], L.level_at(lat, t)] == Tier.GRID) & ~cat.police[L.category[lat]]
 
     def _window_draw(
-        self, day: int, occ: np.ndarray, start_hour: float, hours: float, hazard: np.ndarray
+        self,
+        day: int,
+        occ: np.ndarray,
+        start_hour: float,
+        hours: float,
+        hazard: np.ndarray,
+        rng: np.random.Generator | None = None,
     ) -> np.ndarray:
-        """Time of a detection with daily ``hazard`` spread over a daily window, or inf."""
+        """Time of a detection with daily ``hazard`` spread over a daily window, or inf
+        (drawn from ``rng``, by default the ``discovery`` stream)."""
+        rng = self.rng if rng is None else rng
         lo, hi = day + start_hour / 24.0, day + (start_hour + hours) / 24.0
         ws = np.maximum(occ, lo)
         frac = np.clip((hi - ws) / (hi - lo), 0.0, 1.0)
-        u_hit, u_when = self.rng.random(occ.size), self.rng.random(occ.size)
+        u_hit, u_when = rng.random(occ.size), rng.random(occ.size)
         hit = u_hit < -np.expm1(-hazard * frac)
         return np.where(hit, ws + u_when * (hi - ws), np.inf)
