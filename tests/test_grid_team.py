@@ -54,9 +54,10 @@ def test_the_police_officer_settles_public_security_issues_in_the_grid(police) -
     assert by_police.mean() > 0.8 and (d_off["resolver"].astype(str).str.startswith("police:")).sum() == 0
     others = on.cases[on.cases["category"] != "neighbour_dispute"]
     assert not others["resolver"].astype(str).str.startswith("police:").any()
-    assert d_on["resolved_at"].sub(d_on["occurred_at"]).mean() < d_off["resolved_at"].sub(
-        d_off["occurred_at"]
-    ).mean()
+    assert (
+        d_on["resolved_at"].sub(d_on["occurred_at"]).mean()
+        < d_off["resolved_at"].sub(d_off["occurred_at"]).mean()
+    )
 
 
 def test_the_police_officer_reports_through_his_own_channel(police) -> None:
@@ -112,4 +113,6 @@ def test_the_team_switched_off_changes_nothing(scenario: str) -> None:
         overrides={**SMALL, **NO_TEAM, "grid.police_categories": ["neighbour_dispute"], **_poor(0.0)},
     )
     assert a.summary.to_dict() == pytest.approx(b.summary.to_dict(), nan_ok=True)
-    assert np.array_equal(a.cases["resolved_at"].to_numpy(), b.cases["resolved_at"].to_numpy(), equal_nan=True)
+    assert np.array_equal(
+        a.cases["resolved_at"].to_numpy(), b.cases["resolved_at"].to_numpy(), equal_nan=True
+    )
