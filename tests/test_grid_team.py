@@ -87,6 +87,9 @@ def test_the_supervisor_reopens_poor_resolutions_and_residents_gain(supervisor) 
     assert s_on["satisfaction_mean"] > s_off["satisfaction_mean"]
     assert s_on["staff_hours"] > s_off["staff_hours"]  # the supervisors' hours
     assert s_on["delay_total_mean_days"] > s_off["delay_total_mean_days"]  # the rework takes time
+    assert s_on["cases_closed"] + s_on["cases_open"] + s_on["cases_dropped"] == s_on["cases_created"]
+    closed = on.cases[on.cases["status"] == "closed"]
+    assert (closed["resolved_at"] <= closed["closed_at"]).all()  # the last resolution, then closure
     reopened = on.cases[on.cases["reopened"] > 0]
     assert (reopened["status"] != "dropped").mean() > 0.95  # reworked, not given up
 

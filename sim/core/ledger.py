@@ -282,9 +282,10 @@ class Ledger:
 
     def reopen(self, ids: np.ndarray, arrive: np.ndarray) -> None:
         """A resolution found poor on verification: the case goes back to the unit that
-        resolved it, arriving at ``arrive``, to be worked again (its last unit only)."""
+        resolved it, arriving at ``arrive``, to be worked again (its last unit only); it
+        is no longer resolved."""
         c = self.cols
-        c["unit"][ids], c["next_t"][ids] = c["resolver"][ids], arrive
+        c["unit"][ids], c["next_t"][ids], c["resolved"][ids] = c["resolver"][ids], arrive, np.nan
         self._move("reopen", ids, Stage.TRANSIT)
         c["outcome"][ids], c["reopened"][ids] = Outcome.WORK, c["reopened"][ids] + 1
         self.route[ids, 0], c["route_len"][ids], c["route_pos"][ids] = c["resolver"][ids], 1, 0
