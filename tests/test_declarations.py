@@ -22,8 +22,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_one_agent_class_per_kind_in_code_order() -> None:
     assert [c.kind for c in UNIT_CLASSES] == list(Kind)
-    assert KINDS == ("grid", "department", "enforcement", "centre", "desk", "window", "village")
-    assert UNIT_LEVEL.tolist() == [Tier.GRID, Tier.DEPARTMENT, Tier.ENFORCEMENT, -1, -1, -1, Tier.VILLAGE]
+    assert KINDS == ("grid", "department", "enforcement", "centre", "desk", "window", "village", "police")
+    assert UNIT_LEVEL.tolist() == [
+        Tier.GRID,
+        Tier.DEPARTMENT,
+        Tier.ENFORCEMENT,
+        -1,
+        -1,
+        -1,
+        Tier.VILLAGE,
+        Tier.GRID,
+    ]
     calendars = Params.model_fields["calendar"].annotation
     assert set(KIND_CALENDAR) <= set(calendars.model_fields)  # type: ignore[union-attr]
     assert LEVELS == ("grid", "village", "department", "enforcement")

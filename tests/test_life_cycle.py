@@ -1,6 +1,7 @@
 """The case life cycle: every transition a run takes is an edge of the ledger's diagram.
 
-Runs every shipped scenario (and one that drives cases past the bounce limit) with the
+Runs every shipped scenario (and one that drives cases past the bounce limit, and one
+with poor resolutions for the grid supervisors to reopen) with the
 ledger's trace on; an edge not in :data:`sim.core.ledger.TRANSITIONS` fails, and so
 does an edge of the diagram no run takes (the diagram must not describe dead edges).
 """
@@ -21,6 +22,8 @@ from tests.conftest import SMALL
 
 DIAGRAM = {(name, int(a), int(b)) for name, edges in TRANSITIONS.items() for a, b in edges}
 BOUNCING = {"dispatch.max_bounces": 0, "dispatch.misroute_probability": 0.9}
+POOR = {"categories.sanitation.poor_resolution_probability": 0.3}
+"""Poor resolutions, which Wujiang's grid supervisors reopen (the edge ``reopen``)."""
 
 
 def _trace(scenario: str, days: int = 120, **over: object) -> set[tuple[str, int, int]]:
@@ -35,6 +38,7 @@ def _trace(scenario: str, days: int = 120, **over: object) -> set[tuple[str, int
 def traces() -> dict[str, set[tuple[str, int, int]]]:
     out = {s: _trace(s) for s in builtin_scenarios()}
     out["baseline, bouncing"] = _trace("baseline", days=60, **BOUNCING)
+    out["wujiang, poor resolutions"] = _trace("wujiang_grid_linkage", days=60, **POOR)
     return out
 
 

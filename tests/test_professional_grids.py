@@ -56,8 +56,12 @@ def _enforcement_share(cases: pd.DataFrame) -> float:
 
 @pytest.fixture(scope="module")
 def wujiang_pair() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Wujiang's programme (separated patrol) without and with a strong professional patrol."""
-    return _pair("wujiang_grid_linkage", 300, **STRONG)
+    """Wujiang's programme (separated patrol) without and with a strong professional patrol;
+    without its grid police officers, who would find the disputes first."""
+    no_police = {**SMALL, "grid.police_per_grid": 0}
+    off = sim.run("wujiang_grid_linkage", seed=2, days=300, overrides={**no_police, "professional_grids.enabled": False})
+    on = sim.run("wujiang_grid_linkage", seed=2, days=300, overrides={**no_police, **STRONG})
+    return off.cases, on.cases
 
 
 def test_their_categories_are_found_sooner_and_grow_less(

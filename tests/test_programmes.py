@@ -21,6 +21,7 @@ TOWN_CENTRE = CENTRE | {"dispatch.sub_centres"}
 ENFORCEMENT = {"enforcement.mode", "enforcement.devolved_domains"}
 ALLOWED = {
     "wujiang_grid_linkage": {"grid.separation", "grid.volunteers_per_grid", "grid.settles", "village.settles"}
+    | {"grid.police_per_grid", "grid.police_categories", "grid.supervisors_per_grid"}
     | TOWN_CENTRE
     | ENFORCEMENT
     | {"professional_grids.enabled"},

@@ -13,7 +13,9 @@ are built) and, each day, how a kind's units plan their time (:meth:`Unit.plan_d
 called by the model through Mesa's ``agents_by_type``). A kind decides on its arrays
 at once (a county has thousands of grid teams), but the rule lives on its class.
 Cases and residents are arrays (:mod:`sim.core.ledger`, :mod:`sim.core.mechanisms`).
-A grid team stands for the grid's patrollers and grid leader(s) ("4+N", 001).
+A grid team stands for the grid's patrollers and grid leader(s) ("4+N", 001); the grid
+police officer is a unit of his own (:class:`GridPolice`), and the grid supervisor checks
+resolutions (:mod:`sim.core.mechanisms.supervision`).
 """
 
 from __future__ import annotations
@@ -232,6 +234,21 @@ class VillageStaff(Unit):
         self.villages = villages or (village,)
 
 
+class GridPolice(Unit):
+    """The grid police officer(s) of one basic grid (网格警务员, the third post of "4+N", 001):
+    they settle the grid's public-security issues (``grid.police_categories``) of the grid
+    and village levels in the grid, beside the team, and report such issues themselves
+    (:mod:`sim.core.mechanisms.discovery`); issues beyond the village level go on to the
+    unit with authority. An officer does no assigned grid tasks: he works the
+    law-enforcement calendar (``calendar.enforcement``); ``grid`` is the grid's index."""
+
+    kind, level, calendar, backlog = Kind.POLICE, Tier.GRID, "enforcement", True
+
+    def __init__(self, model: mesa.Model, grid: int, town: int, staff: int) -> None:
+        super().__init__(model, Layer.GRID, town, (), staff)
+        self.grid = grid
+
+
 class Department(Unit):
     """A county line department, or a merged town bureau holding several domains."""
 
@@ -283,6 +300,7 @@ UNIT_CLASSES: tuple[type[Unit], ...] = (
     ApprovalDesk,
     WindowCounter,
     VillageStaff,
+    GridPolice,
 )
 """One agent class per :class:`Kind`, in code order."""
 

@@ -31,6 +31,8 @@ class Catalogue:
     patience: np.ndarray
     settle: np.ndarray  # (C, 4) the tier that settles an issue of each level (service lists)
     joint: np.ndarray  # (C, 4) bool: settled at the cluster's joint meeting (joint_levels)
+    police: np.ndarray  # (C,) bool: settled and reported by the grid's police officer
+    poor: np.ndarray  # (C,) chance that a resolution is poor
 
 
 def settling_tiers(p: Params) -> np.ndarray:
@@ -46,12 +48,15 @@ def settling_tiers(p: Params) -> np.ndarray:
 
 
 def _listed_tiers(p: Params) -> np.ndarray:
-    """The settling tiers by the grid's and the village's service lists alone."""
+    """The settling tiers by the grid's and the village's service lists alone; with grid
+    police officers, the grid (its officer) settles the grid- and village-level issues of
+    the police categories (:func:`police_categories`)."""
     out = np.tile(np.arange(len(Tier), dtype=np.int8), (len(p.categories), 1))
     for i, name in enumerate(p.category_names):
         village = Tier.VILLAGE if p.settles("village", name) else Tier.DEPARTMENT
         out[i, Tier.VILLAGE] = village
         out[i, Tier.GRID] = Tier.GRID if p.settles("grid", name) else village
+    out[police_categories(p), : Tier.VILLAGE + 1] = Tier.GRID
     return out
 
 
@@ -66,6 +71,13 @@ def joint_levels(p: Params) -> np.ndarray:
     """
     listed = np.array([c in p.clusters.joint_settles for c in p.category_names], dtype=bool)
     return (listed & p.clusters.centre)[:, None] & (_listed_tiers(p) == Tier.DEPARTMENT)
+
+
+def police_categories(p: Params) -> np.ndarray:
+    """Whether the grid's police officer settles and reports each category: those of
+    ``grid.police_categories`` when the grids have officers (``grid.police_per_grid``)."""
+    on = p.grid.police_per_grid > 0
+    return np.array([on and name in p.grid.police_categories for name in p.category_names], dtype=bool)
 
 
 def build_catalogue(p: Params) -> Catalogue:
@@ -95,4 +107,6 @@ def build_catalogue(p: Params) -> Catalogue:
         patience=col("patience_days"),
         settle=settling_tiers(p),
         joint=joint_levels(p),
+        police=police_categories(p),
+        poor=col("poor_resolution_probability"),
     )

@@ -10,7 +10,7 @@ calendar or a level is derived from the declarations here and on the agent class
   (grid, village, department, enforcement: 001's 小事不出格、大事不出村、难事不出镇; the
   reforms' 70/20/10 plan counts three, the village inside "the grid");
 - a **kind** is a kind of handling unit (grid team, department, enforcement squad,
-  command centre, approval desk, window counter, village staff).
+  command centre, approval desk, window counter, village staff, grid police officer).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class Kind(IntEnum):
     DESK = 4
     WINDOW = 5
     VILLAGE = 6
+    POLICE = 7
 
 
 LEVELS: tuple[str, ...] = tuple(t.name.lower() for t in Tier)

@@ -20,6 +20,8 @@ only code that writes ``stage``, ``next_t``, ``closed`` and ``drop_reason``::
                                      DROPPED <------------drop----------------+   follow-up)
                                                                               |
                       CLOSED <--close-- CLOSING (verify_until) <--resolve-----+
+                                          |
+                                          +--reopen--> TRANSIT (back to its resolver)
 
 :data:`TRANSITIONS` lists the edges; with ``trace`` on, the ledger records every edge a
 run takes (a test checks them against the diagram). The transitions ``resolve``,
@@ -73,6 +75,7 @@ class Channel(IntEnum):
     INSPECTION = 5
     PROFESSIONAL = 6
     """Found by the patrol of a professional grid (public security, fire, safety; 001)."""
+    POLICE = 7
 
 
 class DropReason(IntEnum):
@@ -97,6 +100,7 @@ TRANSITIONS: dict[str, tuple[tuple[int, int], ...]] = {
     "redispatch": ((Stage.QUEUED, Stage.DISPATCH),),
     "resolve": ((Stage.QUEUED, Stage.CLOSING),),
     "verify_until": ((Stage.CLOSING, Stage.CLOSING),),
+    "reopen": ((Stage.CLOSING, Stage.TRANSIT),),
     "close": ((Stage.CLOSING, Stage.CLOSED),),
     "drop": ((Stage.DISPATCH, Stage.DROPPED), (Stage.TRANSIT, Stage.DROPPED), (Stage.QUEUED, Stage.DROPPED)),
 }
@@ -137,6 +141,8 @@ _COLUMNS: dict[str, tuple[type, float | int]] = {
     "route_pos": (np.int8, 0),
     "followed": (np.bool_, False),
     "supervised": (np.bool_, False),
+    "poor": (np.bool_, False),
+    "reopened": (np.int16, 0),
 }
 
 Emit = Callable[..., None]
@@ -275,6 +281,16 @@ class Ledger:
         """Resolved cases whose verification ends at ``t``."""
         self._move("verify_until", ids, Stage.CLOSING)
         self.cols["next_t"][ids] = t
+
+    def reopen(self, ids: np.ndarray, arrive: np.ndarray) -> None:
+        """A resolution found poor on verification: the case goes back to the unit that
+        resolved it, arriving at ``arrive``, to be worked again (its last unit only); it
+        is no longer resolved."""
+        c = self.cols
+        c["unit"][ids], c["next_t"][ids], c["resolved"][ids] = c["resolver"][ids], arrive, np.nan
+        self._move("reopen", ids, Stage.TRANSIT)
+        c["outcome"][ids], c["reopened"][ids] = Outcome.WORK, c["reopened"][ids] + 1
+        self.route[ids, 0], c["route_len"][ids], c["route_pos"][ids] = c["resolver"][ids], 1, 0
 
     def close(self, ids: np.ndarray) -> None:
         """Verified and closed at their ``next_t`` (hook ``closed``)."""

@@ -44,7 +44,11 @@ Definitions (all delays in days):
   house-building), with the number of steps they took;
 - ``staff_hours``: paid hours of all staff (the cost), overtime included; ``overtime_hours``:
   the overtime alone; ``satisfaction_mean``: residents'
-  mean satisfaction at the end.
+  mean satisfaction at the end;
+- ``reopened_share``: resolved cases a grid supervisor reopened at least once;
+  ``poor_closed_share``: closed cases whose (last) resolution was poor (0 where every
+  resolution is sound); ``police_reported_share``: discovered cases found by the grid
+  police officers (0 without them).
 """
 
 from __future__ import annotations
@@ -103,6 +107,9 @@ KPIS = (
     "staff_hours",
     "overtime_hours",
     "satisfaction_mean",
+    "reopened_share",
+    "poor_closed_share",
+    "police_reported_share",
     "tier_distance_from_target",
 )
 """Names of the run summary's KPIs, in the order :func:`summary` returns them."""
@@ -254,6 +261,9 @@ def summary(
         "staff_hours": staff_hours(model),
         "overtime_hours": float(model.world.work.overtime_hours.sum()),
         "satisfaction_mean": float(model.mechanisms["population"].satisfaction.mean()),
+        "reopened_share": _share(cases["reopened"].to_numpy() > 0, res),
+        "poor_closed_share": _share(cases["poor"].to_numpy(), status == 0),
+        "police_reported_share": _share(channel == CHANNELS.index("police"), found),
     }
     out["tier_distance_from_target"] = tier_distance({k: out[f"plan_share_{k}"] for k in TARGET_TIER_SHARES})
     return out

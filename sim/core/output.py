@@ -74,6 +74,8 @@ def case_table(model: GovModel) -> pd.DataFrame:
             ),
             "deadline_days": model.catalogue.deadline[col("category")],
             "supervised": col("supervised").copy(),
+            "reopened": col("reopened").astype(np.int32),
+            "poor": col("poor") & resolved,
         }
     )
 

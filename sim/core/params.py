@@ -79,6 +79,14 @@ class Category(Section):
     on_site_probability: Probability = Field(0.0, ge=0, le=1)
     freshness_days: float = Field(3.0, gt=0, le=MAX_DAYS_FIELD)
     deadline_days: float = Field(7.0, gt=0, le=MAX_DAYS_FIELD)
+    poor_resolution_probability: Probability = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="chance that a resolution does not really settle the issue (assumption; 0: "
+        "every resolution is sound): its resident learns nothing came of it unless a grid "
+        "supervisor catches it and the case is reopened",
+    )
     patience_days: float = Field(
         30.0,
         gt=0,
@@ -219,6 +227,31 @@ class Grid(Section):
         le=20,
         description="how fast an unseparated worker's chance of reporting what he must fix himself "
         "falls with his pending work: exp(-reluctance × pending hours / shift hours)",
+    )
+
+    police_per_grid: int = Field(
+        0,
+        ge=0,
+        le=50,
+        description="grid police officers (网格警务员, 001) per grid; 0 = none: they settle and report "
+        "the public-security categories (police_categories)",
+    )
+    police_categories: tuple[str, ...] = Field(
+        (),
+        description="with grid police officers, the public-security categories whose grid- and "
+        "village-level issues the grid's officer settles in the grid and reports himself",
+    )
+    supervisors_per_grid: int = Field(
+        0,
+        ge=0,
+        le=50,
+        description="grid supervisors (网格督导员, 001) per grid; 0 = none: they check resolved cases "
+        "of the grid and reopen poor resolutions",
+    )
+    check_hours: JobHours = Field(
+        1.0,
+        description="a supervisor's hours to check one resolved case on site (assumption); "
+        "checks per working day are capped by the supervisors' shift hours",
     )
 
     @model_validator(mode="after")
@@ -526,6 +559,9 @@ class Params(Section):
             if bad:
                 raise ValueError(f"{section}.settles: {bad} not among categories {list(self.categories)}")
         self._professional_categories_known()
+        bad = sorted(set(self.grid.police_categories) - set(self.categories))
+        if bad:
+            raise ValueError(f"grid.police_categories: {bad} not among categories {list(self.categories)}")
         return self
 
     @model_validator(mode="after")

@@ -1,8 +1,10 @@
 """Staff and paid hours of a scenario, counted from its parameters (no model is built).
 
-Grid staff count every patroller and leader of every basic grid and the patrollers of
-the professional grids (:mod:`sim.core.mechanisms.professional_grids`, when
-``professional_grids`` are enabled); every other kind counts the
+Grid staff count every patroller, leader and supervisor of every basic grid (the
+supervisors check resolutions, :mod:`sim.core.mechanisms.supervision`; the grid police
+officers are units of their own kind) and the patrollers of the professional grids
+(:mod:`sim.core.mechanisms.professional_grids`, when ``professional_grids`` are
+enabled); every other kind counts the
 staff of its units (at least one per unit, as the unit table holds them). Paid hours
 are staff × the kind's shift hours × its working days, plus the hours village staff are
 paid for grid tasks given to them; overtime is a run's outcome and is added by
@@ -25,7 +27,8 @@ from sim.core.units import plan_units
 def count_staff(p: Params, kind: np.ndarray, staff: np.ndarray, n_grids: int) -> dict[str, int]:
     """Staff by kind name, from the units' kinds and staff."""
     out = {k: int(staff[kind == i].sum()) for i, k in enumerate(KINDS)}
-    basic = n_grids * (p.grid.patrollers_per_grid + p.grid.leaders_per_grid)
+    g = p.grid
+    basic = n_grids * (g.patrollers_per_grid + g.leaders_per_grid + g.supervisors_per_grid)
     out[KINDS[Kind.GRID]] = basic + professional_grids.patrollers(p, n_grids)
     return out
 

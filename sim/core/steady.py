@@ -43,6 +43,7 @@ STOCKS = (
     "backlog_enforcement",
     "backlog_centre",
     "backlog_village",
+    "backlog_police",
 )
 """The daily table's stocks that must not grow: open cases and the backlog of each kind of unit
 (:data:`sim.core.agents.BACKLOG_KINDS`; spelt out so that reading a verdict loads no model)."""

@@ -59,6 +59,20 @@ SWITCHES: tuple[Switch, ...] = (
         "001, 000",
     ),
     Switch(
+        "grid_police",
+        'grid police officers ("4+N"): settle and report the public-security categories in the grid',
+        ("grid.police_per_grid", "grid.police_categories"),
+        ("sim.core.units", "sim.core.catalogue", _M + "discovery"),
+        "001; the categories and the officer's detection an assumption",
+    ),
+    Switch(
+        "grid_supervisor",
+        'grid supervisors ("4+N"): check resolutions and reopen poor ones',
+        ("grid.supervisors_per_grid", "grid.check_hours"),
+        (_M + "supervision", "sim.core.staffing"),
+        "001; check hours and the poor-resolution rate an assumption",
+    ),
+    Switch(
         "grid_team",
         'the grid team ("4+N"): patrollers, leaders, volunteers',
         ("grid.",),

@@ -25,6 +25,7 @@ from sim.core.agents import (
     CommandCentre,
     Department,
     EnforcementSquad,
+    GridPolice,
     GridTeam,
     Unit,
     VillageStaff,
@@ -62,7 +63,8 @@ class UnitTable:
     ``domain`` for grid ``grid`` (-1 if none); ``desk[domain, town]`` the approval desk;
     ``window[town]`` the one-window counter (-1 if none); ``centre[town]`` the command
     centre or sub-centre serving a town (-1 if none); ``grid_unit[grid]`` the grid team
-    that handles a grid's cases (its own, or its cluster's).
+    that handles a grid's cases (its own, or its cluster's); ``police[grid]`` the grid's
+    police officers (-1 if none).
     """
 
     units: list[Unit]
@@ -81,6 +83,7 @@ class UnitTable:
     window: np.ndarray
     centre: np.ndarray
     grid_unit: np.ndarray
+    police: np.ndarray
 
     def of_kind(self, kind: int) -> np.ndarray:
         """Indices of the units of one kind."""
@@ -252,6 +255,14 @@ def _grid_teams(p: Params, places: Places, team_of_grid: np.ndarray) -> list[Uni
     return out
 
 
+def _police(p: Params, places: Places) -> list[UnitSpec]:
+    """The police officers of each grid (``grid.police_per_grid``; none when 0), in grid order."""
+    n = p.grid.police_per_grid
+    if n == 0:
+        return []
+    return [UnitSpec(GridPolice, (g, int(places.town_of_grid[g]), n), n) for g in range(places.n_grids)]
+
+
 def _villages(p: Params, places: Places) -> list[UnitSpec]:
     """The staff of each village (community), in village order; with the cluster's own
     centre (``clusters.centre``), the staff of each cluster's villages together, in cluster
@@ -283,7 +294,7 @@ class UnitPlan:
 
 def plan_units(p: Params, places: Places) -> UnitPlan:
     """Lay out every unit of the scenario: grid teams, village staff, departments,
-    enforcement, centres, desks."""
+    enforcement, centres, desks, grid police."""
     town_res = places.residents_in_town().astype(float)
     team_of_grid = cluster_of_grid(places, p.clusters.villages_per_cluster)
     specs = _grid_teams(p, places, team_of_grid) + _villages(p, places)
@@ -299,7 +310,7 @@ def plan_units(p: Params, places: Places) -> UnitPlan:
             centre[:] = len(specs)
             k = max(1, round(n))
             specs.append(UnitSpec(CommandCentre, (Layer.COUNTY, -1, (), k), k))
-    return UnitPlan(specs + _desks(p), team_of_grid, centre)
+    return UnitPlan(specs + _desks(p) + _police(p, places), team_of_grid, centre)
 
 
 def build_units(model: mesa.Model, p: Params, places: Places) -> UnitTable:
@@ -333,6 +344,7 @@ def build_units(model: mesa.Model, p: Params, places: Places) -> UnitTable:
         desk=_desk_lookup(units, p),
         window=_window(units, p),
         centre=plan.centre,
+        police=_police_lookup(units, places.n_grids),
     )
 
 
@@ -371,6 +383,14 @@ def _route(units: list[Unit], p: Params, places: Places, team_of_grid: np.ndarra
                 local = in_town - in_town.min()
                 route[level, di, in_town] = np.asarray(cands)[local % len(cands)]
     return route
+
+
+def _police_lookup(units: list[Unit], n_grids: int) -> np.ndarray:
+    police = np.full(n_grids, -1, dtype=np.int32)
+    for u in units:
+        if isinstance(u, GridPolice):
+            police[u.grid] = u.index
+    return police
 
 
 def _desk_lookup(units: list[Unit], p: Params) -> np.ndarray:

@@ -26,6 +26,7 @@ STOCK_NAMES = {
     "backlog_enforcement": "enforcement's backlog",
     "backlog_centre": "the command centre's backlog",
     "backlog_village": "the village staff's backlog",
+    "backlog_police": "the grid police officers' backlog",
 }
 """How a sentence names each stock of :data:`sim.core.steady.STOCKS`."""
 

@@ -75,6 +75,9 @@ KPI_LABELS = {
     "staff_hours": "paid staff-hours including overtime (hours)",
     "overtime_hours": "overtime worked on supervised cases (hours)",
     "satisfaction_mean": "residents' mean satisfaction (0 to 1)",
+    "reopened_share": "share of resolved cases reopened by a grid supervisor",
+    "poor_closed_share": "share of closed cases closed on a poor resolution",
+    "police_reported_share": "share of discovered cases found by grid police officers",
 }
 TIERS = list(TARGET_TIER_SHARES)
 """The three tiers of the 70/20/10 plan (001), the village counted in the grid."""

@@ -20,6 +20,7 @@ from sim.core.mechanisms.handling import Handling
 from sim.core.mechanisms.meetings import ClusterMeetings
 from sim.core.mechanisms.one_window import OneWindow
 from sim.core.mechanisms.population import Population
+from sim.core.mechanisms.supervision import Supervision
 
 if TYPE_CHECKING:
     from sim.core.world import World
@@ -39,6 +40,7 @@ REGISTRY: dict[str, type[Mechanism]] = {
     "enforcement": Enforcement,
     "meetings": ClusterMeetings,
     "closure": Closure,
+    "supervision": Supervision,
     "one_window": OneWindow,
 }
 """Mechanism name → class, in build order."""

@@ -5,9 +5,11 @@ Each day every latent issue may be found by (a) its grid's patrol, with daily ha
 ``detectability``); (b) the grid's volunteers (the "N" of "4+N", 001), each with
 ``volunteer_detectability_factor`` of a patroller's hazard; (c) inspections by the
 departments (cases "assigned from above"; Luzhi: 99.8% raised from below, 000); or
-(d) the resident's own report, pre-sampled at occurrence; and (e) with
+(d) the resident's own report, pre-sampled at occurrence; (e) with
 ``professional_grids.enabled``, the patrol of the professional grids for their categories
-(:mod:`sim.core.mechanisms.professional_grids`, on its own stream). The earliest wins.
+(:mod:`sim.core.mechanisms.professional_grids`, on its own stream); or (f) for the
+public-security categories, the grid's police officers (网格警务员, 001;
+:meth:`Discovery._police`). The earliest wins.
 
 Patrol–handling separation (巡办分离, 001). The grid teams decide each day how many
 hours each grid is patrolled and how likely its patrol is to report an issue its own
@@ -34,12 +36,12 @@ if TYPE_CHECKING:
     from sim.core.world import World
 
 INTAKE_LAYER = np.array(
-    [Layer.GRID, Layer.GRID, Layer.COUNTY, Layer.COUNTY, Layer.VILLAGE, Layer.COUNTY, Layer.GRID],
+    [Layer.GRID, Layer.GRID, Layer.COUNTY, Layer.COUNTY, Layer.VILLAGE, Layer.COUNTY, Layer.GRID, Layer.GRID],
     dtype=np.int8,
 )
 """Layer where a report enters the hierarchy, by channel (patrol, volunteer, hotline,
-app, walk-in, inspection, professional patrol); inspections enter at the departments'
-layer, professional patrollers report through the grid like basic ones."""
+app, walk-in, inspection, professional patrol, police); inspections enter at the
+departments' layer, professional patrollers report through the grid like basic ones."""
 
 
 class Discovery:
@@ -72,8 +74,8 @@ class Discovery:
         insp = det * p.departments.inspection_rate if day % 7 < ocal.days_per_week else 0.0 * det
         t_insp = self._window_draw(day, occ, ocal.start_hour, ocal.hours_per_day, insp)
         t_self = L.self_report_at[lat]
-        cands = [t_patrol, t_vol, t_insp, t_self]
-        chans = [Channel.PATROL, Channel.VOLUNTEER, Channel.INSPECTION, 0]
+        cands = [t_patrol, t_vol, t_insp, t_self, self._police(day, lat)]
+        chans = [Channel.PATROL, Channel.VOLUNTEER, Channel.INSPECTION, 0, Channel.POLICE]
         if self.professional is not None:
             pro = self.professional.hazard(lat, day)
             rng = self.professional.rng
@@ -91,6 +93,24 @@ class Discovery:
         chan = np.where(first == 3, L.self_channel[ids], chan)
         L.find(ids, t, chan, self.intake[chan])
 
+    def _police(self, day: int, lat: np.ndarray) -> np.ndarray:
+        """When the grid's police officers find each latent issue of a police category
+        today (inf for the others, or with no officers): each officer finds them as a
+        full-time patroller would (hazard ``detectability × police_per_grid``, *assumption*),
+        on his calendar's working hours and days (stream ``police``)."""
+        w, L = self.world, self.world.ledger
+        t = np.full(lat.size, np.inf)
+        cal = w.params.calendar.enforcement
+        mine = w.catalogue.police[L.category[lat]]
+        if not mine.any() or day % 7 >= cal.days_per_week:
+            return t
+        ids = lat[mine]
+        hazard = w.catalogue.detectability[L.category[ids]] * w.params.grid.police_per_grid
+        t[mine] = self._window_draw(
+            day, L.occurred[ids], cal.start_hour, cal.hours_per_day, hazard, w.stream("police")
+        )
+        return t
+
     def _pass_over(self, lat: np.ndarray, t_patrol: np.ndarray, t_other: np.ndarray) -> None:
         """An unseparated worker who finds a grid-level issue first may pass over it: it
         is then not his report (``t_patrol`` set to inf in place) and he ignores it."""
@@ -104,8 +124,8 @@ class Discovery:
 
     def _own(self, lat: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Whether the grid team would settle each issue itself at time ``t``."""
-        L = self.world.ledger
-        return self.world.catalogue.settle[L.category[lat], L.level_at(lat, t)] == Tier.GRID
+        L, cat = self.world.ledger, self.world.catalogue
+        return (cat.settle[L.category[lat], L.level_at(lat, t)] == Tier.GRID) & ~cat.police[L.category[lat]]
 
     def _window_draw(
         self,

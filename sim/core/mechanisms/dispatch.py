@@ -15,7 +15,9 @@ which sends it again; a case that would bounce more than ``max_bounces`` times i
 dropped. A case needing several domains visits their units one after another, or all at
 once under a lead department (Quzhou "one thing", 004). A case the cluster's joint meeting
 settles (Ningbo, 002) goes to the cluster centre and arrives there when the next joint
-meeting opens (:mod:`sim.core.mechanisms.meetings`).
+meeting opens (:mod:`sim.core.mechanisms.meetings`). A grid-tier case of a police
+category (``grid.police_categories``, with ``grid.police_per_grid`` officers) goes to
+its grid's police officer instead of the grid team (001's 网格警务员).
 
 Escalations count upward hand-offs: without a centre, each layer a case climbs on its
 way to the unit with authority; with a centre (which is not a layer), each time a unit
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.core.kinds import Kind
+from sim.core.kinds import Kind, Tier
 from sim.core.ledger import DropReason, Outcome, Stage
 from sim.core.mechanisms.meetings import next_meeting
 
@@ -75,6 +77,9 @@ class Dispatch:
         joint = w.catalogue.joint[L.category[ids], lvl]  # for the cluster's next joint meeting
         dom = w.catalogue.domains[L.category[ids]]
         raw = np.where(dom >= 0, w.units.route[tier[:, None], dom.clip(0), L.grid[ids][:, None]], -1)
+        police = w.catalogue.police[L.category[ids]] & (tier == Tier.GRID)  # the grid's officer
+        raw[police] = -1
+        raw[police, 0] = w.units.police[L.grid[ids[police]]]
         route, n = unique_rows(raw)
         L.route[ids], L.route_len[ids], L.route_pos[ids] = route, n, 0
         target = route[:, 0]

@@ -98,8 +98,10 @@ class Handling:
         if parallel.any():
             hours[np.flatnonzero(parallel)] += w.params.departments.lead_coordination_hours
         seq = np.lexsort((jobs_case, arrival[order]))
-        give_up = np.where(
-            outcome == Outcome.WORK, L.discovered[ids] + w.catalogue.patience[L.category[ids]], np.inf
+        give_up = np.where(  # a case a supervisor reopened is worked again, however late
+            (outcome == Outcome.WORK) & (L.reopened[ids] == 0),
+            L.discovered[ids] + w.catalogue.patience[L.category[ids]],
+            np.inf,
         )
         booked = self._book(
             jobs_case[seq], jobs_unit[seq], arrival[order][seq], hours[seq], give_up[order][seq]

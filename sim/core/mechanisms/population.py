@@ -11,7 +11,8 @@ decision compares that draw with the resident's *current* willingness, base × (
 satisfaction), capped at 1, so it can differ between scenarios as satisfaction does.
 When one resident has several cases closed on the same day, the last update counts.
 When a case is closed (or dropped) the resident's satisfaction moves toward
-0.5 ** (delay / reference_delay_days) (0 if dropped) at the learning rate.
+0.5 ** (delay / reference_delay_days) (0 if dropped, or closed on a poor resolution) at
+the learning rate.
 """
 
 from __future__ import annotations
@@ -89,10 +90,14 @@ class Population:
         ]
 
     def closed(self, ids: np.ndarray) -> None:
-        """Residents of closed cases learn from how long the case took."""
+        """Residents of closed cases learn from how long the case took, or — if it was
+        closed on a poor resolution (:mod:`sim.core.mechanisms.supervision`) — that
+        nothing came of it."""
         if ids.size:
             L = self.world.ledger
-            self.served(L.resident[ids], L.closed[ids] - L.occurred[ids])
+            days = L.closed[ids] - L.occurred[ids]
+            good = 0.5 ** (days / self.world.params.residents.reference_delay_days)
+            self._learn(L.resident[ids], np.where(L.poor[ids], 0.0, good))
 
     def dropped(self, ids: np.ndarray) -> None:
         """Residents of dropped cases learn that nothing came of their issue."""
