@@ -59,8 +59,9 @@ def wujiang_pair() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Wujiang's programme (separated patrol) without and with a strong professional patrol;
     without its grid police officers, who would find the disputes first."""
     no_police = {**SMALL, "grid.police_per_grid": 0}
-    off = sim.run("wujiang_grid_linkage", seed=2, days=300, overrides={**no_police, "professional_grids.enabled": False})
-    on = sim.run("wujiang_grid_linkage", seed=2, days=300, overrides={**no_police, **STRONG})
+    name = "wujiang_grid_linkage"
+    off = sim.run(name, seed=2, days=300, overrides={**no_police, "professional_grids.enabled": False})
+    on = sim.run(name, seed=2, days=300, overrides={**no_police, **STRONG})
     return off.cases, on.cases
 
 
