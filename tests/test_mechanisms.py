@@ -26,6 +26,7 @@ def test_day_order_is_pinned_and_followed() -> None:
         "discovery",
         "case_flow",
         "closure",
+        "assessment",
         "service_requests",
         "record",
     ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from sim.core.mechanisms.assessment import Assessment
 from sim.core.mechanisms.closure import Closure
 from sim.core.mechanisms.discovery import Discovery
 from sim.core.mechanisms.dispatch import Dispatch
@@ -38,6 +39,7 @@ REGISTRY: dict[str, type[Mechanism]] = {
     "enforcement": Enforcement,
     "closure": Closure,
     "one_window": OneWindow,
+    "assessment": Assessment,
 }
 """Mechanism name → class, in build order."""
 
