@@ -38,6 +38,7 @@ ALLOWED = {
         "departments.duty_list_coverage",
         "departments.lead_department",
         "enforcement.towns_per_squad",
+        "assessment.enabled",
     }
     | TOWN_CENTRE
     | ENFORCEMENT,
