@@ -27,7 +27,7 @@ def pairs() -> list[tuple[pd.Series, pd.Series]]:
     return [(_run(s).summary, _run(s, **ON).summary) for s in (1, 2)]
 
 
-def test_assessment_cuts_bounces_and_late_cases_and_costs_overtime(pairs: list[tuple[pd.Series, ...]]) -> None:
+def test_fewer_bounces_and_late_cases_at_an_overtime_cost(pairs: list[tuple[pd.Series, ...]]) -> None:
     for off, on in pairs:
         assert off["overtime_hours"] == 0 and on["overtime_hours"] > 0  # answering costs hours
         assert on["bounces_per_case"] < 0.8 * off["bounces_per_case"]

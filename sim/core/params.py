@@ -324,9 +324,7 @@ class Assessment(Section):
     makes the rated side answer (see :mod:`sim.core.mechanisms.assessment`)."""
 
     enabled: bool = Field(False, description="towns and county departments rate each other each period")
-    period_days: int = Field(
-        30, ge=1, le=3650, description="days between two ratings (monthly; assumption)"
-    )
+    period_days: int = Field(30, ge=1, le=3650, description="days between two ratings (monthly; assumption)")
     response_per_failure: float = Field(
         2.0,
         ge=0,

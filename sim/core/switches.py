@@ -160,7 +160,7 @@ SWITCHES: tuple[Switch, ...] = (
     ),
     Switch(
         "assessment",
-        "two-way assessment (双向考核): towns and county departments rate each other; poor scores are answered",
+        "two-way assessment (双向考核): towns and county departments rate each other; poor scores answered",
         ("assessment.",),
         (_M + "assessment", _M + "handling", _M + "dispatch"),
         "004; strengths an assumption",

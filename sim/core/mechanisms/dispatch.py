@@ -13,8 +13,8 @@ sent to a wrong unit of the right kind (``misroute_probability``); that unit ass
 it and sends it back to the layer that sent it (a bounce, "passing the buck", 004),
 which sends it again; a case that would bounce more than ``max_bounces`` times is
 dropped (two-way assessment, :mod:`sim.core.mechanisms.assessment`, lowers a town's
-misrouting as its rating answers). A case needing several domains visits their units one after another, or all at
-once under a lead department (Quzhou "one thing", 004).
+misrouting as its rating answers). A case needing several domains visits their units
+one after another, or all at once under a lead department (Quzhou "one thing", 004).
 
 Escalations count upward hand-offs: without a centre, each layer a case climbs on its
 way to the unit with authority; with a centre (which is not a layer), each time a unit
