@@ -27,6 +27,7 @@ def test_day_order_is_pinned_and_followed() -> None:
         "meetings",
         "case_flow",
         "closure",
+        "assessment",
         "service_requests",
         "record",
     ]

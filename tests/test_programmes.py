@@ -46,6 +46,7 @@ ALLOWED = {
         "departments.duty_list_coverage",
         "departments.lead_department",
         "enforcement.towns_per_squad",
+        "assessment.enabled",
     }
     | TOWN_CENTRE
     | ENFORCEMENT,

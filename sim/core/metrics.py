@@ -37,7 +37,7 @@ Definitions (all delays in days):
 - ``completion_within_deadline_rate``: among discovered cases whose deadline (from
   discovery) had passed by the horizon, the share resolved by then;
   ``supervised_share``: discovered cases the centre's deadline watch had worked in
-  overtime (0 without the watch);
+  overtime, or a county unit answering its two-way assessment (0 without either);
 - ``approval_*``: ordinary service requests completed within the horizon (days and
   trips), and the share of requests whose deadline had passed that were completed in it;
 - ``one_thing_*``: the same for cross-department "one thing" requests (004: a farmer's

@@ -34,6 +34,7 @@ DAY_ORDER: tuple[Act, ...] = (
     Act("meetings", "meetings", "step"),
     Act("case_flow", "model", "case_flow"),
     Act("closure", "closure", "step"),
+    Act("assessment", "assessment", "step"),
     Act("service_requests", "one_window", "step"),
     Act("record", "model", "record"),
 )
@@ -79,9 +80,11 @@ class GovModel(mesa.Model):
        through hooks), repeated until no event falls before the day's end;
     6. ``closure`` — verification closes resolved cases, residents update satisfaction
        (:mod:`sim.core.mechanisms.closure`);
-    7. ``service_requests`` — approvals through desks or one window
+    7. ``assessment`` — at the end of each period towns and county departments rate each
+       other, and the ratings set how they answer (:mod:`sim.core.mechanisms.assessment`);
+    8. ``service_requests`` — approvals through desks or one window
        (:mod:`sim.core.mechanisms.one_window`);
-    8. ``record`` — the day-end snapshot (open cases, backlogs, patrol hours).
+    9. ``record`` — the day-end snapshot (open cases, backlogs, patrol hours).
 
     The mechanisms see the :class:`~sim.core.world.World` (``self.world``), not the model.
 

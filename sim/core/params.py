@@ -349,6 +349,27 @@ class OneWindow(Section):
     precheck: bool = True
 
 
+class Assessment(Section):
+    """Two-way assessment between towns and the county departments that serve them
+    (部門鄉鎮之間“雙向考核”, 004): at the end of each period towns rate the county units
+    (departments, line enforcement teams) on the cases those sent back or answered late,
+    and departments rate towns on the cases those sent to the wrong unit; a poor score
+    makes the rated side answer (see :mod:`sim.core.mechanisms.assessment`)."""
+
+    enabled: bool = Field(False, description="towns and county departments rate each other each period")
+    period_days: int = Field(30, ge=1, le=3650, description="days between two ratings (monthly; assumption)")
+    response_per_failure: float = Field(
+        2.0,
+        ge=0,
+        le=100,
+        description="response of a rated side per unit of its failure share in the last period "
+        "(the chance it answers a case it would fail; assumption)",
+    )
+    max_response: Probability = Field(
+        0.8, ge=0, le=1, description="the largest response chance (bounded effort; assumption)"
+    )
+
+
 # ------------------------------------------------------------------------------ root
 CONTEXT_SECTIONS = (
     "population",
@@ -497,6 +518,7 @@ MECHANISM_SECTIONS = (
     "one_window",
     "clusters",
     "professional_grids",
+    "assessment",
 )
 
 
@@ -530,6 +552,7 @@ class Params(Section):
     one_window: OneWindow = OneWindow()
     clusters: Clusters = Clusters()
     professional_grids: ProfessionalGrids = ProfessionalGrids()
+    assessment: Assessment = Assessment()
 
     @model_validator(mode="after")
     def _domains_consistent(self) -> Params:

@@ -190,6 +190,14 @@ SWITCHES: tuple[Switch, ...] = (
         toggle="professional_grids.enabled",
     ),
     Switch(
+        "assessment",
+        "two-way assessment (双向考核): towns and county departments rate each other; poor scores answered",
+        ("assessment.",),
+        (_M + "assessment", _M + "handling", _M + "dispatch"),
+        "004; strengths an assumption",
+        toggle="assessment.enabled",
+    ),
+    Switch(
         "calendar",
         "working calendars of each kind of staff",
         ("calendar.",),

@@ -30,6 +30,7 @@ EVENTS = {
     "work_started": "(ids, unit, start) first job of work on a case at a unit",
     "work_done": "(ids, unit, t) a unit's work on cases at the end of their route",
     "served": "(residents, days) residents served (an approval in hand) after `days`",
+    "bounced": "(ids, unit) cases a wrong unit sent back to the layer that sent them",
 }
 """The events mechanisms may emit and subscribe to, with their arguments."""
 
@@ -102,6 +103,9 @@ class World:
         patrol_hours: patrol hours each grid puts in today (the grid teams' decision).
         report_probability: the chance, per grid, that its patrol reports an issue the
             grid's workers would have to fix themselves (the grid teams' decision).
+        unit_response, town_response: per unit and per town, the chance that the side
+            answers its two-way assessment on a case it would fail (0 without it;
+            :mod:`sim.core.mechanisms.assessment` sets them).
     """
 
     params: Params
@@ -115,12 +119,16 @@ class World:
     work: Work = field(init=False)
     patrol_hours: np.ndarray = field(init=False)
     report_probability: np.ndarray = field(init=False)
+    unit_response: np.ndarray = field(init=False)
+    town_response: np.ndarray = field(init=False)
     _streams: dict[str, np.random.Generator] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.work = Work(self.days, self.units.kind)
         self.patrol_hours = np.zeros(self.places.n_grids)
         self.report_probability = np.ones(self.places.n_grids)
+        self.unit_response = np.zeros(self.units.kind.size)
+        self.town_response = np.zeros(self.places.towns)
 
     def stream(self, name: str) -> np.random.Generator:
         """The run's random stream ``name`` (one generator per name, see :mod:`sim.core.rng`)."""

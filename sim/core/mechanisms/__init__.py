@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from sim.core.mechanisms.assessment import Assessment
 from sim.core.mechanisms.closure import Closure
 from sim.core.mechanisms.discovery import Discovery
 from sim.core.mechanisms.dispatch import Dispatch
@@ -42,6 +43,7 @@ REGISTRY: dict[str, type[Mechanism]] = {
     "closure": Closure,
     "supervision": Supervision,
     "one_window": OneWindow,
+    "assessment": Assessment,
 }
 """Mechanism name → class, in build order."""
 

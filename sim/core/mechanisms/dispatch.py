@@ -12,12 +12,14 @@ the unit, and nothing is lost (the centre closes the loop). Either way the case 
 sent to a wrong unit of the right kind (``misroute_probability``); that unit assesses
 it and sends it back to the layer that sent it (a bounce, "passing the buck", 004),
 which sends it again; a case that would bounce more than ``max_bounces`` times is
-dropped. A case needing several domains visits their units one after another, or all at
-once under a lead department (Quzhou "one thing", 004). A case the cluster's joint meeting
-settles (Ningbo, 002) goes to the cluster centre and arrives there when the next joint
-meeting opens (:mod:`sim.core.mechanisms.meetings`). A grid-tier case of a police
-category (``grid.police_categories``, with ``grid.police_per_grid`` officers) goes to
-its grid's police officer instead of the grid team (001's 网格警务员).
+dropped (two-way assessment, :mod:`sim.core.mechanisms.assessment`, lowers a town's
+misrouting as its rating answers). A case needing several domains visits their units
+one after another, or all at once under a lead department (Quzhou "one thing", 004). A
+case the cluster's joint meeting settles (Ningbo, 002) goes to the cluster centre and
+arrives there when the next joint meeting opens (:mod:`sim.core.mechanisms.meetings`).
+A grid-tier case of a police category (``grid.police_categories``, with
+``grid.police_per_grid`` officers) goes to its grid's police officer instead of the grid
+team (001's 网格警务员).
 
 Escalations count upward hand-offs: without a centre, each layer a case climbs on its
 way to the unit with authority; with a centre (which is not a layer), each time a unit
@@ -94,7 +96,7 @@ class Dispatch:
             if lost.any():
                 L.drop(ids[lost], t[lost], DropReason.LOST_IN_HANDOFF)
                 ids, t, target, delay, joint = ids[~lost], t[~lost], target[~lost], delay[~lost], joint[~lost]
-        unit, outcome = self._misroute(target)
+        unit, outcome = self._misroute(target, w.places.town_of_grid[L.grid[ids]])
         arrive = t + delay
         if joint.any():
             c = w.params.clusters
@@ -104,12 +106,15 @@ class Dispatch:
         L.dispatched[ids[first]] = (t + delay)[first]
         return int(ids.size)
 
-    def _misroute(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Send some cases to a wrong unit of the same kind (only where there is one)."""
-        p, kinds = self.world.params.dispatch, self.world.units.kind
+    def _misroute(self, target: np.ndarray, town: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Send some cases (from ``town``) to a wrong unit of the same kind (only where there
+        is one). With two-way assessment, a town answering its rating misroutes less."""
+        w = self.world
+        p, kinds = w.params.dispatch, w.units.kind
         unit, outcome = target.copy(), np.full(target.size, Outcome.WORK, dtype=np.int8)
-        owned = self.world.params.departments.duty_list_coverage  # a duty list removes that misrouting
-        wrong = self.rng.random(target.size) < p.misroute_probability * (1.0 - owned)
+        owned = w.params.departments.duty_list_coverage  # a duty list removes that misrouting
+        care = w.town_response[town] if w.params.assessment.enabled else 0.0
+        wrong = self.rng.random(target.size) < p.misroute_probability * (1.0 - owned) * (1.0 - care)
         draw = self.rng.random(target.size)
         for k, pool in self.pool.items():
             sel = np.flatnonzero(wrong & (kinds[target] == k))

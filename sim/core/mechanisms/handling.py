@@ -53,6 +53,7 @@ class Handling:
     def __init__(self, world: World) -> None:
         self.world = world
         self.rng = world.stream("handling")
+        self.answer = world.stream("assessment")  # drawn only with assessment.enabled
         p = world.params
         cv2 = p.service_cv**2
         self._sigma = float(np.sqrt(np.log1p(cv2)))
@@ -138,14 +139,19 @@ class Handling:
         plus the category's ``patience_days``, for work) is not taken. With the centre's
         deadline watch, a job of work whose regular finish would pass the case's deadline
         (discovery plus the category's ``deadline_days``) is supervised: worked in overtime
-        when that is sooner.
+        when that is sooner. With two-way assessment, a rated unit watches each job of work
+        with its response chance (``world.unit_response``, :mod:`sim.core.mechanisms.assessment`).
         """
         w, L, U = self.world, self.world.ledger, self.world.units
         deadline = np.full(unit.size, np.inf)
-        if w.params.dispatch.deadline_watch:
-            handles = UNIT_LEVEL[U.kind[unit]] >= 0
-            work = handles & np.isin(L.outcome[case], (Outcome.WORK, Outcome.FOLLOW_UP))
-            deadline = np.where(work, L.discovered[case] + w.catalogue.deadline[L.category[case]], np.inf)
+        handles = UNIT_LEVEL[U.kind[unit]] >= 0
+        work = handles & np.isin(L.outcome[case], (Outcome.WORK, Outcome.FOLLOW_UP))
+        watched = work & w.params.dispatch.deadline_watch
+        if w.params.assessment.enabled:  # a rated unit answers its assessment on some jobs
+            watched |= work & (self.answer.random(unit.size) < w.unit_response[unit])
+        if watched.any():
+            due = L.discovered[case] + w.catalogue.deadline[L.category[case]]
+            deadline = np.where(watched, due, np.inf)
         return serve_watched(
             U.free_at,
             U.overtime_free_at,
@@ -224,11 +230,18 @@ class Handling:
         return NONE
 
     def _bounced(self, ids: np.ndarray, t: np.ndarray, hand: np.ndarray) -> np.ndarray:
-        """A wrong unit sends the case back to the layer that sent it, or — past
-        ``max_bounces`` — it is dropped."""
-        L, U = self.world.ledger, self.world.units
+        """A wrong unit sends the case back to the layer that sent it (hook ``bounced``), or —
+        past ``max_bounces`` — it is dropped. With two-way assessment, a rated unit instead
+        forwards it to the unit with authority with its response chance (no bounce)."""
+        w, L, U = self.world, self.world.ledger, self.world.units
+        if w.params.assessment.enabled:  # a rated unit answers: forwards it to the right unit
+            on = self.answer.random(ids.size) < w.unit_response[L.unit[ids]]
+            fwd = ids[on]
+            L.send(fwd, L.route[fwd, L.route_pos[fwd]], (t + hand)[on], Outcome.WORK)
+            ids, t, hand = ids[~on], t[~on], hand[~on]
+        w.hooks.emit("bounced", ids, L.unit[ids])
         L.bounces[ids] += 1
-        over = L.bounces[ids] > self.world.params.dispatch.max_bounces
+        over = L.bounces[ids] > w.params.dispatch.max_bounces
         L.drop(ids[over], t[over], DropReason.BOUNCE_LIMIT)
         back = ids[~over]
         L.at_layer[back] = U.layer[L.unit[back]]  # the sender, at the wrong unit's layer

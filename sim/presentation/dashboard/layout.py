@@ -19,6 +19,7 @@ SHORT_LABELS = {
     "command_centre": "command centre dispatches",
     "deadline_watch": "centre watches deadlines (overtime)",
     "one_window": "one window for approvals",
+    "assessment": "two-way assessment",
 }
 """Checklist labels of the switches whose declared label is too long for the panel."""
 
