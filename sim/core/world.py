@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from sim.core.params import Params
 from sim.core.places import Places
 from sim.core.rng import stream
 from sim.core.units import UnitTable
+
+if TYPE_CHECKING:
+    from sim.core.mechanisms.powers import Powers
 
 EVENTS = {
     "resolved": "(ids, t) cases resolved at times t (stage CLOSING)",
@@ -102,6 +105,8 @@ class World:
         patrol_hours: patrol hours each grid puts in today (the grid teams' decision).
         report_probability: the chance, per grid, that its patrol reports an issue the
             grid's workers would have to fix themselves (the grid teams' decision).
+        powers: the squads' powers as items (:mod:`sim.core.mechanisms.powers`), or None
+            when domains are held whole (``powers.items`` off).
     """
 
     params: Params
@@ -115,6 +120,7 @@ class World:
     work: Work = field(init=False)
     patrol_hours: np.ndarray = field(init=False)
     report_probability: np.ndarray = field(init=False)
+    powers: Powers | None = field(init=False, default=None)
     _streams: dict[str, np.random.Generator] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:

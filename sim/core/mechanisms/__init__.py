@@ -19,6 +19,7 @@ from sim.core.mechanisms.enforcement import Enforcement
 from sim.core.mechanisms.handling import Handling
 from sim.core.mechanisms.one_window import OneWindow
 from sim.core.mechanisms.population import Population
+from sim.core.mechanisms.powers import Powers
 
 if TYPE_CHECKING:
     from sim.core.world import World
@@ -36,6 +37,7 @@ REGISTRY: dict[str, type[Mechanism]] = {
     "dispatch": Dispatch,
     "handling": Handling,
     "enforcement": Enforcement,
+    "powers": Powers,
     "closure": Closure,
     "one_window": OneWindow,
 }

@@ -70,6 +70,8 @@ class Dispatch:
         tier = w.catalogue.settle[L.category[ids], L.level_at(ids, t)]
         dom = w.catalogue.domains[L.category[ids]]
         raw = np.where(dom >= 0, w.units.route[tier[:, None], dom.clip(0), L.grid[ids][:, None]], -1)
+        if w.powers is not None:  # powers as items: the squad holding the case's item
+            raw = w.powers.reroute(ids, tier, dom, raw)
         route, n = unique_rows(raw)
         L.route[ids], L.route_len[ids], L.route_pos[ids] = route, n, 0
         target = route[:, 0]
