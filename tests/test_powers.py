@@ -99,7 +99,7 @@ def test_handing_back_unused_items_raises_on_site_disposal_and_moves_cases_to_th
     assert keep.world.powers.returned == 0
     returned = review.world.powers.returned
     held = review.world.powers.held[review.world.powers.town]
-    assert 0 < returned and held.sum() + returned == keep.world.powers.held[keep.world.powers.town].sum()
+    assert returned > 0 and held.sum() + returned == keep.world.powers.held[keep.world.powers.town].sum()
     before, after = _enforcement(keep), _enforcement(review)
     assert before["county"] == 0.0 and after["county"] > 0.05
     assert after["on_site"] > before["on_site"] + 0.02

@@ -22,8 +22,12 @@ ENFORCEMENT = {"enforcement.mode", "enforcement.devolved_domains"}
 ALLOWED = {
     "wujiang_grid_linkage": {"grid.separation", "grid.volunteers_per_grid", "grid.settles", "village.settles"}
     | TOWN_CENTRE
-    | ENFORCEMENT,
-    "suzhou_1_4_n": {"grid.separation", "grid.settles", "one_window.enabled"} | TOWN_CENTRE | ENFORCEMENT,
+    | ENFORCEMENT
+    | {"powers.items", "powers.items_per_domain"},
+    "suzhou_1_4_n": {"grid.separation", "grid.settles", "one_window.enabled"}
+    | TOWN_CENTRE
+    | ENFORCEMENT
+    | {"powers.items", "powers.review_days"},
     "jiangsu_1_4": {
         "departments.groups",
         "departments.town_domains",
@@ -32,7 +36,14 @@ ALLOWED = {
         "one_window.enabled",
     }
     | TOWN_CENTRE
-    | ENFORCEMENT,
+    | ENFORCEMENT
+    | {
+        "powers.items",
+        "powers.items_per_domain",
+        "powers.devolved_share",
+        "powers.training_cases",
+        "powers.review_days",
+    },
     "ningbo_cluster": {"clusters.villages_per_cluster", "one_window.enabled"} | CENTRE,
     "quzhou_county_town": {
         "departments.duty_list_coverage",
@@ -40,7 +51,8 @@ ALLOWED = {
         "enforcement.towns_per_squad",
     }
     | TOWN_CENTRE
-    | ENFORCEMENT,
+    | ENFORCEMENT
+    | {"powers.items", "powers.items_per_domain"},
 }
 """What each programme's source describes (docs/programmes.md), as parameter paths."""
 

@@ -366,7 +366,8 @@ class Powers(Section):
         100,
         ge=1,
         le=5000,
-        description="enforcement items (penalty powers) per domain (Wujiang: 485 from 5 departments, 97 each; 001)",
+        description="enforcement items (penalty powers) per domain (Wujiang: 485 from 5 departments, "
+        "97 each; 001)",
     )
     concentration: float = Field(
         1.0,
@@ -407,7 +408,10 @@ class Powers(Section):
         description="days between a town's reviews of the items it holds (0: no hand-back)",
     )
     min_uses: int = Field(
-        1, ge=0, le=10_000, description="an item used fewer times since the last review goes back to the county"
+        1,
+        ge=0,
+        le=10_000,
+        description="an item used fewer times since the last review goes back to the county",
     )
     max_failure_share: Probability = Field(
         1.0,
@@ -486,7 +490,9 @@ class Params(Section):
             raise ValueError("service_requests.steps_probabilities: more steps than domains")
         self._tasks_leave_time()
         if self.powers.review_days and not self.powers.items:
-            raise ValueError("powers.review_days needs powers.items: true (a town reviews the items it holds)")
+            raise ValueError(
+                "powers.review_days needs powers.items: true (a town reviews the items it holds)"
+            )
         for section, lst in (("grid", self.grid.settles), ("village", self.village.settles)):
             bad = [] if lst == "all" else sorted(set(lst) - set(self.categories))
             if bad:

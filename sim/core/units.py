@@ -241,7 +241,8 @@ def _enforcement(p: Params, town_res: np.ndarray) -> list[UnitSpec]:
     spec: list[tuple[int, int, tuple[str, ...], float, tuple[int, ...]]] = []  # + towns served
     for d in needed:
         if d not in devolved or d in kept:
-            spec.append((Layer.COUNTY, -1, (d,), load[d] * kept.get(d, 1.0), tuple(range(p.population.towns))))
+            all_towns = tuple(range(p.population.towns))
+            spec.append((Layer.COUNTY, -1, (d,), load[d] * kept.get(d, 1.0), all_towns))
     if devolved:
         town_load = sum(load[d] * (1.0 - kept.get(d, 0.0)) for d in devolved)
         for first in range(0, p.population.towns, e.towns_per_squad):
