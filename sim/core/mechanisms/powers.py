@@ -106,7 +106,8 @@ class Powers:
         item = L.item[ids[enf]]
         col = np.argmax(dom[enf] == (item // self.n)[:, None], axis=1)
         unit = raw[enf, col]
-        lacks = ~self.held[self.row[unit], item] & (self.line_team[item // self.n] >= 0)
+        routed = unit >= 0  # -1: no squad holds the domain
+        lacks = routed & ~self.held[self.row[unit], item] & (self.line_team[item // self.n] >= 0)
         out = raw.copy()
         out[enf[lacks], col[lacks]] = self.line_team[item[lacks] // self.n]
         return out
