@@ -41,19 +41,4 @@ def county_share(p: Params, cases_per_day: float) -> float:
     return float(1.0 - w[kept].sum())
 
 
-def expected_proficiency(p: Params, county_per_day: float, town_per_day: float, devolved: bool) -> float:
-    """Expected proficiency, over a domain's enforcement cases, of the squads holding its
-    items halfway through ``tenure_days`` of holding them: a county line team (seeing
-    ``county_per_day`` of the domain's cases) with its prior tenure behind it, a town squad
-    (``town_per_day``) with its training, for the items it holds of a ``devolved`` domain.
-    The staff split reads it to expect the follow-up visits (:mod:`sim.core.units`)."""
-    pw, w = p.powers, item_weights(p)
-    half = pw.tenure_days / 2.0
-    experience = county_per_day * w * (pw.tenure_days + half)
-    if devolved:
-        town = pw.training_cases + town_per_day * w * half
-        experience = np.where(np.arange(w.size) < held_count(p), town, experience)
-    return float((w * -np.expm1(-experience / pw.cases_to_learn)).sum())
-
-
-__all__ = ["county_share", "expected_proficiency", "held_count", "item_weights"]
+__all__ = ["county_share", "held_count", "item_weights"]

@@ -35,7 +35,7 @@ from sim.core.catalogue import settling_tiers
 from sim.core.kinds import LEVELS, Layer, Tier
 from sim.core.params import Category, Params
 from sim.core.places import Places
-from sim.core.powers import county_share, expected_proficiency, held_count
+from sim.core.powers import county_share, held_count
 from sim.core.queues import overtime_array, shift_array
 
 CALENDARS: tuple[str, ...] = tuple(dict.fromkeys(KIND_CALENDAR))
@@ -119,33 +119,16 @@ def _hand_off_days(params: Params) -> float:
     return 0.0 if params.dispatch.command_centre else params.dispatch.handoff_days * Layer.COUNTY
 
 
-def _follow_up_share(params: Params, cat: Category, proficiency: float = 1.0) -> float:
+def _follow_up_share(params: Params, cat: Category) -> float:
     """Expected share of a category's enforcement cases that need a follow-up visit: all
     but those settled on site, which needs one squad holding every power the case needs
-    and a fresh case (:mod:`sim.core.mechanisms.enforcement`), and, with powers as items,
-    the squad's ``proficiency`` in the item; the case is taken to be as old as its
-    hand-offs from the grid to the county (none with a command centre)."""
+    and a fresh case (:mod:`sim.core.mechanisms.enforcement`); the case is taken to be as
+    old as its hand-offs from the grid to the county (none with a command centre)."""
     e = params.enforcement
     devolved = e.mode == "comprehensive" and set(cat.domains) <= set(e.devolved_domains)
     one_squad = len(cat.domains) == 1 or devolved
     fresh = np.exp(-_hand_off_days(params) / cat.freshness_days)
-    return 1.0 - (cat.on_site_probability * fresh * proficiency if one_squad else 0.0)
-
-
-def _planned_proficiency(p: Params) -> dict[str, float]:
-    """With powers as items, the squads' expected proficiency in each domain's items
-    (:func:`sim.core.powers.expected_proficiency`); empty when domains are held whole."""
-    if not p.powers.items:
-        return {}
-    e, per = p.enforcement, p.population.residents / 1000.0
-    squads = -(-p.population.towns // e.towns_per_squad) * e.squads_per_town
-    rates = enforcement_case_rates(p)
-    return {
-        d: expected_proficiency(
-            p, rates[d] * per, rates[d] * per / squads, e.mode == "comprehensive" and d in e.devolved_domains
-        )
-        for d in p.domains
-    }
+    return 1.0 - (cat.on_site_probability * fresh if one_squad else 0.0)
 
 
 def _domain_load(params: Params, tier: int) -> dict[str, float]:
@@ -157,15 +140,13 @@ def _domain_load(params: Params, tier: int) -> dict[str, float]:
     travel = 2 * params.population.county_travel_hours
     settle = settling_tiers(params)
     follow = params.enforcement.follow_up_hours + travel
-    skill = _planned_proficiency(params) if tier == Tier.ENFORCEMENT else {}
     for i, cat in enumerate(params.categories.values()):
         mix = found_level_mix(cat, params.growth, _hand_off_days(params))
         rate = cat.rate_per_1000_per_day * float(mix[settle[i] == tier].sum())
         for d in cat.domains:
             load[d] += rate * (cat.service_hours[tier] + travel)
         if tier == Tier.ENFORCEMENT:
-            proficiency = float(np.mean([skill.get(d, 1.0) for d in cat.domains]))
-            load[cat.domains[-1]] += rate * _follow_up_share(params, cat, proficiency) * follow
+            load[cat.domains[-1]] += rate * _follow_up_share(params, cat) * follow
     return load
 
 
