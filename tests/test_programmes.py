@@ -51,8 +51,7 @@ ALLOWED = {
         "enforcement.towns_per_squad",
     }
     | TOWN_CENTRE
-    | ENFORCEMENT
-    | {"powers.items", "powers.items_per_domain"},
+    | ENFORCEMENT,
 }
 """What each programme's source describes (docs/programmes.md), as parameter paths."""
 
