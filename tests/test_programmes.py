@@ -24,8 +24,11 @@ ALLOWED = {
     | {"grid.police_per_grid", "grid.police_categories", "grid.supervisors_per_grid"}
     | TOWN_CENTRE
     | ENFORCEMENT
-    | {"professional_grids.enabled"},
-    "suzhou_1_4_n": {"grid.separation", "grid.settles", "one_window.enabled"} | TOWN_CENTRE | ENFORCEMENT,
+    | {"professional_grids.enabled", "powers.items", "powers.items_per_domain"},
+    "suzhou_1_4_n": {"grid.separation", "grid.settles", "one_window.enabled"}
+    | TOWN_CENTRE
+    | ENFORCEMENT
+    | {"powers.items"},
     "jiangsu_1_4": {
         "departments.groups",
         "departments.town_domains",
@@ -34,7 +37,14 @@ ALLOWED = {
         "one_window.enabled",
     }
     | TOWN_CENTRE
-    | ENFORCEMENT,
+    | ENFORCEMENT
+    | {
+        "powers.items",
+        "powers.items_per_domain",
+        "powers.devolved_share",
+        "powers.training_cases",
+        "powers.review_days",
+    },
     "ningbo_cluster": {
         "clusters.villages_per_cluster",
         "clusters.centre",

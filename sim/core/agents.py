@@ -257,7 +257,10 @@ class Department(Unit):
 
 class EnforcementSquad(Unit):
     """A county line enforcement team (one domain) or a comprehensive town squad holding
-    devolved penalty powers over several domains; ``towns`` lists the towns it serves."""
+    devolved penalty powers over several domains; ``towns`` lists the towns it serves.
+
+    With powers as items and a review (``powers.review_days``), the towns decide which
+    items they keep (:meth:`plan_day`)."""
 
     kind, level, calendar, backlog = Kind.ENFORCEMENT, Tier.ENFORCEMENT, "enforcement", True
 
@@ -272,6 +275,19 @@ class EnforcementSquad(Unit):
     ) -> None:
         super().__init__(model, layer, town, domains, staff)
         self.towns = towns
+
+    @classmethod
+    def plan_day(cls, prepared: Any, world: World, day: int) -> None:
+        """Every ``powers.review_days`` days a town squad hands back to the county the items
+        it cannot exercise (Zhangpu, 000: 将无法有效承接的…191项行政执法权限还给市里): those
+        used fewer than ``min_uses`` times since the last review, and those whose on-site
+        attempts failed more often than ``max_failure_share``
+        (:meth:`sim.core.mechanisms.powers.Powers.hand_back`)."""
+        pw, powers = world.params.powers, world.powers
+        if powers is None or not pw.review_days or day == 0 or day % pw.review_days:
+            return
+        failing = powers.fails > pw.max_failure_share * powers.attempts
+        powers.hand_back((powers.uses < pw.min_uses) | failing)
 
 
 class CommandCentre(Unit):

@@ -129,6 +129,7 @@ _COLUMNS: dict[str, tuple[type, float | int]] = {
     "escalations": (np.int16, 0),
     "bounces": (np.int16, 0),
     "on_site": (np.int8, -1),
+    "item": (np.int32, -1),
     "drop_reason": (np.int8, DropReason.NONE),
     "stage": (np.int8, Stage.LATENT),
     "next_t": (np.float64, np.inf),

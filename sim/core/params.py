@@ -508,6 +508,75 @@ PROFESSIONAL_KINDS = tuple(PROFESSIONAL_DEFAULTS)
 """The kinds of professional grid 001 names (治安, 消防, 安全), in declaration order."""
 
 
+class Powers(Section):
+    """Enforcement powers as items (行政处罚事项), with the capacity to use them (001, 003,
+    004, 000). Off (``items: false``): a unit holds whole domains and can settle any case
+    of them on site. On: each domain has ``items_per_domain`` items, a case needs one, a
+    town squad holds the most used ``devolved_share`` of its devolved domains' items (the
+    county line team the rest), and settles a case on site only as far as it is proficient
+    in the item; with a review, a town hands back items it does not use or fails at."""
+
+    items: bool = Field(False, description="powers counted as items, each needing proficiency to use")
+    items_per_domain: int = Field(
+        100,
+        ge=1,
+        le=5000,
+        description="enforcement items (penalty powers) per domain (Wujiang: 485 from 5 departments, "
+        "97 each; 001)",
+    )
+    concentration: float = Field(
+        1.0,
+        ge=0,
+        le=5,
+        description="how unevenly cases spread over a domain's items: item of rank k is needed with weight "
+        "k^-concentration (assumption; Changshan: 9 of 24 departments handled no case in 3 years, 004)",
+    )
+    devolved_share: Probability = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="share of each devolved domain's items the town squads hold, the most used first "
+        "(Jiangsu: 102 of 323 penalty items on average; 003)",
+    )
+    cases_to_learn: float = Field(
+        5.0,
+        gt=0,
+        le=10_000,
+        description="cases of an item after which a squad's proficiency in it is 1 - 1/e: proficiency = "
+        "1 - exp(-experience / cases_to_learn) (assumption)",
+    )
+    training_cases: float = Field(
+        0.0,
+        ge=0,
+        le=10_000,
+        description="experience, in cases, a town squad starts with in each item it receives (training; 003)",
+    )
+    tenure_days: Days = Field(
+        1095.0,
+        description="the county line teams held their items this long before: they start with the cases "
+        "of each item expected over it (assumption: 3 years)",
+    )
+    review_days: int = Field(
+        0,
+        ge=0,
+        le=3650,
+        description="days between a town's reviews of the items it holds (0: no hand-back)",
+    )
+    min_uses: int = Field(
+        1,
+        ge=0,
+        le=10_000,
+        description="an item used fewer times since the last review goes back to the county",
+    )
+    max_failure_share: Probability = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="an item whose first visits since the last review failed to settle on site more often "
+        "than this goes back to the county",
+    )
+
+
 MECHANISM_SECTIONS = (
     "calendar",
     "grid",
@@ -519,6 +588,7 @@ MECHANISM_SECTIONS = (
     "clusters",
     "professional_grids",
     "assessment",
+    "powers",
 )
 
 
@@ -553,6 +623,7 @@ class Params(Section):
     clusters: Clusters = Clusters()
     professional_grids: ProfessionalGrids = ProfessionalGrids()
     assessment: Assessment = Assessment()
+    powers: Powers = Powers()
 
     @model_validator(mode="after")
     def _domains_consistent(self) -> Params:
@@ -577,6 +648,10 @@ class Params(Section):
         if len(self.service_requests.steps_probabilities) > len(self.domains):
             raise ValueError("service_requests.steps_probabilities: more steps than domains")
         self._tasks_leave_time()
+        if self.powers.review_days and not self.powers.items:
+            raise ValueError(
+                "powers.review_days needs powers.items: true (a town reviews the items it holds)"
+            )
         for section, lst in (("grid", self.grid.settles), ("village", self.village.settles)):
             bad = [] if lst == "all" else sorted(set(lst) - set(self.categories))
             if bad:

@@ -158,6 +158,15 @@ SWITCHES: tuple[Switch, ...] = (
         "001, 000, 004",
     ),
     Switch(
+        "powers_as_items",
+        "powers as items: a case needs one item, held by the town squad or the county team, used on site "
+        "only with the squad's proficiency in it; towns hand back items they cannot exercise",
+        ("powers.",),
+        (_M + "powers", _M + "dispatch", _M + "enforcement", "sim.core.agents", "sim.core.units"),
+        "001, 003, 004, 000; proficiency an assumption",
+        toggle="powers.items",
+    ),
+    Switch(
         "one_window",
         "one window takes service requests and routes them behind the counter",
         ("one_window.",),

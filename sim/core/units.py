@@ -36,6 +36,7 @@ from sim.core.catalogue import settling_tiers
 from sim.core.kinds import LEVELS, Layer, Tier
 from sim.core.params import Category, Params
 from sim.core.places import Places
+from sim.core.powers import county_share, held_count
 from sim.core.queues import overtime_array, shift_array
 
 CALENDARS: tuple[str, ...] = tuple(dict.fromkeys(KIND_CALENDAR))
@@ -208,20 +209,50 @@ def _split_exact(n: int, weights: list[float]) -> list[int]:
     return [int(x) for x in out]
 
 
+def enforcement_case_rates(p: Params) -> dict[str, float]:
+    """Expected enforcement cases a day per 1,000 residents whose power (item) lies in each
+    domain: a case's item lies in one of its category's domains, each equally likely
+    (:mod:`sim.core.mechanisms.powers`); the level mix as in :func:`_domain_load`."""
+    rates = dict.fromkeys(p.domains, 0.0)
+    settle = settling_tiers(p)
+    for i, cat in enumerate(p.categories.values()):
+        mix = found_level_mix(cat, p.growth, _hand_off_days(p))
+        rate = cat.rate_per_1000_per_day * float(mix[settle[i] == Tier.ENFORCEMENT].sum())
+        for d in cat.domains:
+            rates[d] += rate / len(cat.domains)
+    return rates
+
+
+def _county_keeps(p: Params, devolved: tuple[str, ...], town_res: np.ndarray) -> dict[str, float]:
+    """With powers as items: the share of each devolved domain's enforcement workload whose
+    items the county line team keeps (:func:`sim.core.powers.county_share`), for the
+    domains where it keeps any (it then has a line team beside the town squads)."""
+    pw, e = p.powers, p.enforcement
+    if not pw.items or (held_count(p) == pw.items_per_domain and not pw.review_days):
+        return {}
+    squads = -(-p.population.towns // e.towns_per_squad) * e.squads_per_town
+    per_squad = town_res.sum() / squads / 1000.0
+    rates = enforcement_case_rates(p)
+    return {d: county_share(p, rates[d] * per_squad) for d in devolved}
+
+
 def _enforcement(p: Params, town_res: np.ndarray) -> list[UnitSpec]:
     e, load = p.enforcement, _domain_load(p, Tier.ENFORCEMENT)
     needed = [d for d in p.domains if load[d] > 0]
     devolved = tuple(d for d in needed if e.mode == "comprehensive" and d in e.devolved_domains)
+    kept = _county_keeps(p, devolved, town_res)
     spec: list[tuple[int, int, tuple[str, ...], float, tuple[int, ...]]] = []  # + towns served
     for d in needed:
-        if d not in devolved:
-            spec.append((Layer.COUNTY, -1, (d,), load[d], tuple(range(p.population.towns))))
+        if d not in devolved or d in kept:
+            all_towns = tuple(range(p.population.towns))
+            spec.append((Layer.COUNTY, -1, (d,), load[d] * kept.get(d, 1.0), all_towns))
     if devolved:
+        town_load = sum(load[d] * (1.0 - kept.get(d, 0.0)) for d in devolved)
         for first in range(0, p.population.towns, e.towns_per_squad):
             served = tuple(range(first, min(first + e.towns_per_squad, p.population.towns)))
             share = town_res[list(served)].sum() / town_res.sum() / e.squads_per_town
             for _ in range(e.squads_per_town):
-                spec.append((Layer.TOWN, first, devolved, share * sum(load[d] for d in devolved), served))
+                spec.append((Layer.TOWN, first, devolved, share * town_load, served))
     staff = _split(e.staff_per_10k * p.population.residents / 1e4, [s[3] for s in spec])
     return [
         UnitSpec(EnforcementSquad, (lay, t, ds, n, served), n)
@@ -376,7 +407,10 @@ def _route(units: list[Unit], p: Params, places: Places, team_of_grid: np.ndarra
         for di, d in enumerate(p.domains):
             held = [u for u in units if isinstance(u, cls) and u.can_handle(level, (d,))]
             for t in range(places.towns):
-                cands = [u.index for u in held if _serves(u, t)]
+                serving = [u for u in held if _serves(u, t)]
+                # a town's own units first: the county's line team of a devolved domain
+                # takes only the items the town does not hold (powers as items)
+                cands = [u.index for u in serving if u.layer != Layer.COUNTY] or [u.index for u in serving]
                 if not cands:
                     continue
                 in_town = grids[places.town_of_grid == t]

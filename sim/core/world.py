@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from sim.core.params import Params
 from sim.core.places import Places
 from sim.core.rng import stream
 from sim.core.units import UnitTable
+
+if TYPE_CHECKING:
+    from sim.core.mechanisms.powers import Powers
 
 EVENTS = {
     "resolved": "(ids, t) cases resolved at times t (stage CLOSING)",
@@ -106,6 +109,8 @@ class World:
         unit_response, town_response: per unit and per town, the chance that the side
             answers its two-way assessment on a case it would fail (0 without it;
             :mod:`sim.core.mechanisms.assessment` sets them).
+        powers: the squads' powers as items (:mod:`sim.core.mechanisms.powers`), or None
+            when domains are held whole (``powers.items`` off).
     """
 
     params: Params
@@ -121,6 +126,7 @@ class World:
     report_probability: np.ndarray = field(init=False)
     unit_response: np.ndarray = field(init=False)
     town_response: np.ndarray = field(init=False)
+    powers: Powers | None = field(init=False, default=None)
     _streams: dict[str, np.random.Generator] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:

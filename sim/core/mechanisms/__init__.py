@@ -21,6 +21,7 @@ from sim.core.mechanisms.handling import Handling
 from sim.core.mechanisms.meetings import ClusterMeetings
 from sim.core.mechanisms.one_window import OneWindow
 from sim.core.mechanisms.population import Population
+from sim.core.mechanisms.powers import Powers
 from sim.core.mechanisms.supervision import Supervision
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ REGISTRY: dict[str, type[Mechanism]] = {
     "handling": Handling,
     "enforcement": Enforcement,
     "meetings": ClusterMeetings,
+    "powers": Powers,
     "closure": Closure,
     "supervision": Supervision,
     "one_window": OneWindow,

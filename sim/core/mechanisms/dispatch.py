@@ -82,6 +82,8 @@ class Dispatch:
         police = w.catalogue.police[L.category[ids]] & (tier == Tier.GRID)  # the grid's officer
         raw[police] = -1
         raw[police, 0] = w.units.police[L.grid[ids[police]]]
+        if w.powers is not None:  # powers as items: the squad holding the case's item
+            raw = w.powers.reroute(ids, tier, dom, raw)
         route, n = unique_rows(raw)
         L.route[ids], L.route_len[ids], L.route_pos[ids] = route, n, 0
         target = route[:, 0]

@@ -42,13 +42,18 @@ class Enforcement:
         settled on the spot."""
         w, L, cat = self.world, self.world.ledger, self.world.catalogue
         visit = (w.units.kind[unit] == Kind.ENFORCEMENT) & ~L.followed[ids] & (L.on_site[ids] < 0)
-        ids, start = ids[visit], start[visit]
+        ids, start, unit = ids[visit], start[visit], unit[visit]
         if ids.size == 0:
             return
         c = L.category[ids]
         p = cat.on_site[c] * np.exp(-(start - L.discovered[ids]) / cat.freshness[c])
+        if w.powers is not None:  # powers as items: only as far as the squad can use the item
+            p = p * w.powers.proficiency(unit, L.item[ids])
         single = L.route_len[ids] == 1
-        L.on_site[ids] = (single & (self.rng.random(ids.size) < p)).astype(np.int8)
+        settled = single & (self.rng.random(ids.size) < p)
+        L.on_site[ids] = settled.astype(np.int8)
+        if w.powers is not None:
+            w.powers.record(unit, L.item[ids], single, settled)
 
     def follow_up(self, ids: np.ndarray, unit: np.ndarray, t: np.ndarray) -> None:
         """A squad's work that did not settle a case on site: the follow-up visit is due
