@@ -138,7 +138,8 @@ def _domain_load(params: Params, tier: int) -> dict[str, float]:
     """Expected hours a day per 1,000 residents that ``tier`` settles in each domain: the
     level mix at discovery (:func:`found_level_mix`) of the levels the tier settles under
     the service lists, times the tier's service hours plus travel, and for enforcement the
-    expected follow-up visit at the route's last squad."""
+    expected follow-up visit at the squad that finishes the case: the route's last, or
+    with a lead department (jobs in parallel) its first, the lead."""
     load = dict.fromkeys(params.domains, 0.0)
     travel = 2 * params.population.county_travel_hours
     settle = settling_tiers(params)
@@ -149,7 +150,8 @@ def _domain_load(params: Params, tier: int) -> dict[str, float]:
         for d in cat.domains:
             load[d] += rate * (cat.service_hours[tier] + travel)
         if tier == Tier.ENFORCEMENT:
-            load[cat.domains[-1]] += rate * _follow_up_share(params, cat) * follow
+            finisher = cat.domains[0] if params.departments.lead_department else cat.domains[-1]
+            load[finisher] += rate * _follow_up_share(params, cat) * follow
     return load
 
 
