@@ -31,9 +31,10 @@ from pydantic import Field, ValidationError, model_validator
 from scipy.optimize import differential_evolution
 
 from sim.core.metrics import KPIS
-from sim.core.params import Params, Section
+from sim.core.params import Params
 from sim.core.runner import run
 from sim.core.scenarios import load_scenario
+from sim.core.sections import Section
 from sim.core.yamlfile import read_yaml
 from sim.errors import ScenarioError
 from sim.experiments.replicate import Run, interval, local_executor, paired_runs, replicate

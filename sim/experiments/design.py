@@ -23,9 +23,9 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 
 from sim.core.limits import ALLOW_LARGE, MAX_DAYS, MAX_SEED, allow_large, check_run, check_runs
 from sim.core.metrics import KPIS
-from sim.core.params import Section
 from sim.core.rng import replication_seeds
 from sim.core.scenarios import load_scenario
+from sim.core.sections import Section
 from sim.core.steady import warmup_problem
 from sim.core.yamlfile import read_yaml
 from sim.errors import GovsimError, ScenarioError
