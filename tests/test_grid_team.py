@@ -101,7 +101,7 @@ def test_supervisors_with_little_time_catch_less() -> None:
 
 
 def test_without_poor_resolutions_the_supervisor_reopens_nothing() -> None:
-    res = _run(**{"grid.supervisors_per_grid": 1})
+    res = _run(**{"grid.supervisors_per_grid": 1}, **_poor(0.0))
     assert res.summary["reopened_share"] == 0.0 and res.summary["poor_closed_share"] == 0.0
 
 
@@ -113,7 +113,7 @@ def test_the_team_switched_off_changes_nothing(scenario: str) -> None:
         scenario,
         seed=2,
         days=60,
-        overrides={**SMALL, **NO_TEAM, "grid.police_categories": ["neighbour_dispute"], **_poor(0.0)},
+        overrides={**SMALL, **NO_TEAM, "grid.police_categories": ["neighbour_dispute"]},
     )
     assert a.summary.to_dict() == pytest.approx(b.summary.to_dict(), nan_ok=True)
     assert np.array_equal(

@@ -14,6 +14,7 @@ import pytest
 import sim
 from sim.core.kinds import Layer, Tier
 from sim.core.model import GovModel
+from sim.core.powers import county_share
 from sim.errors import ScenarioError
 
 SMALL = {"population.residents": 20_000}
@@ -94,7 +95,7 @@ def test_training_gives_the_capacity_to_use_devolved_items() -> None:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_handing_back_unused_items_raises_on_site_disposal_and_moves_cases_to_the_county(seed: int) -> None:
     keep = _model(seed=seed, **ITEMS)
-    review = _model(seed=seed, **ITEMS, **{"powers.review_days": 90})
+    review = _model(seed=seed, **ITEMS, **{"powers.review_days": 90, "powers.review_rounds": 3})
     assert keep.world.powers is not None and review.world.powers is not None
     assert keep.world.powers.returned == 0
     returned = review.world.powers.returned
@@ -103,6 +104,29 @@ def test_handing_back_unused_items_raises_on_site_disposal_and_moves_cases_to_th
     before, after = _enforcement(keep), _enforcement(review)
     assert before["county"] == 0.0 and after["county"] > 0.05
     assert after["on_site"] > before["on_site"] + 0.02
+
+
+def test_reviews_stop_after_the_trial_period() -> None:
+    one = _model(days=200, **ITEMS, **{"powers.review_days": 60, "powers.review_rounds": 1})
+    three = _model(days=200, **ITEMS, **{"powers.review_days": 60, "powers.review_rounds": 3})
+    assert one.world.powers is not None and three.world.powers is not None
+    assert 0 < one.world.powers.returned < three.world.powers.returned
+
+
+def test_the_staff_split_anticipates_the_hand_back() -> None:
+    """The county's expected share of a devolved domain's cases grows with the reviews of the
+    trial period and shrinks as the towns' cases (their uses of each item) grow."""
+    p = sim.load_scenario("reform", overrides={**ITEMS, "powers.review_days": 90})
+    shares = [
+        county_share(p.model_copy(update={"powers": p.powers.model_copy(update={"review_rounds": n})}), 0.5)
+        for n in (1, 2, 4)
+    ]
+    assert 0 < shares[0] < shares[1] < shares[2] < 1
+    assert county_share(p, 5.0) < county_share(p, 0.5)
+    assert (
+        county_share(p.model_copy(update={"powers": p.powers.model_copy(update={"review_days": 0})}), 0.5)
+        == 0
+    )
 
 
 def test_a_review_needs_items() -> None:

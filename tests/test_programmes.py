@@ -28,7 +28,7 @@ ALLOWED = {
     "suzhou_1_4_n": {"grid.separation", "grid.settles", "one_window.enabled"}
     | TOWN_CENTRE
     | ENFORCEMENT
-    | {"powers.items"},
+    | {"powers.items", "powers.review_days"},
     "jiangsu_1_4": {
         "departments.groups",
         "departments.town_domains",

@@ -278,13 +278,16 @@ class EnforcementSquad(Unit):
 
     @classmethod
     def plan_day(cls, prepared: Any, world: World, day: int) -> None:
-        """Every ``powers.review_days`` days a town squad hands back to the county the items
-        it cannot exercise (Zhangpu, 000: 将无法有效承接的…191项行政执法权限还给市里): those
-        used fewer than ``min_uses`` times since the last review, and those whose on-site
-        attempts failed more often than ``max_failure_share``
+        """Every ``powers.review_days`` days, for ``review_rounds`` reviews (the trial
+        period), a town squad hands back to the county the items it cannot exercise
+        (Zhangpu, 000: 将无法有效承接的…191项行政执法权限还给市里): those used fewer than
+        ``min_uses`` times since the last review, and those whose on-site attempts failed
+        more often than ``max_failure_share``
         (:meth:`sim.core.mechanisms.powers.Powers.hand_back`)."""
         pw, powers = world.params.powers, world.powers
         if powers is None or not pw.review_days or day == 0 or day % pw.review_days:
+            return
+        if day > pw.review_days * pw.review_rounds:
             return
         failing = powers.fails > pw.max_failure_share * powers.attempts
         powers.hand_back((powers.uses < pw.min_uses) | failing)

@@ -13,6 +13,7 @@ county keeps, which the staff split (:mod:`sim.core.units`) reads.
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import poisson
 
 from sim.core.params import Params
 
@@ -30,15 +31,20 @@ def held_count(p: Params) -> int:
 
 def county_share(p: Params, cases_per_day: float) -> float:
     """Expected share of a devolved domain's enforcement cases whose item the county line
-    team keeps: the items towns do not take and, with a review (``review_days``), those a
-    town squad with ``cases_per_day`` cases of the domain would use fewer than
-    ``min_uses`` times between reviews (the use rule of the hand-back, in expectation)."""
+    team keeps once the towns' trial period is over: the items towns do not take and,
+    with a review (``review_days``), those a town squad with ``cases_per_day`` cases of
+    the domain hands back — an item goes back at a review when it was used fewer than
+    ``min_uses`` times since the last one (uses Poisson), and a returned item stays with
+    the county, so over ``review_rounds`` reviews it goes back with probability
+    ``1 - (1 - P(uses < min_uses))^review_rounds``. The failure rule
+    (``max_failure_share``) is not anticipated."""
     w = item_weights(p)
-    kept = np.arange(w.size) < held_count(p)
+    kept = (np.arange(w.size) < held_count(p)).astype(float)
     pw = p.powers
     if pw.review_days:
-        kept &= cases_per_day * w * pw.review_days >= pw.min_uses
-    return float(1.0 - w[kept].sum())
+        short = poisson.cdf(pw.min_uses - 1, cases_per_day * w * pw.review_days)
+        kept *= (1.0 - short) ** pw.review_rounds
+    return float(1.0 - (w * kept).sum())
 
 
 __all__ = ["county_share", "held_count", "item_weights"]

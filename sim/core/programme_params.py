@@ -213,6 +213,13 @@ class Powers(Section):
         le=3650,
         description="days between a town's reviews of the items it holds (0: no hand-back)",
     )
+    review_rounds: int = Field(
+        1,
+        ge=1,
+        le=100,
+        description="reviews in the trial period (过渡期) after which a town's holdings stay as they are "
+        "(Suqian: a 1-3-month trial, adjusted at once; 003)",
+    )
     min_uses: int = Field(
         1,
         ge=0,

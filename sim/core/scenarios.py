@@ -91,6 +91,11 @@ def _locate(ref: object, kind: str, source: str, field: str = "", relative_to: P
     raise ScenarioError(source, field, f"no such {kind} file" + ("" if str(path) == source else f": {path}"))
 
 
+def context_file(ref: str | Path, source: str = "--context") -> Path:
+    """The file of a context given by built-in name or by path (a one-line error if none)."""
+    return _locate(ref, "context", source)
+
+
 def _merge(
     base: dict[str, Any], over: Mapping[str, Any], src: str, origins: Origins, path: tuple[str, ...] = ()
 ) -> dict[str, Any]:

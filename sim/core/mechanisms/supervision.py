@@ -2,8 +2,8 @@
 quality of resolutions and sends poor ones back.
 
 Each resolution of a case is *poor* — it does not really settle the issue — with its
-category's ``poor_resolution_probability`` (an *assumption*; 0 in the shipped contexts,
-where every resolution is sound), drawn from the ``quality`` stream when the case is
+category's ``poor_resolution_probability`` (an *assumption*: 0.05 in the shipped
+contexts, 0 by default, where every resolution is sound), drawn from the ``quality`` stream when the case is
 resolved. Without a supervisor a poor resolution is verified and closed as any other
 (:mod:`sim.core.mechanisms.closure`), and its resident learns that nothing came of the
 issue (:meth:`sim.core.mechanisms.population.Population.closed`). With
