@@ -1,70 +1,78 @@
-"""Calibration of the shared context to the reported figures."""
+"""Calibration of the shared context: the targets' roles, the emulators and the posterior,
+the identifiability check, and the command end to end (resumable, writes its products)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 import sim
 from sim.cli import app
 from sim.errors import ScenarioError
-from sim.experiments.calibration import (
-    FitParameter,
-    Target,
-    context_values,
-    distance,
-    fit_table,
-    load_calibration,
-    loss,
+from sim.experiments.calibration import FitParameter, Target, context_values, distance, load_calibration
+from sim.experiments.calibration_check import effects
+from sim.experiments.calibration_fit import fit_table, identification
+from sim.experiments.emulator import (
+    Fit,
+    Observation,
+    fit_emulator,
+    latin_hypercube,
+    log_likelihood,
+    not_ruled_out,
+    sample_posterior,
 )
+from sim.experiments.posterior import load_posterior
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _t(direction: str, value: float = 0.7, tol: float = 0.05) -> Target:
-    return Target(
-        id="x",
-        metric="tier_share_grid",
-        scenario="reform",
-        value=value,
-        tolerance=tol,
-        direction=direction,
-        source="001",
-    )  # type: ignore[arg-type]
+def _t(direction: str, value: float = 0.7, tol: float = 0.05, role: str = "calibrate") -> Target:
+    return Target.model_validate(
+        {
+            "id": "x",
+            "metric": "tier_share_grid",
+            "scenario": "reform",
+            "value": value,
+            "tolerance": tol,
+            "direction": direction,
+            "role": role,
+            "reading": "observation",
+            "denominator": "issues",
+            "source": "001",
+        }
+    )
 
 
 def test_distance_is_zero_inside_tolerance_and_grows_outside() -> None:
     assert distance(_t("eq"), 0.72) == 0 and distance(_t("eq"), 0.80) == pytest.approx(1.0)
     assert distance(_t("at_least"), 0.99) == 0 and distance(_t("at_least"), 0.60) == pytest.approx(1.0)
-    assert distance(_t("at_most", 0.10, 0.02), 0.05) == 0 and distance(
-        _t("at_most", 0.10, 0.02), 0.16
-    ) == pytest.approx(2.0)
-    assert loss([_t("eq")], {"x": 0.7}) == 0 and loss([_t("eq")], {"x": 0.8}) > 1
+    assert distance(_t("at_most", 0.10, 0.02), 0.05) == 0
+    assert distance(_t("at_most", 0.10, 0.02), 0.16) == pytest.approx(2.0)
 
 
-def test_the_built_in_targets_cover_the_reported_figures() -> None:
+def test_the_built_in_targets_are_read_as_the_brief_says() -> None:
     config, targets, _ = load_calibration(ROOT / "experiments" / "calibration.yaml")
-    metrics = {(t.metric, t.scenario) for t in targets}
-    for needed in [
-        ("plan_share_grid", "suzhou_1_4_n"),  # the 70/20/10 plan counts the village in the grid
-        ("plan_share_department", "suzhou_1_4_n"),
-        ("plan_share_enforcement", "suzhou_1_4_n"),
-        ("on_site_disposal_rate", "suzhou_1_4_n"),
-        ("patrol_reported_share", "suzhou_1_4_n"),
-        ("approval_days_mean", "baseline"),
-        ("approval_days_mean", "suzhou_1_4_n"),
-        ("approval_completion_rate", "suzhou_1_4_n"),
-        ("raised_from_below_share", "suzhou_1_4_n"),
-        ("one_thing_steps_mean", "baseline"),
-        ("one_thing_days_mean", "baseline"),
-        ("one_thing_steps_mean", "quzhou_county_town"),
-        ("one_thing_days_mean", "quzhou_county_town"),
-    ]:
-        assert needed in metrics
-    assert {t.value for t in targets} >= {0.70, 0.8433, 0.78, 8.0, 3.0, 0.9951, 0.998, 7}
+    by = {t.id: t for t in targets}
+    # no input is a target: the house-building steps are set by the scenarios
+    assert not any(t.metric == "one_thing_steps_mean" for t in targets)
+    # 70/20/10 is a plan, counted with the village, never fitted
+    plan = [t for t in targets if t.metric.startswith("plan_share")]
+    assert len(plan) == 3 and all(t.role == "plan" and t.reading == "plan" for t in plan)
+    # no figure both calibrated and validated; every figure says what it is of
+    roles = {t.id: t.role for t in targets}
+    assert len(roles) == len(targets) and all(t.denominator for t in targets)
+    assert {r for r in roles.values()} == {"calibrate", "validate", "plan"}
+    # the 78% has an unknown denominator: a wide tolerance; 84.33% is of comprehensive enforcement
+    assert by["patrol_share_after"].tolerance >= 0.1 and "unstated" in by["patrol_share_after"].denominator
+    assert "comprehensive enforcement" in by["on_site_after"].denominator
+    # MODEL.md §2b's before/after figures where the model has the KPI
+    assert {"resolution_rate", "completion_within_deadline_rate"} <= {t.metric for t in targets}
+    after = [t for t in targets if t.source == "beijing" and t.scenario != "baseline"]
+    assert after and all(t.role == "validate" for t in after)
     # only context parameters are fitted
     assert all(
         p.split(".")[0] in ("categories", "service_requests") for fp in config.parameters for p in fp.paths
@@ -85,98 +93,151 @@ def test_context_values_scale_every_category_and_cap_probabilities() -> None:
         )
 
 
-@pytest.mark.parametrize(
-    ("text", "words"),
-    [
-        (
-            "targets: t.yaml\nparameters:\n  - {name: a, paths: [grid.separation], low: 0, high: 1}\n",
-            "matches no context",
-        ),
-        ("targets: t.yaml\nparameters: []\n", "parameters"),
-        (
-            "targets: t.yaml\nparameters:\n"
-            "  - {name: a, paths: ['categories.*.initial_level'], low: 0, high: 1}\n",
-            "can only be scaled",
-        ),
-        (
-            "targets: t.yaml\nbudget: 3\nparameters:\n"
-            "  - {name: a, paths: [service_requests.processing_days], low: 0, high: 1}\n",
-            "budget",
-        ),
-    ],
+TARGET = (
+    "targets:\n  - {id: a, metric: tier_share_grid, scenario: reform, value: 0.7, tolerance: 0.1, "
+    "source: '001', role: calibrate, reading: observation, denominator: issues}\n"
 )
-def test_bad_calibration_files(tmp_path: Path, text: str, words: str) -> None:
-    (tmp_path / "t.yaml").write_text(
-        "targets:\n  - {id: a, metric: tier_share_grid, scenario: reform, value: 0.7, "
-        "tolerance: 0.1, source: '001'}\n"
-    )
+
+
+@pytest.mark.parametrize(
+    ("text", "targets", "words"),
+    [
+        ("targets: t.yaml\nparameters:\n  - {name: a, paths: [grid.separation], low: 0, high: 1}\n", TARGET,
+         "matches no context"),
+        ("targets: t.yaml\nparameters: []\n", TARGET, "parameters"),
+        ("targets: t.yaml\nparameters:\n"
+         "  - {name: a, paths: ['categories.*.initial_level'], low: 0, high: 1}\n",
+         TARGET, "can only be scaled"),
+        ("targets: t.yaml\nbudget: 3\nparameters:\n"
+         "  - {name: a, paths: [service_requests.processing_days], low: 0, high: 1}\n", TARGET, "budget"),
+        ("targets: t.yaml\nparameters:\n  - {name: a, paths: [service_requests.processing_days], low: 0.1, "
+         "high: 1}\n", TARGET.replace("tier_share_grid", "happiness"), "happiness"),
+        ("targets: t.yaml\nparameters:\n  - {name: a, paths: [service_requests.processing_days], low: 0.1, "
+         "high: 1}\n", TARGET.replace("role: calibrate", "role: fit"), "role"),
+    ],
+)  # fmt: skip
+def test_bad_calibration_files(tmp_path: Path, text: str, targets: str, words: str) -> None:
+    (tmp_path / "t.yaml").write_text(targets)
     cfg = tmp_path / "c.yaml"
     cfg.write_text(text)
     with pytest.raises(ScenarioError, match=words):
         load_calibration(cfg)
 
 
-def test_bad_target_metric(tmp_path: Path) -> None:
-    (tmp_path / "t.yaml").write_text(
-        "targets:\n  - {id: a, metric: happiness, scenario: reform, value: 1, "
-        "tolerance: 0.1, source: '001'}\n"
-    )
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(
-        "targets: t.yaml\nparameters:\n  - {name: a, paths: [service_requests.processing_days], "
-        "low: 0.1, high: 1}\n"
-    )
-    with pytest.raises(ScenarioError, match="happiness"):
-        load_calibration(cfg)
-
-
 def test_fit_table_reports_unreachable_targets_honestly() -> None:
-    t = [_t("eq"), _t("at_most", 0.1, 0.02)]
-    t[1] = t[1].model_copy(update={"id": "y"})
+    t = [_t("eq"), _t("at_most", 0.1, 0.02).model_copy(update={"id": "y"})]
     fit = fit_table(t, {"x": [0.71, 0.69, 0.70], "y": [0.5, 0.5, 0.5]})
     assert list(fit["within"]) == [True, False]
-    assert fit.loc[0, "sim_lo"] < 0.70 < fit.loc[0, "sim_hi"]
+    assert fit.loc[0, "sim_lo"] <= 0.70 <= fit.loc[0, "sim_hi"] and not fit.loc[1, "covered"]
 
 
-def test_calibrate_command_end_to_end(tmp_path: Path) -> None:
-    targets = ROOT / "experiments" / "targets" / "reported.yaml"
-    cfg = tmp_path / "cal.yaml"
-    cfg.write_text(f"""
-name: tiny
-targets: {targets}
-context_out: calibrated_test.yaml
-evaluation: {{residents: 4000, days: 40, replications: 1}}
-final: {{residents: 4000, days: 40, replications: 2}}
-optimiser: {{maxiter: 1, popsize: 1, seed: 1}}
+def test_one_sided_figures_penalise_only_the_wrong_side() -> None:
+    obs = Observation(0.7, 0.04, "at_least")
+    mu, sd = np.array([0.60, 0.70, 0.90]), np.zeros(3)
+    ll = log_likelihood(obs, mu, sd)
+    assert ll[0] < ll[1] < 0 and ll[2] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_emulator_posterior_recovers_known_parameters() -> None:
+    """A synthetic simulator with two identified parameters and one it ignores: the truth
+    lies inside the 95% posterior, the ignored one stays as wide as its prior."""
+    rng = np.random.default_rng(1)
+    lo, hi = np.zeros(3), np.ones(3)
+
+    def simulate(x: np.ndarray) -> np.ndarray:
+        noise = rng.standard_normal((len(x), 2)) * [0.02, 0.01]
+        return np.c_[2 * x[:, 0], x[:, 0] * x[:, 1]] + noise
+
+    truth = np.array([0.3, 0.6, 0.5])
+    obs = (Observation(0.6, 0.04), Observation(0.18, 0.02))
+    x = latin_hypercube(lo, hi, 40, 0)
+    y = simulate(x)
+    fit = Fit(tuple(fit_emulator(x, y[:, i], lo, hi) for i in range(2)), obs, lo, hi)
+    x2, share = not_ruled_out(fit, 30, 1)
+    assert 0 < share < 0.5  # history matching rules most of the box out
+    x, y = np.vstack([x, x2]), np.vstack([y, simulate(x2)])
+    fit = Fit(tuple(fit_emulator(x, y[:, i], lo, hi) for i in range(2)), obs, lo, hi)
+    post = sample_posterior(fit, 400, 2)
+    q = np.quantile(post.draws, [0.025, 0.975], axis=0)
+    assert np.all((q[0, :2] <= truth[:2]) & (truth[:2] <= q[1, :2]))
+    ident = identification(["a", "b", "c"], post.draws, (lo, hi))
+    assert list(ident["verdict"]) == ["identified", "identified", "not identified"]
+    assert post.ess > 100
+
+
+def test_the_check_finds_which_parameters_move_a_figure() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.random((30, 3))
+    y = 4 * x[:, 0] + 0.01 * rng.standard_normal(30)
+    beta, se = effects(x, y, np.zeros(3), np.ones(3))
+    assert beta[0] == pytest.approx(4, abs=0.05) and abs(beta[1]) < 2 * se[1] + 0.05
+
+
+TINY = """name: tiny
+targets: targets.yaml
+base_context: town
+context_out: ctx/calibrated_tiny.yaml
+docs_out: calibration.md
+evaluation: {residents: 20000, days: 90}
+waves: {first: 12, second: 6, seed: 3}
+posterior_draws: 200
+predictive: {draws: 2, residents: 20000, days: 90}
+check: {points: 8, residents: 20000, days: 60}
 parameters:
-  - {{name: detect, paths: ["categories.*.detectability"], scale: true, low: 0.5, high: 2.0}}
-  - {{name: processing, paths: [service_requests.processing_days], low: 0.2, high: 3.0}}
-  - {{name: levels, paths: ["categories.*.initial_level"], scale: true, low: 0.5, high: 1.5}}
-""")
-    r = CliRunner().invoke(app, ["calibrate", str(cfg), "--workers", "2", "--out", str(tmp_path / "out")])
+  - {name: approval_processing_days, paths: ["service_requests.processing_days"], low: 0.5, high: 4.0}
+"""
+
+
+def test_calibrate_recovers_a_known_parameter_of_the_model_and_resumes(tmp_path: Path) -> None:
+    """Targets made by the model itself at a known processing time (2 days): the posterior
+    holds it; the command writes the context, its draws and the page, and a rerun does no run."""
+    s = sim.run(
+        "baseline",
+        seed=3,
+        days=90,
+        overrides={"population.residents": 20000, "service_requests.processing_days": 2.0},
+    ).summary
+    (tmp_path / "targets.yaml").write_text(
+        "targets:\n"
+        f"  - {{id: approval, role: calibrate, reading: observation, metric: approval_days_mean, "
+        f"scenario: baseline, value: {s['approval_days_mean']:.4f}, tolerance: 0.4, "
+        "source: x, denominator: a}\n"
+        "  - {id: after, role: validate, reading: claim, metric: approval_days_mean, scenario: reform, "
+        "value: 3.0, tolerance: 1.0, source: y, denominator: a}\n"
+    )
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "cal.yaml").write_text(TINY)
+    (tmp_path / "calibration.md").write_text(
+        "PREVIOUS-PAGE\n<!-- draws:start -->\nkept\n<!-- draws:end -->\n"
+    )
+    args = ["calibrate", str(tmp_path / "cal.yaml"), "--workers", "1", "--out", str(tmp_path / "out")]
+    r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
-    fit = pd.read_csv(tmp_path / "out" / "fit.csv")
-    assert len(fit) == 13 and set(fit.columns) >= {"reported", "sim_mean", "sim_lo", "sim_hi", "within"}
-    ctx = tmp_path / "calibrated_test.yaml"
-    assert ctx.is_file()
-    # every scenario runs on the one calibrated context, which differs from town only in fitted values
-    a = sim.load_scenario("baseline", context=str(ctx))
-    b = sim.load_scenario("reform", context=str(ctx))
-    assert a.categories == b.categories and a.service_requests == b.service_requests
-    town = sim.load_scenario("baseline")
-    assert a.population == town.population and a.categories != town.categories
+    post = load_posterior(tmp_path / "ctx" / "calibrated_tiny.yaml")
+    lo, hi = np.quantile(post.values[:, 0], [0.025, 0.975])
+    assert lo <= 2.0 <= hi and hi - lo < 1.5  # narrower than the prior (3.5 wide)
+    assert post.overrides[0]["service_requests.processing_days"] == pytest.approx(post.values[0, 0], abs=1e-5)
+    assert sim.load_scenario("baseline", context=str(tmp_path / "ctx" / "calibrated_tiny.yaml"))
+    page = (tmp_path / "calibration.md").read_text()
+    assert "Validation: held-back figures" in page and "kept" in page and "PREVIOUS-PAGE" not in page
+    runs = (tmp_path / "out" / "runs.jsonl").read_text().splitlines()
+    assert len(runs) == (12 + 6) * 1 + 2 * 2  # baseline at each point; predictive: both scenarios
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0 and (tmp_path / "out" / "runs.jsonl").read_text().splitlines() == runs
 
 
-def test_initial_level_scale_moves_weight_between_the_grid_and_above() -> None:
-    base = sim.load_scenario("baseline")
-    fp = [FitParameter(name="lv", paths=("categories.*.initial_level",), scale=True, low=0.3, high=3)]
-    for v in (0.5, 2.5):
-        vals = context_values(base, fp, [v])
-        for name, cat in base.categories.items():
-            new = vals[f"categories.{name}.initial_level"]
-            assert sum(new) == pytest.approx(1.0) and min(new) >= 0
-            above = sum(cat.initial_level[1:])
-            assert sum(new[1:]) == pytest.approx(min(1.0, v * above))
-            if above and v * above <= 1:  # the ratio between department and enforcement is kept
-                assert new[1] == pytest.approx(v * cat.initial_level[1])
-        sim.load_scenario("baseline", overrides=vals)  # a valid scenario
+def test_a_failed_run_is_recorded_and_the_check_goes_on(tmp_path: Path) -> None:
+    (tmp_path / "targets.yaml").write_text(
+        "targets:\n  - {id: approval, role: calibrate, reading: observation, metric: approval_days_mean, "
+        "scenario: baseline, value: 8, tolerance: 1, source: x, denominator: a}\n"
+    )
+    (tmp_path / "ctx").mkdir()
+    # a processing time of 0 is refused by the model: runs at points below 0 fail
+    (tmp_path / "cal.yaml").write_text(TINY.replace("low: 0.5, high: 4.0", "low: -3.0, high: 4.0"))
+    r = CliRunner().invoke(app, ["calibrate", str(tmp_path / "cal.yaml"), "--check", "--workers", "1",
+                                 "--out", str(tmp_path / "out")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    recs = [json.loads(x) for x in (tmp_path / "out" / "check" / "runs.jsonl").read_text().splitlines()]
+    failed = [x for x in recs if x["status"] == "failed"]
+    assert len(recs) == 8 and 0 < len(failed) < 8 and "processing_days" in failed[0]["error"]
+    assert "approval_processing_days" in r.output

@@ -26,7 +26,8 @@ from sim.cli import app
 from sim.errors import GovsimError
 from sim.experiments.attribution import attribute
 from sim.experiments.batch import run_batch
-from sim.experiments.calibration import Target, fit_table
+from sim.experiments.calibration import Target
+from sim.experiments.calibration_fit import fit_table
 from sim.experiments.stats import paired_differences
 from sim.presentation import plots
 from sim.presentation.comparison import ROUGH_BELOW, headline, replication_warning, value_cell
@@ -232,7 +233,17 @@ def test_legends_do_not_cover_data_and_titles_fit(
             for i in ("S1", "ST")
         ]
     ).assign(scenario=LONG)
-    target = Target(id="g", metric="tier_share_grid", scenario="reform", value=0.7, tolerance=0.03, source="")
+    target = Target(
+        id="g",
+        metric="tier_share_grid",
+        scenario="reform",
+        value=0.7,
+        tolerance=0.03,
+        source="",
+        role="calibrate",
+        reading="observation",
+        denominator="issues",
+    )
     figures = {
         "tier shares": plots.tier_shares_figure(summaries),
         "backlog": plots.backlog_figure(daily),
@@ -286,8 +297,9 @@ def test_the_brief_of_a_sweep_is_titled_by_its_question_and_opens_with_a_summary
         wide = grp.pivot(index="replication", columns="scenario", values="plan_share_grid")
         d = (wide["reform"] - wide["baseline"]).to_numpy()
         [line] = [x for x in summary if x.startswith(f"Reform (misroute_probability={p}) against")]
-        fr, to = format_value("plan_share_grid", wide["baseline"].mean()), format_value(
-            "plan_share_grid", wide["reform"].mean()
+        fr, to = (
+            format_value("plan_share_grid", wide["baseline"].mean()),
+            format_value("plan_share_grid", wide["reform"].mean()),
         )
         if d.min() > 0 or d.max() < 0:  # 2 pairs: the interval runs from the smaller to the larger
             assert f"the {noun} {'rose' if d.mean() > 0 else 'fell'} from {fr} to {to}" in line, line

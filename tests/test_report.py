@@ -273,13 +273,24 @@ def test_brief_draws_attribution_and_calibration_tables_from_their_commands(
     store: Path, tmp_path: Path
 ) -> None:
     from sim.experiments.attribution import attribute
-    from sim.experiments.calibration import Target, fit_table
+    from sim.experiments.calibration import Target
+    from sim.experiments.calibration_fit import fit_table
 
     a = sim.load_scenario("baseline", overrides={"population.residents": 6000})
     b = sim.load_scenario("reform", overrides={"population.residents": 6000})
     shares = attribute(a, b, ["tier_share_grid"], reps=2, days=15).shares
     shares.to_parquet(tmp_path / "shares.parquet")
-    t = Target(id="g", metric="tier_share_grid", scenario="reform", value=0.7, tolerance=0.03, source="001")
+    t = Target(
+        id="g",
+        metric="tier_share_grid",
+        scenario="reform",
+        value=0.7,
+        tolerance=0.03,
+        source="001",
+        role="calibrate",
+        reading="observation",
+        denominator="issues",
+    )
     fit_table([t], {"g": [0.66, 0.68]}).to_parquet(tmp_path / "fit.parquet")
     r = CliRunner().invoke(
         app,

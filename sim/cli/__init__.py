@@ -5,7 +5,7 @@ validates scenarios; ``experiments`` runs and reads batch designs; ``programmes`
 attributes and calibrates; ``report`` writes the brief; ``dashboard`` serves the app.
 """
 
-from sim.cli import commands, dashboard, experiments, programmes, report
+from sim.cli import calibration, commands, dashboard, experiments, programmes, report
 from sim.cli.base import app
 
-__all__ = ["app", "commands", "dashboard", "experiments", "programmes", "report"]
+__all__ = ["app", "calibration", "commands", "dashboard", "experiments", "programmes", "report"]

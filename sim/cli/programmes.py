@@ -1,4 +1,4 @@
-"""``govsim`` commands for the reform programmes: attribute (and calibrate)."""
+"""``govsim`` commands for the reform programmes: attribute."""
 
 from __future__ import annotations
 
@@ -122,58 +122,3 @@ def attribute(
     ):
         atomic_write_parquet(folder / f"{name}.parquet", df)
     out.print(f"tables written to {folder}/", highlight=False)
-
-
-@app.command()
-@friendly
-def calibrate(
-    config: Annotated[Path, typer.Argument(help="calibration file")] = Path("experiments/calibration.yaml"),
-    workers: Annotated[int, typer.Option(callback=bounded(1), help="parallel processes")] = DEFAULT_WORKERS,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="folder for the fit table")] = None,
-) -> None:
-    """Fit the shared context to the reported figures; write the fit table and the calibrated context."""
-    from sim.experiments.calibration import calibrate as run_calibration
-    from sim.experiments.calibration import load_calibration
-    from sim.experiments.store import atomic_write_bytes, atomic_write_parquet
-
-    cfg, targets, folder = load_calibration(config)
-    out.print(
-        f"calibrating {len(cfg.parameters)} context parameters to {len(targets)} targets "
-        f"(differential evolution, {cfg.optimiser.maxiter} generations)",
-        highlight=False,
-    )
-    with progress_bar("generation") as bar:
-        task = bar.add_task("generations", total=cfg.optimiser.maxiter)
-        res = run_calibration(config, workers=workers, progress=lambda g: bar.update(task, completed=g))
-    t = Table(
-        "target",
-        "scenario",
-        "reported",
-        "simulated [95% interval]",
-        "within",
-        "source",
-        title=f"fit at {cfg.final.residents:,} residents, {cfg.final.days} days, "
-        f"{cfg.final.replications} replications",
-    )
-    for _, r in res.fit.iterrows():
-        bound = {"eq": "±", "at_least": "≥ −", "at_most": "≤ +"}[r["direction"]]
-        t.add_row(
-            str(r["target"]),
-            str(r["scenario"]),
-            f"{fmt(r['reported'])} ({bound}{fmt(r['tolerance'])})",
-            f"{fmt(r['sim_mean'])} [{fmt(r['sim_lo'])}, {fmt(r['sim_hi'])}]",
-            "yes" if r["within"] else "NO",
-            str(r["source"]),
-        )
-    out.print(t)
-    out.print("fitted: " + ", ".join(f"{k} = {v:.3g}" for k, v in res.x.items()), highlight=False)
-    target_dir = out_dir or Path("results") / cfg.name
-    atomic_write_parquet(target_dir / "fit.parquet", res.fit)
-    atomic_write_bytes(target_dir / "fit.csv", res.fit.to_csv(index=False).encode())
-    context_path = (folder / cfg.context_out).resolve()
-    atomic_write_bytes(context_path, res.context_yaml.encode())
-    out.print(
-        f"fit table in {target_dir}/; calibrated context written to {context_path} "
-        f"(use --context {context_path.stem})",
-        highlight=False,
-    )

@@ -1,43 +1,33 @@
-"""Calibrating the shared context to the reported figures (pattern-oriented fitting).
+"""Calibration settings: the reported figures (targets), the fitted context parameters,
+the run budgets, and how a point in parameter space sets the context.
 
 The targets (``experiments/targets/*.yaml``) are reported figures, each compared with a
 KPI of one scenario's runs: before-reform figures with ``baseline``, after-reform figures
-with the programme that reported them. Only *context* parameters are fitted (demand,
-detection, growth, reporting, approval times), once for all scenarios, so the mechanisms
-alone must carry the change from before to after.
-
-The fit minimises the sum over targets of the squared distance outside each target's
-tolerance (in units of the tolerance), plus a small pull towards the reported value,
-with SciPy's differential evolution — a global optimiser — over replicated runs with
-common random numbers (the same seeds for every candidate). The best candidate is then
-run at full scale with more replications to give the fit table: each target, the
-simulated mean with its 95% interval, and whether it lies within tolerance. Figures the
-model cannot reach are reported as such; nothing is forced.
+with the programme that reported them. Each has a *role*: ``calibrate`` (in the fit),
+``validate`` (held back and predicted) or ``plan`` (a programme's aim, reported as reached
+or not); and a *reading*: ``observation``, ``claim`` (an administrative figure) or
+``plan``, with what its share or mean is of. Only *context* parameters are fitted (demand,
+detection, growth, reporting, patience, approval times), once for all scenarios, so the
+mechanisms alone must carry the change from before to after. The fit itself is
+:mod:`sim.experiments.calibration_fit`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-import pandas as pd
 import yaml
 from pydantic import Field, ValidationError, model_validator
-from scipy.optimize import differential_evolution
 
 from sim.core.metrics import KPIS
 from sim.core.params import Params
-from sim.core.runner import run
 from sim.core.scenarios import load_scenario
 from sim.core.sections import Section
 from sim.core.yamlfile import read_yaml
 from sim.errors import ScenarioError
-from sim.experiments.replicate import Run, interval, local_executor, paired_runs, replicate
 
 
 class Target(Section):
@@ -49,6 +39,9 @@ class Target(Section):
     value: float
     tolerance: float = Field(gt=0)
     direction: Literal["eq", "at_least", "at_most"] = "eq"
+    role: Literal["calibrate", "validate", "plan"]
+    reading: Literal["observation", "claim", "plan"]
+    denominator: str = Field(min_length=1)
     source: str
     note: str = ""
 
@@ -76,20 +69,31 @@ class FitParameter(Section):
 
 
 class Budget(Section):
-    """Scale of the runs: residents, days, replications."""
+    """Scale of each run: residents and days."""
 
-    residents: int = Field(40_000, ge=1000)
-    days: int = Field(240, ge=30)
-    replications: int = Field(2, ge=1)
+    residents: int = Field(190_000, ge=1000)
+    days: int = Field(365, ge=30)
 
 
-class Optimiser(Section):
-    """Differential evolution settings."""
+class Waves(Section):
+    """The design: a Latin hypercube over the prior box, then points from the region the
+    first wave's emulators have not ruled out."""
 
-    method: Literal["differential_evolution"] = "differential_evolution"
-    maxiter: int = Field(6, ge=0)
-    popsize: int = Field(4, ge=1)
-    seed: int = Field(0, ge=0)
+    first: int = Field(80, ge=4, description="points of the first wave")
+    second: int = Field(60, ge=0, description="points of the second wave, from the region not ruled out")
+    seed: int = Field(11, ge=0)
+
+
+class Predictive(Budget):
+    """Posterior predictive runs: the first ``draws`` posterior draws, one run per scenario."""
+
+    draws: int = Field(20, ge=2, le=1000)
+
+
+class Check(Budget):
+    """The identifiability check (``govsim calibrate --check``): a small design."""
+
+    points: int = Field(24, ge=6)
 
 
 class CalibrationConfig(Section):
@@ -99,10 +103,17 @@ class CalibrationConfig(Section):
     targets: str
     base_context: str = "town"
     context_out: str = "../scenarios/contexts/calibrated.yaml"
+    docs_out: str | None = None
     evaluation: Budget = Budget()
-    final: Budget = Budget(residents=190_000, days=365, replications=5)
-    optimiser: Optimiser = Optimiser()
+    waves: Waves = Waves()
+    posterior_draws: int = Field(400, ge=10, le=10_000, description="posterior draws kept")
+    predictive: Predictive = Predictive()
+    check: Check = Check(residents=40_000, days=180)
     parameters: tuple[FitParameter, ...] = Field(min_length=1)
+
+    def fitted(self, targets: Sequence[Target]) -> list[Target]:
+        """The targets in the fit."""
+        return [t for t in targets if t.role == "calibrate"]
 
 
 def _read_yaml(path: Path, what: str) -> dict[str, Any]:
@@ -213,132 +224,8 @@ def distance(t: Target, mean: float) -> float:
     return max(0.0, abs(mean - t.value) - t.tolerance) / t.tolerance
 
 
-def loss(targets: Sequence[Target], means: Mapping[str, float]) -> float:
-    """The fitted criterion: squared distances outside tolerance plus a small pull to the value."""
-    total = 0.0
-    for t in targets:
-        m = means[t.id]
-        total += distance(t, m) ** 2
-        if t.direction == "eq" and not math.isnan(m):
-            total += 0.01 * ((m - t.value) / t.tolerance) ** 2
-    return total
-
-
-def _one(r: Run) -> dict[str, float]:
-    s = run(r.params, seed=r.seed, days=r.days).summary
-    return {str(k): float(v) for k, v in s.items()}
-
-
-@dataclass(frozen=True)
-class Evaluator:
-    """Runs the target scenarios for a candidate and returns each target's KPI values."""
-
-    config: CalibrationConfig
-    targets: tuple[Target, ...]
-    base: Params
-
-    def runs(
-        self, x: Sequence[float], budget: Budget, pool: Executor | None = None
-    ) -> dict[str, list[float]]:
-        """Per target, the KPI value of each replication."""
-        over = {
-            **context_values(self.base, self.config.parameters, x),
-            "population.residents": budget.residents,
-        }
-        scenarios = sorted({t.scenario for t in self.targets})
-        variants = {s: load_scenario(s, context=self.config.base_context, overrides=over) for s in scenarios}
-        jobs = paired_runs(variants, budget.replications, self.config.optimiser.seed, budget.days)
-        by: dict[str, list[dict[str, float]]] = {s: [] for s in scenarios}
-        for r, kpis in zip(jobs, replicate(_one, jobs, pool), strict=True):
-            by[str(r.key)].append(kpis)
-        return {t.id: [k[t.metric] for k in by[t.scenario]] for t in self.targets}
-
-    def __call__(self, x: np.ndarray) -> float:
-        values = self.runs(list(x), self.config.evaluation)
-        return loss(
-            self.targets,
-            {k: float(np.nanmean(v)) if not np.all(np.isnan(v)) else math.nan for k, v in values.items()},
-        )
-
-
-@dataclass(frozen=True)
-class CalibrationResult:
-    """The best candidate, its fit table and the calibrated context as YAML text."""
-
-    x: dict[str, float]
-    fit: pd.DataFrame
-    context_yaml: str
-    loss: float
-
-
-def calibrate(
-    path: str | Path,
-    workers: int = 1,
-    progress: Callable[[int], None] | None = None,
-) -> CalibrationResult:
-    """Fit the shared context to the targets and evaluate the fit at full scale."""
-    config, targets, _ = load_calibration(path)
-    base = load_scenario("baseline", context=config.base_context)
-    evaluator = Evaluator(config, tuple(targets), base)
-    bounds = [(fp.low, fp.high) for fp in config.parameters]
-    generation = 0
-
-    def callback(*_: Any, **__: Any) -> None:
-        nonlocal generation
-        generation += 1
-        if progress is not None:
-            progress(generation)
-
-    with local_executor(workers) as pool:
-        result = differential_evolution(
-            evaluator,
-            bounds,
-            maxiter=config.optimiser.maxiter,
-            popsize=config.optimiser.popsize,
-            seed=config.optimiser.seed,
-            polish=False,
-            updating="deferred",
-            workers=map if pool is None else pool.map,
-            callback=callback,
-            init="sobol" if len(bounds) > 1 else "latinhypercube",
-        )
-        best = [float(v) for v in result.x]
-        final = evaluator.runs(best, config.final, pool)
-    fit = fit_table(targets, final)
-    return CalibrationResult(
-        x={fp.name: v for fp, v in zip(config.parameters, best, strict=True)},
-        fit=fit,
-        context_yaml=context_yaml(config, base, best, fit),
-        loss=float(result.fun),
-    )
-
-
-def fit_table(targets: Sequence[Target], values: Mapping[str, list[float]]) -> pd.DataFrame:
-    """One row per target: reported value and tolerance, simulated mean and 95% interval."""
-    rows = []
-    for t in targets:
-        mean, lo, hi = interval(pd.Series(values[t.id], dtype=float))
-        rows.append(
-            {
-                "target": t.id,
-                "metric": t.metric,
-                "scenario": t.scenario,
-                "reported": t.value,
-                "tolerance": t.tolerance,
-                "direction": t.direction,
-                "sim_mean": mean,
-                "sim_lo": lo,
-                "sim_hi": hi,
-                "within": distance(t, mean) == 0.0,
-                "source": t.source,
-                "note": t.note,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def context_yaml(config: CalibrationConfig, base: Params, x: Sequence[float], fit: pd.DataFrame) -> str:
-    """The calibrated context: the base context with the fitted values, as YAML."""
+def context_yaml(config: CalibrationConfig, base: Params, x: Sequence[float], header: str) -> str:
+    """The calibrated context: the base context with the values at point ``x``, as YAML."""
     tree: dict[str, Any] = {}
     for path, value in context_values(base, config.parameters, x).items():
         node = tree
@@ -350,27 +237,23 @@ def context_yaml(config: CalibrationConfig, base: Params, x: Sequence[float], fi
             node[leaf] = [round(1.0 - sum(above), 6), *above]
         else:
             node[leaf] = round(value, 6)
-    within = int(fit["within"].sum())
-    header = (
-        f"# Written by `govsim calibrate` ({config.name}): the {config.base_context} context with the\n"
-        f"# fitted values below. {within} of {len(fit)} targets within tolerance; see docs/calibration.md.\n"
-    )
     body = {
-        "name": "calibrated",
-        "description": f"{config.base_context} calibrated to the reported figures",
+        "name": Path(config.context_out).stem,
+        "description": f"{config.base_context} calibrated to the reported figures (posterior median)",
         "extends": config.base_context,
         **tree,
     }
-    return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+    lines = "".join(f"# {line}\n" for line in header.splitlines())
+    return lines + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
 
 
 __all__ = [
+    "Budget",
     "CalibrationConfig",
-    "CalibrationResult",
+    "FitParameter",
     "Target",
-    "calibrate",
+    "context_values",
+    "context_yaml",
     "distance",
-    "fit_table",
     "load_calibration",
-    "loss",
 ]

@@ -1,0 +1,231 @@
+"""``docs/calibration.md``, written from a finished calibration by ``govsim calibrate``.
+
+Every figure in the page comes from the :class:`~sim.experiments.calibration_fit.Calibration`
+it is given; the text around the tables says how to read them. A section kept between
+the markers ``<!-- draws:start -->`` and ``<!-- draws:end -->`` in the existing page is
+carried over unchanged (it documents the commands that run over posterior draws).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from sim.experiments.calibration import Target
+from sim.experiments.calibration_fit import Calibration
+from sim.experiments.emulator import CUTOFF
+
+KEEP = re.compile(r"<!-- draws:start -->.*?<!-- draws:end -->", re.DOTALL)
+BOUND = {"eq": "±", "at_least": "≥ −", "at_most": "≤ +"}
+
+
+def _g(v: float) -> str:
+    return "—" if pd.isna(v) else f"{v:.3g}"
+
+
+def _row(cells: Sequence[object]) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    return [_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows)]
+
+
+def _reported(t: pd.Series | Target) -> str:
+    value, tol, d = (
+        (t["reported"], t["tolerance"], t["direction"])
+        if isinstance(t, pd.Series)
+        else (
+            t.value,
+            t.tolerance,
+            t.direction,
+        )
+    )
+    return f"{_g(value)} ({BOUND[d]}{_g(tol)})"
+
+
+def _yes(v: object) -> str:
+    return "yes" if bool(v) else "**no**"
+
+
+def _targets(cal: Calibration) -> list[str]:
+    rows = [
+        [f"`{t.id}`", t.role, t.reading, t.scenario, f"`{t.metric}`", _reported(t), t.denominator, t.source]
+        for t in cal.targets
+    ]
+    return _table(
+        ["target", "role", "reading", "scenario", "KPI", "reported (tolerance)", "of what", "source"], rows
+    )
+
+
+def _predictive(cal: Calibration, role: str) -> tuple[list[str], int, int]:
+    fit = cal.predictive[cal.predictive["role"] == role]
+    rows = [
+        [
+            f"`{r['target']}`",
+            r["scenario"],
+            _reported(r),
+            f"{_g(r['sim_mean'])} [{_g(r['sim_lo'])}, {_g(r['sim_hi'])}]",
+            _yes(r["within"]),
+            _yes(r["covered"]),
+        ]
+        for _, r in fit.iterrows()
+    ]
+    header = [
+        "target",
+        "scenario",
+        "reported",
+        "simulated median [95% interval]",
+        "within tolerance",
+        "in interval",
+    ]
+    return _table(header, rows), int(fit["within"].sum()), len(fit)
+
+
+def _identification(cal: Calibration) -> list[str]:
+    rows = [
+        [
+            f"`{r['parameter']}`",
+            f"{_g(r['prior_low'])}–{_g(r['prior_high'])}",
+            f"{_g(r['median'])} [{_g(r['lo'])}, {_g(r['hi'])}]",
+            f"{r['sd_ratio']:.2f}",
+            r["verdict"],
+        ]
+        for _, r in cal.identification.iterrows()
+    ]
+    return _table(
+        ["parameter", "prior (uniform)", "posterior median [95%]", "sd posterior / prior", "verdict"], rows
+    )
+
+
+def _lopo(cal: Calibration) -> list[str]:
+    if cal.lopo.empty:
+        return ["(no source has calibrated targets beside others')"]
+    rows = [
+        [
+            r["left_out"],
+            f"`{r['target']}`",
+            f"{_g(r['reported'])} (±{_g(r['tolerance'])})",
+            f"{_g(r['pred_median'])} [{_g(r['pred_lo'])}, {_g(r['pred_hi'])}]",
+            _yes(r["within"]),
+            _yes(r["covered"]),
+        ]
+        for _, r in cal.lopo.iterrows()
+    ]
+    return _table(
+        ["left out", "target", "reported", "predicted median [95%]", "within tolerance", "in interval"], rows
+    )
+
+
+def calibration_markdown(cal: Calibration, command: str, minutes: float, previous: str = "") -> str:
+    """The page, from ``cal``; ``previous`` is the page it replaces (its draws section is kept)."""
+    c = cal.config
+    ident = cal.identification
+    n_id = int((ident["verdict"] == "identified").sum())
+    cal_rows, cal_hit, cal_n = _predictive(cal, "calibrate")
+    val_rows, val_hit, val_n = _predictive(cal, "validate")
+    plan_rows, plan_hit, plan_n = _predictive(cal, "plan")
+    lopo_hit = int(cal.lopo["within"].sum()) if not cal.lopo.empty else 0
+    corr = (
+        "; ".join(f"`{r['a']}` and `{r['b']}` {r['r']:+.2f}" for _, r in cal.correlations.iterrows())
+        or "none above 0.5 in size"
+    )
+    checks = "; ".join(
+        f"`{r['target']}` R² {_g(r['r2'])}, {_g(100 * r['coverage'])}% of held-out runs in its 95% interval"
+        for _, r in cal.emulators.iterrows()
+    )
+    kept = KEEP.search(previous)
+    ctx = Path(c.context_out).stem
+    lines = [
+        "# Calibration: the shared context against the reported figures",
+        "",
+        f"Written by `{command}` ({minutes:.0f} minutes on this project's 2-core machine; "
+        f"{cal.runs} model runs, {cal.failures} failed). Every figure below comes from that command.",
+        "",
+        "**In brief.** "
+        f"{cal_hit} of {cal_n} calibrated figures and {val_hit} of {val_n} held-back figures lie within "
+        f"tolerance in the posterior predictive runs; {plan_hit} of {plan_n} parts of the 70/20/10 plan "
+        f"are reached. {n_id} of {len(ident)} parameters are identified by the figures; the others keep "
+        "most of their prior uncertainty, which the answers over posterior draws carry.",
+        "",
+        "## What is fitted, and how",
+        "",
+        f"Only the shared context's parameters ({len(c.parameters)}, below) are fitted, once for every "
+        f"scenario, starting from the `{c.base_context}` context: the mechanisms alone carry the change "
+        "from before to after. The scenarios' mechanisms and the programmes' values are not fitted.",
+        "",
+        "- **Method**: Bayesian calibration with Gaussian-process emulators (scikit-learn), as in "
+        "history matching (Vernon et al. 2010) — chosen over ABC-SMC (pyabc) because one design of "
+        "model runs then serves the posterior, every leave-one-programme-out posterior and the "
+        "identifiability report, within an hour on 2 cores; ABC-SMC would need thousands of runs per fit. "
+        "The code: `sim/experiments/emulator.py`, `calibration_fit.py`.",
+        f"- **Design**: a Latin hypercube of {c.waves.first} points over the prior box, then "
+        f"{c.waves.second} points from the region the first wave's emulators did not rule out "
+        f"(largest implausibility ≤ {CUTOFF:g}; it held {100 * cal.nroy_share:.1f}% of the box). Each "
+        f"point runs once in each scenario of the calibrated figures at {c.evaluation.residents:,} "
+        f"residents for {c.evaluation.days} days, all with one seed (common random numbers).",
+        "- **Likelihood**: a figure `v` with tolerance `τ` is read as observed with standard deviation "
+        "`τ/2`; the emulator's own doubt adds to it; one-sided figures penalise only the wrong side.",
+        f"- **Posterior**: uniform priors on the box, two-stage importance sampling on the emulators "
+        f"(effective sample size {cal.ess:,.0f}); {len(cal.draws)} equally weighted draws kept in "
+        f"`{ctx}.draws.json` beside the calibrated context `{ctx}.yaml`, which holds the posterior "
+        "median of each parameter.",
+        f"- **Emulator check** (five-fold, both waves): {checks}.",
+        f"- **Posterior predictive**: the first {c.predictive.draws} draws run once in the scenario of "
+        f"every figure at {c.predictive.residents:,} residents for {c.predictive.days} days; the "
+        "intervals hold parameter and run-to-run uncertainty together. *Within tolerance*: the median "
+        "lies in the figure's band; *in interval*: the reported value lies in the 95% interval.",
+        "- **Resumable**: each run is appended to `runs.jsonl` in the output folder as it ends; a "
+        "rerun does only what is missing. `govsim calibrate --check` screens, in a few minutes, "
+        "which parameters the figures can move at all.",
+        "",
+        "## The figures and how each is read",
+        "",
+        'MODEL.md §2 ("How to read these figures") and §2b. A figure that is an input of the model '
+        "is not a target (the house-building steps, 7 and 3, are set by the scenarios; the town's "
+        "size by its 800+ cases a day). The 70/20/10 split is a plan counted with the village grids: "
+        "it is reported as reached or not, never fitted. Beijing's figures (§2b) are from another "
+        "place and channel: orders of magnitude, with wide tolerances.",
+        "",
+        *_targets(cal),
+        "",
+        "## Calibrated figures (posterior predictive)",
+        "",
+        *cal_rows,
+        "",
+        "Approval days before and the house-building days before are each set mostly by one "
+        "parameter (approval processing; the one-thing processing time): meeting them shows the "
+        "parameter is pinned, not that the model explains them. The same holds for the on-site rate "
+        "and the on-site scale.",
+        "",
+        "## Validation: held-back figures, predicted",
+        "",
+        *val_rows,
+        "",
+        "## Leave one programme out",
+        "",
+        "For each source with calibrated figures: the posterior without them (emulators), and "
+        f"its prediction of them. {lopo_hit} of {len(cal.lopo)} within tolerance.",
+        "",
+        *_lopo(cal),
+        "",
+        "## The plan (001's 70/20/10, not fitted)",
+        "",
+        *plan_rows,
+        "",
+        "## Parameters: identified or not",
+        "",
+        f"Identified: posterior standard deviation under {0.5:g} of the prior's; weakly: under 0.8. "
+        f"Posterior correlations: {corr}.",
+        "",
+        *_identification(cal),
+        "",
+    ]
+    text = "\n".join(lines)
+    return text + ("\n" + kept.group(0) + "\n" if kept else "")
+
+
+__all__ = ["calibration_markdown"]
