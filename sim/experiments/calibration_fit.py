@@ -16,8 +16,8 @@ The stages (:func:`calibrate`):
 2. *History matching*: emulators of the calibrated targets; ``waves.second`` points are
    drawn from the region not ruled out (largest implausibility ≤ 3) and run.
 3. *Posterior*: emulators refitted on both waves (their five-fold check is reported);
-   importance sampling of the posterior under the uniform prior (the emulators' doubt
-   and the targets' tolerances in the likelihood); ``posterior_draws`` draws kept.
+   an ensemble MCMC (emcee) of the posterior under the uniform prior (the emulators'
+   doubt and the targets' tolerances in the likelihood); ``posterior_draws`` draws kept.
 4. *Identification*: per parameter, the posterior's standard deviation against the
    prior's, and the strongest posterior correlations.
 5. *Leave one programme out*: per source with calibrated targets, the posterior without

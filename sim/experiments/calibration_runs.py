@@ -2,14 +2,16 @@
 interrupted calibration resumes without redoing or corrupting what is done.
 
 Every finished run is appended, as one JSON line, to ``runs.jsonl`` in the calibration's
-folder (written and flushed as each result arrives); a run that raised is recorded with
-its error and counts as missing (NaN) in the fit. On a restart the records are read
-back and only the missing runs are done. All runs of a stage share one seed (common
-random numbers): the points differ only in their parameters.
+folder, keyed by its place in the design and a digest of what sets it (written and
+flushed as each result arrives); a run that raised is recorded with its error and counts
+as missing (NaN) in the fit. On a restart the records are read back and only the missing
+runs are done. All runs of a stage share one seed (common random numbers): the points
+differ only in their parameters.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -43,7 +45,10 @@ class Job:
 
     @property
     def key(self) -> str:
-        return f"{self.stage}:{self.point}:{self.scenario}"
+        """The run's identity: its place in the design and everything that sets it, so a
+        changed configuration or posterior never reuses an old record."""
+        what = json.dumps([self.context, self.overrides, self.seed, self.days, self.metrics], sort_keys=True)
+        return f"{self.stage}:{self.point}:{self.scenario}:{hashlib.sha256(what.encode()).hexdigest()[:12]}"
 
 
 def _one(job: Job) -> dict[str, Any]:

@@ -17,22 +17,23 @@ standard deviation ``τ/2`` (the tolerance a 95% band); one-sided targets (``at_
 - *likelihood*: Gaussian, ``N(v; μ, s²)``; one-sided, ``Φ((μ − (v − τ)) / s)`` (at least)
   or ``Φ(((v + τ) − μ) / s)`` (at most).
 
-The posterior over the uniform prior box is sampled by two-stage importance sampling:
-prior draws, then a mixture of the prior and a widened Gaussian fitted to the first
-stage's weighted draws; equally weighted draws are resampled from the second stage
-(systematic resampling). The effective sample size is reported with them.
+The posterior over the uniform prior box is sampled by an ensemble MCMC (emcee) on the
+emulators; the effective sample size (kept samples over the autocorrelation time) is
+reported with the draws.
 """
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import emcee
 import numpy as np
 from scipy.special import log_ndtr
-from scipy.stats import multivariate_normal, qmc
+from scipy.stats import qmc
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
@@ -182,45 +183,49 @@ def not_ruled_out(fit: Fit, n: int, seed: int, candidates: int = 20_000) -> tupl
 
 @dataclass(frozen=True)
 class PosteriorSample:
-    """Equally weighted posterior draws, with the importance sampler's effective size."""
+    """Posterior draws (independent of their order), with the sampler's effective size."""
 
     draws: np.ndarray
     ess: float
 
 
-def _resample(x: np.ndarray, logw: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    w = np.exp(logw - logw.max())
-    w /= w.sum()
-    ess = float(1.0 / np.sum(w**2))
-    positions = (rng.random() + np.arange(n)) / n
-    idx = np.minimum(np.searchsorted(np.cumsum(w), positions), len(w) - 1)
-    return x[rng.permutation(idx)], ess
-
-
 def sample_posterior(
-    fit: Fit, n_draws: int, seed: int, use: Sequence[bool] | None = None, n_prior: int = 40_000
+    fit: Fit,
+    n_draws: int,
+    seed: int,
+    use: Sequence[bool] | None = None,
+    steps: int = 3000,
+    starts: int = 20_000,
 ) -> PosteriorSample:
-    """Posterior draws under a uniform prior on the box (two-stage importance sampling)."""
+    """Posterior draws under a uniform prior on the box: an affine-invariant ensemble MCMC
+    (emcee) on the emulators' likelihood, its walkers started at the most likely of
+    ``starts`` prior draws; the second half of the chains is kept, and ``n_draws`` drawn
+    from it. The effective size is the kept samples over the chains' autocorrelation time."""
     rng = np.random.default_rng(seed)
     lo, hi = fit.lo, fit.hi
-    x1 = lo + rng.random((n_prior, lo.size)) * (hi - lo)
-    lw1 = fit.log_likelihood(x1, use)
-    w1 = np.exp(lw1 - lw1.max())
-    w1 /= w1.sum()
-    mean = w1 @ x1
-    cov = np.atleast_2d(np.cov(x1.T, aweights=w1)) * 4.0 + np.diag(((hi - lo) * 1e-3) ** 2)
-    normal = multivariate_normal(mean, cov, allow_singular=True)
-    g = normal.rvs(size=n_prior * 2, random_state=rng).reshape(-1, lo.size)
-    g = g[np.all((g >= lo) & (g <= hi), axis=1)]
-    inside = max(len(g) / (n_prior * 2), 1e-12)
-    g = g[: n_prior // 2]
-    x2 = np.vstack([lo + rng.random((n_prior - len(g), lo.size)) * (hi - lo), g])
-    volume = float(np.prod(hi - lo))
-    share_prior = (n_prior - len(g)) / n_prior
-    proposal = share_prior / volume + (1 - share_prior) * normal.pdf(x2).reshape(-1) / inside
-    lw2 = fit.log_likelihood(x2, use) - np.log(volume) - np.log(proposal)
-    draws, ess = _resample(x2, lw2, n_draws, rng)
-    return PosteriorSample(draws, ess)
+    walkers = max(4 * lo.size, 32)
+
+    def log_prob(x: np.ndarray) -> np.ndarray:
+        inside = np.all((x >= lo) & (x <= hi), axis=1)
+        out = np.full(len(x), -np.inf)
+        if inside.any():
+            out[inside] = fit.log_likelihood(x[inside], use)
+        return out
+
+    prior = lo + rng.random((starts, lo.size)) * (hi - lo)
+    best = prior[np.argsort(fit.log_likelihood(prior, use))[-walkers:]]
+    sampler = emcee.EnsembleSampler(walkers, lo.size, log_prob, vectorize=True)
+    sampler.random_state = np.random.RandomState(seed).get_state()
+    sampler.run_mcmc(best, steps)
+    chain = sampler.get_chain(discard=steps // 2, flat=True)
+    quiet = logging.getLogger("emcee.autocorr")
+    level, quiet.level = quiet.level, logging.ERROR  # a short chain's warning: its size is reported
+    try:
+        tau = float(np.nanmax(sampler.get_autocorr_time(discard=steps // 2, quiet=True)))
+    finally:
+        quiet.setLevel(level)
+    ess = len(chain) / max(tau, 1.0)
+    return PosteriorSample(chain[rng.choice(len(chain), size=n_draws, replace=len(chain) < n_draws)], ess)
 
 
 __all__ = [

@@ -164,13 +164,14 @@ def calibration_markdown(cal: Calibration, command: str, minutes: float, previou
         "The code: `sim/experiments/emulator.py`, `calibration_fit.py`.",
         f"- **Design**: a Latin hypercube of {c.waves.first} points over the prior box, then "
         f"{c.waves.second} points from the region the first wave's emulators did not rule out "
-        f"(largest implausibility ≤ {CUTOFF:g}; it held {100 * cal.nroy_share:.1f}% of the box). Each "
+        f"(largest implausibility ≤ {CUTOFF:g}; it held {100 * cal.nroy_share:.1f}% of the box; when "
+        "fewer points survive than the wave needs, it takes the least implausible). Each "
         f"point runs once in each scenario of the calibrated figures at {c.evaluation.residents:,} "
         f"residents for {c.evaluation.days} days, all with one seed (common random numbers).",
         "- **Likelihood**: a figure `v` with tolerance `τ` is read as observed with standard deviation "
         "`τ/2`; the emulator's own doubt adds to it; one-sided figures penalise only the wrong side.",
-        f"- **Posterior**: uniform priors on the box, two-stage importance sampling on the emulators "
-        f"(effective sample size {cal.ess:,.0f}); {len(cal.draws)} equally weighted draws kept in "
+        f"- **Posterior**: uniform priors on the box, sampled by an ensemble MCMC (emcee) on the "
+        f"emulators (effective sample size {cal.ess:,.0f}); {len(cal.draws)} equally weighted draws kept in "
         f"`{ctx}.draws.json` beside the calibrated context `{ctx}.yaml`, which holds the posterior "
         "median of each parameter.",
         f"- **Emulator check** (five-fold, both waves): {checks}.",
