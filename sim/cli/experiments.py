@@ -159,7 +159,7 @@ def batch(
 def results(experiment: str) -> None:
     """Summarise an experiment's results: provenance, run status, KPIs per scenario."""
     import sim.experiments.results
-    from sim.experiments.stats import kpi_intervals
+    from sim.experiments.uncertainty import intervals_of
 
     res = sim.experiments.results.open(experiment)
     m = res.manifest
@@ -175,7 +175,7 @@ def results(experiment: str) -> None:
         out.print(f"  failed {row['run_id']}: {row['error']}", highlight=False)
     if res.summaries.empty:
         return
-    table = kpi_intervals(res.summaries, res.kpis)
+    table = intervals_of(res.summaries, res.kpis)
     _print_intervals(table)
     print_unstable(res.summaries, _horizon(res), marked=False)
 
@@ -192,7 +192,13 @@ def _print_intervals(table: pd.DataFrame) -> None:
     cols = list(dict.fromkeys(zip(table["scenario"], table["point"], strict=True)))
     multi = len({p for _, p in cols}) > 1
     names = [f"{s} p{p}" if multi else str(s) for s, p in cols]
-    t = Table("KPI", *names, title="mean [95% interval] across replications")
+    title = "mean [95% interval] across replications"
+    if "draws" in table.columns:
+        title = (
+            f"mean [95% interval] over {table['draws'].max()} posterior draws × replications "
+            "(parameter and run-to-run uncertainty combined)"
+        )
+    t = Table("KPI", *names, title=title)
     for kpi, grp in table.groupby("kpi", sort=False):
         cells = {(r["scenario"], r["point"]): cell(r) for _, r in grp.iterrows()}
         t.add_row(str(kpi), *[cells.get(c, "–") for c in cols])
@@ -260,8 +266,9 @@ def analyze(
     import sim.experiments.results
     from sim.experiments.compare import KPI_ORDER
     from sim.experiments.stability import mark_differences
-    from sim.experiments.stats import kpi_intervals, paired_differences, replication_advice, warnings_for
+    from sim.experiments.stats import replication_advice, warnings_for
     from sim.experiments.store import atomic_write_parquet
+    from sim.experiments.uncertainty import differences_of, has_draws, intervals_of
 
     res = sim.experiments.results.open(experiment)
     s = res.summaries
@@ -274,21 +281,21 @@ def analyze(
     scenarios = list(dict.fromkeys(s["scenario"]))
     if reference is not None and reference not in scenarios:
         raise GovsimError(f"--reference: {reference!r} is not among the experiment's scenarios {scenarios}")
-    intervals = kpi_intervals(s, kpis)
+    intervals = intervals_of(s, kpis)
     _print_intervals(intervals)
     diffs = pd.DataFrame()
+    draws = has_draws(s)
     if s["scenario"].nunique() > 1:
-        diffs = mark_differences(paired_differences(s, kpis, reference=reference), s)
+        diffs = mark_differences(differences_of(s, kpis, reference=reference), s)
         t = Table(
             "scenario − reference",
             "KPI",
-            "difference [95% bootstrap]",
-            "relative",
-            "Wilcoxon p",
-            "effect size d",
+            "difference [95% combined]" if draws else "difference [95% bootstrap]",
+            *(("relative", "dominant uncertainty") if draws else ("relative", "Wilcoxon p", "effect size d")),
             title="paired differences (common random numbers)",
         )
         for _, r in diffs.iterrows():
+            tests = (str(r["dominant"] or "–"),) if draws else (fmt(r["wilcoxon_p"]), fmt(r["effect_size"]))
             t.add_row(
                 f"{r['scenario']} − {r['reference']}"
                 + (f" p{r['point']}" if diffs["point"].nunique() > 1 else ""),
@@ -296,17 +303,23 @@ def analyze(
                 f"{fmt(r['diff_mean'])} [{fmt(r['diff_lo'])}, {fmt(r['diff_hi'])}]"
                 + (f" {HORIZON_MARK}" if r["grows_with_horizon"] else ""),
                 f"{r['relative_change']:+.1%}" if pd.notna(r["relative_change"]) else "–",
-                fmt(r["wilcoxon_p"]),
-                fmt(r["effect_size"]),
+                *tests,
             )
         out.print(t)
     print_unstable(s, _horizon(res), marked=bool(not diffs.empty and diffs["grows_with_horizon"].any()))
-    advice = replication_advice(s, kpis, rel_half_width=precision)
-    for line in warnings_for(advice):
-        err.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
     folder = res.path / "analysis"
+    if draws:  # the spread across runs is mostly the parameters': replication advice would mislead
+        out.print(
+            "intervals over posterior draws: where parameter uncertainty dominates, more replications "
+            "will not narrow them",
+            highlight=False,
+        )
+    else:
+        advice = replication_advice(s, kpis, rel_half_width=precision)
+        for line in warnings_for(advice):
+            err.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
+        atomic_write_parquet(folder / "advice.parquet", advice)
     atomic_write_parquet(folder / "intervals.parquet", intervals)
-    atomic_write_parquet(folder / "advice.parquet", advice)
     if not diffs.empty:
         atomic_write_parquet(folder / "differences.parquet", diffs)
     _analysis_figures(folder, s, diffs)
