@@ -54,6 +54,8 @@ from sim.experiments.stats import kpi_intervals, paired_differences
 DRAW = "draw"
 """The design column of the posterior draw a run used (absent when the design has no draws)."""
 PARAMETERS, RUNS = "parameters", "runs"
+_TIE_EPS = 16 * np.finfo(float).eps
+"""Draw means this close (relative to their size) are equal: their mean is not computed exactly."""
 SOURCE_WORDS = {PARAMETERS: "parameter uncertainty dominates", RUNS: "run-to-run noise dominates"}
 """How a sentence says which source of uncertainty dominates."""
 
@@ -64,7 +66,8 @@ class Combined:
 
     Attributes:
         mean: the mean of the draw means.
-        lo, hi: the central interval of the predictive mixture (NaN when it cannot be formed).
+        lo, hi: the central interval of the predictive mixture (NaN when a draw has fewer than two
+            values: its run noise is unknown, as the run-only t-interval then has none).
         n: values used (all draws).
         draws: draws with at least one value.
         var_parameter: variance of the draw means across draws (NaN with one draw).
@@ -130,8 +133,10 @@ def combine(values_by_draw: Sequence[np.ndarray], level: float = 0.95) -> Combin
     known = bool((n >= 2).all())
     var_runs = float(np.mean(ses**2)) if known else nan
     var_param = float(means.var(ddof=1)) if len(groups) >= 2 else nan
+    if np.ptp(means) <= _TIE_EPS * float(np.abs(means).max()):  # equal up to rounding: no spread
+        var_param = 0.0 if len(groups) >= 2 else nan
     mean, lo, hi = float(means.mean()), nan, nan
-    if known or len(groups) >= 2:
+    if known:
         lo = mixture_quantile(means, ses, n - 1, 0.5 - level / 2)
         hi = mixture_quantile(means, ses, n - 1, 0.5 + level / 2)
     dominant = ""
