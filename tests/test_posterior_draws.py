@@ -21,8 +21,9 @@ from typer.testing import CliRunner
 import sim.experiments.results
 from sim.cli import app
 from sim.core.scenarios import scenario_dir
+from sim.errors import ScenarioError
 from sim.experiments.batch import run_batch
-from sim.experiments.design import Design, expand, to_json
+from sim.experiments.design import Design, expand, load_design, to_json
 from sim.experiments.posterior import write_posterior
 from sim.experiments.replicate import interval
 from sim.experiments.stats import kpi_intervals
@@ -246,6 +247,10 @@ def test_batch_design_runs_over_draws_and_records_a_failing_draw(tmp_path: Path)
     assert created[0] < created[1]
     again = run_batch(design, out=tmp_path / "store", workers=1)
     assert (again.skipped, again.ok, again.failed) == (4, 0, 2)  # the finished runs are kept
+    file = tmp_path / "too_many.yaml"
+    file.write_text(f"scenarios: [baseline]\ncontext: {ctx}\nposterior_draws: 4\n")
+    with pytest.raises(ScenarioError, match=r"too_many.yaml: posterior_draws: 4 draws asked; .* has 3$"):
+        load_design(file)
 
 
 def test_attribute_over_draws(tmp_path: Path) -> None:

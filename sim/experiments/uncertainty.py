@@ -49,6 +49,7 @@ import pandas as pd
 from scipy import optimize
 from scipy import stats as sps
 
+from sim.experiments.replicate import interval
 from sim.experiments.stats import kpi_intervals, paired_differences
 
 DRAW = "draw"
@@ -220,6 +221,15 @@ def has_draws(summaries: pd.DataFrame) -> bool:
     return DRAW in summaries.columns
 
 
+def mean_interval(rows: pd.DataFrame, column: str) -> tuple[float, float, float]:
+    """Mean and 95% interval of a column over runs: combined over draws when the runs have them,
+    else the t-interval (:func:`sim.experiments.replicate.interval`)."""
+    if not has_draws(rows):
+        return interval(rows[column])
+    c = combine(_by_draw(rows, column))
+    return c.mean, c.lo, c.hi
+
+
 def intervals_of(summaries: pd.DataFrame, kpis: Sequence[str]) -> pd.DataFrame:
     """KPI intervals: combined over draws when the runs have them, else run-to-run only."""
     if has_draws(summaries):
@@ -245,6 +255,7 @@ __all__ = [
     "has_draws",
     "intervals_of",
     "kpi_intervals_draws",
+    "mean_interval",
     "mixture_quantile",
     "paired_differences_draws",
 ]
