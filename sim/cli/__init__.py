@@ -1,11 +1,12 @@
 """The ``govsim`` command line (typer): every command module registers on one app.
 
 ``base`` holds the app and what the commands share; ``commands`` runs, compares and
-validates scenarios; ``experiments`` runs and reads batch designs; ``programmes``
-attributes and calibrates; ``report`` writes the brief; ``dashboard`` serves the app.
+validates scenarios; ``experiments`` runs and reads batch designs, ``analysis`` analyses
+their results; ``programmes`` attributes and calibrates; ``report`` writes the brief;
+``dashboard`` serves the app.
 """
 
-from sim.cli import commands, dashboard, experiments, programmes, report
+from sim.cli import analysis, commands, dashboard, experiments, programmes, report
 from sim.cli.base import app
 
-__all__ = ["app", "commands", "dashboard", "experiments", "programmes", "report"]
+__all__ = ["analysis", "app", "commands", "dashboard", "experiments", "programmes", "report"]
