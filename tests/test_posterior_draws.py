@@ -21,10 +21,10 @@ from typer.testing import CliRunner
 import sim.experiments.results
 from sim.cli import app
 from sim.core.scenarios import scenario_dir
-from sim.errors import ScenarioError
+from sim.errors import GovsimError, ScenarioError
 from sim.experiments.batch import run_batch
 from sim.experiments.design import Design, expand, load_design, to_json
-from sim.experiments.posterior import write_posterior
+from sim.experiments.posterior import posterior_of, write_posterior
 from sim.experiments.replicate import interval
 from sim.experiments.stats import kpi_intervals
 from sim.experiments.uncertainty import combine, kpi_intervals_draws, paired_differences_draws
@@ -227,6 +227,12 @@ def test_bad_draws_are_refused_in_one_line(tmp_path: Path) -> None:
         assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
         assert all(w in lines[0] for w in words), lines[0]
     assert not (tmp_path / "never").exists()
+    # without --context, the draws of the context the scenarios name: a file needs --context
+    named = tmp_path / "named.yaml"
+    named.write_text(f"extends: baseline\nname: named\ncontext: {ctx.name}\n")
+    with pytest.raises(GovsimError, match="context 'ctx' is no built-in; give its file with --context"):
+        posterior_of([str(named)])
+    assert len(posterior_of([str(named)], ctx)) == 3
 
 
 def test_batch_design_runs_over_draws_and_records_a_failing_draw(tmp_path: Path) -> None:

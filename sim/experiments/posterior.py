@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.core.scenarios import context_file, load_scenario
+from sim.core.scenarios import builtin_contexts, context_file, load_scenario
 from sim.errors import GovsimError, ScenarioError
 
 SUFFIX = ".draws.json"
@@ -94,6 +94,10 @@ def posterior_of(scenarios: Sequence[str | Path], context: str | Path | None = N
         named = sorted({load_scenario(s).context for s in scenarios})
         if len(named) > 1:
             raise GovsimError(f"--draws: the scenarios run in different contexts {named}; give --context")
+        if named[0] not in builtin_contexts():  # a scenario file names its context by path
+            raise GovsimError(
+                f"--draws: the scenarios' context {named[0]!r} is no built-in; give its file with --context"
+            )
         context = named[0]
     return load_posterior(context)
 
