@@ -64,6 +64,14 @@ def _days(param: typer.CallbackParam, value: int) -> int:
 
 
 DaysOpt = Annotated[int, typer.Option(callback=_days, help="days to simulate (1 to 3650)")]
+DrawsOpt = Annotated[
+    int | None,
+    typer.Option(
+        callback=bounded(1),
+        help="run under each of the context's first N posterior draws (NAME.draws.json, from govsim "
+        "calibrate); intervals then combine parameter and run-to-run uncertainty",
+    ),
+]
 WarmupOpt = Annotated[
     str,
     typer.Option(

@@ -13,6 +13,7 @@ from sim.cli.base import (
     DEFAULT_WORKERS,
     ContextOpt,
     DaysOpt,
+    DrawsOpt,
     SeedOpt,
     SetOpt,
     WarmupOpt,
@@ -140,12 +141,15 @@ def compare(
         bool, typer.Option(help="discard the results of other settings in the output folder")
     ] = False,
     warmup: WarmupOpt = "auto",
+    draws: DrawsOpt = None,
 ) -> None:
     """Compare scenarios: headline sentences, then each KPI as mean and 95% interval and the
     paired differences from the first.
 
     The runs are an experiment store (results/compare-A-B/): the same command resumes,
-    and govsim results, analyze and report read it.
+    and govsim results, analyze and report read it. With --draws N every scenario runs under
+    each of the context's first N posterior draws, and the intervals combine parameter and
+    run-to-run uncertainty.
     """
     import matplotlib
 
@@ -154,12 +158,12 @@ def compare(
     from sim.experiments.compare import KPI_ORDER, compare_design, kpi_table
     from sim.experiments.paths import RESULTS
     from sim.experiments.stability import mark_differences
-    from sim.experiments.stats import paired_differences
+    from sim.experiments.uncertainty import differences_of
     from sim.presentation.plots import tier_shares_figure
 
     if reps < 2:
         err.print("[yellow]warning:[/yellow] with one replication there is no interval; use --reps 2 or more")
-    design = compare_design(scenarios, reps, seed, days, context, overrides(set_), warmup)
+    design = compare_design(scenarios, reps, seed, days, context, overrides(set_), warmup, draws)
     report = run_with_progress(
         design, BatchOptions(workers, out_dir=out_dir or RESULTS / design.name, fresh=force)
     )
@@ -173,8 +177,8 @@ def compare(
     summaries = res.summaries
     kpis = kpi_table(summaries)
     names = list(dict.fromkeys(summaries["scenario"]))
-    diffs = mark_differences(paired_differences(summaries, list(KPI_ORDER), reference=names[0]), summaries)
-    _print_comparison(kpis, diffs, names, reps, days)
+    diffs = mark_differences(differences_of(summaries, list(KPI_ORDER), reference=names[0]), summaries)
+    _print_comparison(kpis, diffs, names, reps, days, draws)
     print_unstable(summaries, days, bool(diffs["grows_with_horizon"].any()))
     files = Outputs(report.store, [], force=True)  # the store checked that these are this design's
     files.table(summaries, "summaries")
@@ -187,7 +191,7 @@ def compare(
 
 
 def _print_comparison(
-    kpis: pd.DataFrame, diffs: pd.DataFrame, names: list[str], reps: int, days: int
+    kpis: pd.DataFrame, diffs: pd.DataFrame, names: list[str], reps: int, days: int, draws: int | None
 ) -> None:
     """The comparison in words (headline sentences, a warning if replications are few), then the table."""
     from sim.presentation.comparison import ROUGH_BELOW, headline, kpi_rows, replication_warning
@@ -203,11 +207,19 @@ def _print_comparison(
             soft_wrap=True,
         )
     ref = names[0]
+    columns = [f"{n} − {ref} (paired)" for n in names[1:]]
+    runs = f"{reps} replications"
+    if draws:
+        columns = [c for n in names[1:] for c in (f"{n} − {ref} (paired)", "dominant uncertainty")]
+        runs = (
+            f"{draws} posterior draws × {reps} replications (intervals combine parameter and "
+            "run-to-run uncertainty)"
+        )
     table = Table(
         "KPI",
         *names,
-        *(f"{n} − {ref} (paired)" for n in names[1:]),
-        title=f"{' vs '.join(names)}: mean [95% interval], {reps} replications, {days} days; "
+        *columns,
+        title=f"{' vs '.join(names)}: mean [95% interval], {runs}, {days} days; "
         "shares in %, their differences in percentage points (pp)",
     )
     for row in kpi_rows(kpis, diffs):

@@ -1,4 +1,7 @@
-"""``govsim`` commands for experiments: batch, results, query, export, analyze, sensitivity."""
+"""``govsim`` commands for experiments: batch, results, query, export, sensitivity.
+
+``analyze`` is in :mod:`sim.cli.analysis`.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ from rich.table import Table
 
 from sim.cli.base import (
     DEFAULT_WORKERS,
-    HORIZON_MARK,
     app,
     bounded,
     cell,
@@ -159,7 +161,7 @@ def batch(
 def results(experiment: str) -> None:
     """Summarise an experiment's results: provenance, run status, KPIs per scenario."""
     import sim.experiments.results
-    from sim.experiments.stats import kpi_intervals
+    from sim.experiments.uncertainty import intervals_of
 
     res = sim.experiments.results.open(experiment)
     m = res.manifest
@@ -175,12 +177,12 @@ def results(experiment: str) -> None:
         out.print(f"  failed {row['run_id']}: {row['error']}", highlight=False)
     if res.summaries.empty:
         return
-    table = kpi_intervals(res.summaries, res.kpis)
-    _print_intervals(table)
-    print_unstable(res.summaries, _horizon(res), marked=False)
+    table = intervals_of(res.summaries, res.kpis)
+    print_intervals(table)
+    print_unstable(res.summaries, horizon(res), marked=False)
 
 
-def _horizon(res: Any) -> int | None:
+def horizon(res: Any) -> int | None:
     """The horizon of an experiment's runs, from its stored design (None if not recorded)."""
     import json
 
@@ -188,11 +190,17 @@ def _horizon(res: Any) -> int | None:
     return json.loads(file.read_text()).get("days") if file.is_file() else None
 
 
-def _print_intervals(table: pd.DataFrame) -> None:
+def print_intervals(table: pd.DataFrame) -> None:
     cols = list(dict.fromkeys(zip(table["scenario"], table["point"], strict=True)))
     multi = len({p for _, p in cols}) > 1
     names = [f"{s} p{p}" if multi else str(s) for s, p in cols]
-    t = Table("KPI", *names, title="mean [95% interval] across replications")
+    title = "mean [95% interval] across replications"
+    if "draws" in table.columns:
+        title = (
+            f"mean [95% interval] over {table['draws'].max()} posterior draws × replications "
+            "(parameter and run-to-run uncertainty combined)"
+        )
+    t = Table("KPI", *names, title=title)
     for kpi, grp in table.groupby("kpi", sort=False):
         cells = {(r["scenario"], r["point"]): cell(r) for _, r in grp.iterrows()}
         t.add_row(str(kpi), *[cells.get(c, "–") for c in cols])
@@ -241,94 +249,6 @@ def export(
     for name, df in tables.items():
         files.text(f"{name}.csv", df.to_csv(index=False))
         out.print(f"{csv / name}.csv: {len(df)} rows", highlight=False)
-
-
-@app.command()
-@friendly
-def analyze(
-    experiment: str,
-    reference: Annotated[str | None, typer.Option(help="scenario to compare against")] = None,
-    precision: Annotated[
-        float,
-        typer.Option(
-            callback=bounded(0.0001), help="target half-width of the 95% interval, relative to the mean"
-        ),
-    ] = 0.05,
-    kpi: Annotated[list[str] | None, typer.Option(help="KPIs to analyse (default: main ones)")] = None,
-) -> None:
-    """KPIs per scenario with intervals; paired differences, Wilcoxon tests, effect sizes."""
-    import sim.experiments.results
-    from sim.experiments.compare import KPI_ORDER
-    from sim.experiments.stability import mark_differences
-    from sim.experiments.stats import kpi_intervals, paired_differences, replication_advice, warnings_for
-    from sim.experiments.store import atomic_write_parquet
-
-    res = sim.experiments.results.open(experiment)
-    s = res.summaries
-    if s.empty:
-        raise GovsimError(f"{res.path}: no finished runs to analyse")
-    kpis = kpi or [k for k in KPI_ORDER if k in s.columns][:18]
-    missing = [k for k in kpis if k not in s.columns]
-    if missing:
-        raise GovsimError(f"--kpi: {missing} not in the results; available: {res.kpis}")
-    scenarios = list(dict.fromkeys(s["scenario"]))
-    if reference is not None and reference not in scenarios:
-        raise GovsimError(f"--reference: {reference!r} is not among the experiment's scenarios {scenarios}")
-    intervals = kpi_intervals(s, kpis)
-    _print_intervals(intervals)
-    diffs = pd.DataFrame()
-    if s["scenario"].nunique() > 1:
-        diffs = mark_differences(paired_differences(s, kpis, reference=reference), s)
-        t = Table(
-            "scenario − reference",
-            "KPI",
-            "difference [95% bootstrap]",
-            "relative",
-            "Wilcoxon p",
-            "effect size d",
-            title="paired differences (common random numbers)",
-        )
-        for _, r in diffs.iterrows():
-            t.add_row(
-                f"{r['scenario']} − {r['reference']}"
-                + (f" p{r['point']}" if diffs["point"].nunique() > 1 else ""),
-                str(r["kpi"]),
-                f"{fmt(r['diff_mean'])} [{fmt(r['diff_lo'])}, {fmt(r['diff_hi'])}]"
-                + (f" {HORIZON_MARK}" if r["grows_with_horizon"] else ""),
-                f"{r['relative_change']:+.1%}" if pd.notna(r["relative_change"]) else "–",
-                fmt(r["wilcoxon_p"]),
-                fmt(r["effect_size"]),
-            )
-        out.print(t)
-    print_unstable(s, _horizon(res), marked=bool(not diffs.empty and diffs["grows_with_horizon"].any()))
-    advice = replication_advice(s, kpis, rel_half_width=precision)
-    for line in warnings_for(advice):
-        err.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
-    folder = res.path / "analysis"
-    atomic_write_parquet(folder / "intervals.parquet", intervals)
-    atomic_write_parquet(folder / "advice.parquet", advice)
-    if not diffs.empty:
-        atomic_write_parquet(folder / "differences.parquet", diffs)
-    _analysis_figures(folder, s, diffs)
-    out.print(f"analysis tables and figures written to {folder}/", highlight=False)
-
-
-def _analysis_figures(folder: Path, summaries: pd.DataFrame, diffs: pd.DataFrame) -> None:
-    """``tier_shares.png`` (per scenario, and point if several) and ``differences.png`` in ``folder``."""
-    import matplotlib
-
-    from sim.cli.outputs import Outputs
-    from sim.presentation import plots
-
-    matplotlib.use("Agg")  # the CLI draws to files only; the library leaves the backend alone
-    files = Outputs(folder, [], force=True)  # the analysis of this store, redone
-    if all(f"tier_share_{t}" in summaries.columns for t in plots.TIERS):
-        many = summaries["point"].nunique() > 1
-        pairs = zip(summaries["scenario"], summaries["point"], strict=True)
-        labelled = summaries.assign(scenario=[f"{s} p{p}" if many else str(s) for s, p in pairs])
-        files.figure(plots.tier_shares_figure(labelled), "tier_shares.png")
-    if not diffs.empty:
-        files.figure(plots.differences_figure(diffs), "differences.png")
 
 
 @app.command()

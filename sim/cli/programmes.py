@@ -12,6 +12,7 @@ from sim.cli.base import (
     DEFAULT_WORKERS,
     ContextOpt,
     DaysOpt,
+    DrawsOpt,
     SeedOpt,
     SetOpt,
     WarmupOpt,
@@ -56,14 +57,20 @@ def attribute(
     workers: Annotated[int, typer.Option(callback=bounded(1), help="parallel processes")] = DEFAULT_WORKERS,
     out_dir: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
     warmup: WarmupOpt = "auto",
+    draws: DrawsOpt = None,
 ) -> None:
-    """Shapley shares of each mechanism in the change FROM → TO, with an equal-cost control."""
+    """Shapley shares of each mechanism in the change FROM → TO, with an equal-cost control.
+
+    With --draws N every coalition runs under each of the context's first N posterior draws, and
+    the intervals combine parameter and run-to-run uncertainty.
+    """
     from sim.core.limits import check_run
     from sim.core.scenarios import load_scenario
     from sim.core.steady import check_warmup
     from sim.errors import GovsimError
     from sim.experiments.attribution import attribute as run_attribution
     from sim.experiments.attribution import differences, group
+    from sim.experiments.posterior import posterior_of
     from sim.experiments.store import atomic_write_parquet
 
     a = load_scenario(from_scenario, context=context, overrides=overrides(set_))
@@ -75,10 +82,13 @@ def attribute(
     unknown = [k for k in kpis if k not in KPI_ORDER]
     if unknown:
         raise GovsimError(f"--kpi: {unknown} unknown; known: {list(KPI_ORDER)}")
+    fixed = overrides(set_)  # what --set fixes wins over the draws
+    posterior = () if draws is None else posterior_of([from_scenario, to_scenario], context).first(draws)
     n_mech = len(group(differences(a, b)))
+    over = f" × {draws} posterior draws" if draws else ""
     out.print(
         f"{a.name} → {b.name}: {n_mech} mechanisms differ; {2**n_mech if n_mech <= 6 else 'sampled'} "
-        f"coalitions × {reps} replications, plus the equal-cost control",
+        f"coalitions{over} × {reps} replications, plus the equal-cost control",
         highlight=False,
     )
     with progress_bar("runs") as bar:
@@ -93,22 +103,31 @@ def attribute(
             workers=workers,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
             warmup=warm,
+            draws=[{**d, **fixed} for d in posterior],
         )
+    sources = ("dominant uncertainty",) if draws else ()
     for k in kpis:
         t = Table(
-            "mechanism", "contribution [95% interval]", "share of change", title=f"{k}: {a.name} → {b.name}"
+            "mechanism",
+            "contribution [95% interval]",
+            "share of change",
+            *sources,
+            title=f"{k}: {a.name} → {b.name}"
+            + (f" over {draws} posterior draws (parameter and run-to-run uncertainty)" if draws else ""),
         )
         for _, r in res.shares[res.shares["kpi"] == k].iterrows():
             t.add_row(
                 str(r["mechanism"]),
                 f"{fmt(r['contribution_mean'])} [{fmt(r['contribution_lo'])}, {fmt(r['contribution_hi'])}]",
                 f"{r['share_mean']:.0%}" if r["share_mean"] == r["share_mean"] else "–",
+                *((str(r["dominant"] or "–"),) if draws else ()),
             )
         c = res.control[res.control["kpi"] == k].iloc[0]
         t.add_row(
             "equal-cost control",
             f"{fmt(c['control_change_mean'])} [{fmt(c['control_change_lo'])}, {fmt(c['control_change_hi'])}]",
             "(same staff-hours, no structure)",
+            *((str(c["dominant"] or "–"),) if draws else ()),
         )
         out.print(t)
     ends = {"FROM": a.name, "+".join(sorted(res.mechanisms)): b.name}

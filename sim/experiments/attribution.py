@@ -15,13 +15,18 @@ the sum still equals the total change exactly.
 The equal-cost control is ``FROM`` with department, enforcement and desk staff scaled so
 that its paid staff-hours equal ``TO``'s: the change it shows is what the money would buy
 without the structure.
+
+Over posterior draws (``draws``, :mod:`sim.experiments.posterior`) every coalition and the
+control run under each draw's context parameters with the same replication seeds; Shapley values
+are computed per draw and replication, and their intervals combine parameter and run-to-run
+uncertainty (:func:`sim.experiments.uncertainty.combine`).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,11 +35,14 @@ import pandas as pd
 
 from sim.core.limits import check_runs
 from sim.core.params import CONTEXT_SECTIONS, Params
+from sim.core.rng import replication_seeds
 from sim.core.runner import run
+from sim.core.scenarios import load_scenario
 from sim.core.staffing import scenario_paid_hours
 from sim.core.switches import BY_NAME, switch_of
 from sim.errors import GovsimError
 from sim.experiments.replicate import Run, interval, local_executor, paired_runs, replicate
+from sim.experiments.uncertainty import DRAW, combine
 
 SKIP = ("name", "description", "context")
 
@@ -93,8 +101,9 @@ class Attribution:
 
     Attributes:
         shares: one row per KPI and mechanism: ``contribution_mean/lo/hi`` (Shapley value,
-            KPI units) and ``share_mean`` (of the total change), plus a ``TOTAL`` row.
-        runs: one row per coalition run (coalition, replication, KPIs).
+            KPI units) and ``share_mean`` (of the total change), plus a ``TOTAL`` row; over
+            posterior draws also ``draws, var_parameter, var_runs, dominant``.
+        runs: one row per coalition run (coalition, draw if any, replication seed, KPIs).
         control: the equal-cost control's change per KPI (mean and interval).
         mechanisms: mechanism → the paths and ``TO`` values it switches.
     """
@@ -107,7 +116,8 @@ class Attribution:
 
 def _coalition_run(r: Run) -> dict[str, Any]:
     summary = run(r.params, seed=r.seed, days=r.days, warmup=r.warmup).summary
-    return {"coalition": r.key, "seed": r.seed, **{str(k): v for k, v in summary.items()}}
+    key = {"coalition": r.key[1], DRAW: r.key[0]} if isinstance(r.key, tuple) else {"coalition": r.key}
+    return {**key, "seed": r.seed, **{str(k): v for k, v in summary.items()}}
 
 
 def shapley_orders(mechs: Sequence[str], max_exact: int, samples: int, seed: int) -> list[tuple[str, ...]]:
@@ -169,6 +179,7 @@ def attribute(
     samples: int = 200,
     progress: Callable[[int, int], None] | None = None,
     warmup: int | str = "auto",
+    draws: Sequence[Mapping[str, Any]] = (),
 ) -> Attribution:
     """Shapley attribution of the change from ``a`` to ``b`` to mechanisms, with intervals.
 
@@ -181,11 +192,13 @@ def attribute(
         samples: orders sampled beyond that.
         progress: called after each run with the runs done and the runs in all.
         warmup: days each run's KPIs leave out, or ``"auto"`` (:func:`sim.core.runner.run`).
+        draws: the overrides of posterior draws, each applied to both ``a`` and ``b``; the
+            attribution then runs under every draw (none: once, as ``a`` and ``b`` are).
 
     Raises:
         GovsimError: the scenarios differ in their context or not at all, a coalition cannot
-            be switched on, or there are more runs than :data:`sim.core.limits.MAX_RUNS`
-            without the override (checked before any run).
+            be switched on, a draw changes what differs, or there are more runs than
+            :data:`sim.core.limits.MAX_RUNS` without the override (checked before any run).
     """
     diff = differences(a, b)
     if any(
@@ -201,17 +214,24 @@ def attribute(
     coalitions = sorted(
         {frozenset(o[:i]) for o in orders for i in range(len(o) + 1)}, key=lambda s: (len(s), sorted(s))
     )
-    check_runs((len(coalitions) + 1) * reps, "coalitions × replications, with the equal-cost control")
-    params = {}
-    for c in coalitions:
-        try:
-            params[c] = _apply(a, {p: v for m in c for p, v in mechs[m].items()})
-        except ValueError as exc:
-            raise GovsimError(f"mechanisms {sorted(c)} cannot be switched on alone: {exc}") from None
-    control = equal_cost_control(a, b, days)
+    check_runs(
+        (len(coalitions) + 1) * reps * max(len(draws), 1),
+        "coalitions × draws × replications, with the equal-cost control",
+    )
     control_key = frozenset({"__control__"})
-    jobs = paired_runs({**params, control_key: control}, reps, seed, days, warmup)
-    seeds = [r.seed for r in jobs if r.key == control_key]  # the replication seeds, in order
+    variants: dict[Any, Params] = {}
+    for d, a_d, b_d in _under_draws(a, b, draws):
+        if d is not None and group(differences(a_d, b_d)) != mechs:
+            raise GovsimError(f"posterior draw {d} changes what differs between {a.name} and {b.name}")
+        for c in coalitions:
+            try:
+                values = {p: v for m in c for p, v in mechs[m].items()}
+                variants[c if d is None else (d, c)] = _apply(a_d, values)
+            except ValueError as exc:
+                raise GovsimError(f"mechanisms {sorted(c)} cannot be switched on alone: {exc}") from None
+        variants[control_key if d is None else (d, control_key)] = equal_cost_control(a_d, b_d, days)
+    jobs = paired_runs(variants, reps, seed, days, warmup)
+    seeds = replication_seeds(seed, reps)
     done = 0
 
     def step() -> None:
@@ -230,8 +250,32 @@ def attribute(
     )
 
 
-def _value_table(runs: pd.DataFrame, kpi: str, seed: int) -> dict[frozenset[str], float]:
-    sub = runs[runs["seed"] == seed]
+def _under_draws(
+    a: Params, b: Params, draws: Sequence[Mapping[str, Any]]
+) -> list[tuple[int | None, Params, Params]]:
+    """(draw, FROM, TO) under each draw's overrides; (None, a, b) without draws."""
+    if not draws:
+        return [(None, a, b)]
+    return [(d, load_scenario(a, overrides=o), load_scenario(b, overrides=o)) for d, o in enumerate(draws)]
+
+
+def _replications(runs: pd.DataFrame, seeds: list[int]) -> Iterator[tuple[dict[str, int], pd.DataFrame]]:
+    """({draw: d} or {}, the coalition runs of one replication), by draw, then replication seed."""
+    for d in sorted(runs[DRAW].unique()) if DRAW in runs else [None]:
+        at = runs if d is None else runs[runs[DRAW] == d]
+        for s in seeds:
+            yield ({} if d is None else {DRAW: int(d)}), at[at["seed"] == s]
+
+
+def _summary(frame: pd.DataFrame, column: str) -> tuple[float, float, float, dict[str, Any]]:
+    """Mean and interval of a column over replications (combined over draws, with its components)."""
+    if DRAW not in frame:
+        return (*interval(frame[column]), {})
+    c = combine([g[column].dropna().to_numpy(dtype=float) for _, g in frame.groupby(DRAW)])
+    return c.mean, c.lo, c.hi, c.components()
+
+
+def _value_table(sub: pd.DataFrame, kpi: str) -> dict[frozenset[str], float]:
     return {c: float(v) for c, v in zip(sub["coalition"], sub[kpi], strict=True)}
 
 
@@ -246,13 +290,13 @@ def _shares(
     rows = []
     for kpi in kpis:
         per_rep = []
-        for s in seeds:
-            v = _value_table(runs, kpi, s)
-            per_rep.append({**shapley(v, orders), "TOTAL": v[full] - v[frozenset()]})
+        for key, sub in _replications(runs, seeds):
+            v = _value_table(sub, kpi)
+            per_rep.append({**key, **shapley(v, orders), "TOTAL": v[full] - v[frozenset()]})
         frame = pd.DataFrame(per_rep)
-        total_mean = float(frame["TOTAL"].mean())
+        total_mean = _summary(frame, "TOTAL")[0]
         for m in [*names, "TOTAL"]:
-            mean, lo, hi = interval(frame[m])
+            mean, lo, hi, extra = _summary(frame, m)
             rows.append(
                 {
                     "kpi": kpi,
@@ -261,7 +305,8 @@ def _shares(
                     "contribution_lo": lo,
                     "contribution_hi": hi,
                     "share_mean": mean / total_mean if total_mean else math.nan,
-                    "n": len(seeds),
+                    "n": len(frame),
+                    **extra,
                 }
             )
     return pd.DataFrame(rows)
@@ -272,19 +317,22 @@ def _control(
 ) -> pd.DataFrame:
     rows = []
     for kpi in kpis:
-        d_ctrl, d_full = [], []
-        for s in seeds:
-            v = _value_table(runs, kpi, s)
-            d_ctrl.append(v[key] - v[frozenset()])
-            d_full.append(v[frozenset(names)] - v[frozenset()])
-        m, lo, hi = interval(pd.Series(d_ctrl))
+        changes = []
+        for at, sub in _replications(runs, seeds):
+            v = _value_table(sub, kpi)
+            changes.append(
+                {**at, "control": v[key] - v[frozenset()], "reform": v[frozenset(names)] - v[frozenset()]}
+            )
+        frame = pd.DataFrame(changes)
+        m, lo, hi, extra = _summary(frame, "control")
         rows.append(
             {
                 "kpi": kpi,
                 "control_change_mean": m,
                 "control_change_lo": lo,
                 "control_change_hi": hi,
-                "reform_change_mean": float(np.mean(d_full)),
+                "reform_change_mean": float(np.mean(frame["reform"])),
+                **extra,
             }
         )
     return pd.DataFrame(rows)

@@ -33,6 +33,7 @@ from sim.core.scenarios import load_scenario
 from sim.errors import GovsimError
 from sim.experiments.design import (
     Design,
+    design_draws,
     design_hash,
     expand,
     load_design,
@@ -95,9 +96,10 @@ def plan(design: Design, store: Store, digest: str, timeout: float | None = None
         key: load_scenario(s, context=design.context, overrides=design.overrides).population.residents
         for key, s in given.items()
     }
+    draws = design_draws(design)
     specs = []
     for row in expand(design).to_dict("records"):
-        overrides = run_overrides(design, row)
+        overrides = run_overrides(design, row, draws)
         size = int(overrides.get("population.residents", residents[row["scenario"]]))
         specs.append(
             RunSpec(

@@ -7,7 +7,9 @@ issues and differences are policy, not noise. Each KPI is reported as its mean a
 resumption — is :mod:`sim.experiments.batch`). ``govsim compare`` runs
 :func:`compare_design` with the batch runner, so its output is an experiment store like
 any other (resumable; ``govsim results``, ``analyze``, ``report`` read it);
-:func:`run_scenarios` runs the same comparison in memory.
+:func:`run_scenarios` runs the same comparison in memory. With ``draws`` the comparison runs
+under each of the context's first posterior draws (:mod:`sim.experiments.posterior`), and its
+intervals combine parameter and run-to-run uncertainty (:mod:`sim.experiments.uncertainty`).
 """
 
 from __future__ import annotations
@@ -53,26 +55,32 @@ def compare_design(
     context: str | None = None,
     overrides: Mapping[str, Any] | None = None,
     warmup: int | str = "auto",
+    draws: int | None = None,
 ) -> Design:
-    """The experiment design of a comparison: the scenarios × ``reps`` paired replications.
+    """The experiment design of a comparison: the scenarios × ``reps`` paired replications
+    (× the first ``draws`` posterior draws of the context, if given).
 
     Named ``compare-A-B`` after the scenarios (as their store is); every KPI is kept, and
     the daily tables. Every scenario is loaded and checked first.
 
     Raises:
         GovsimError: a scenario that does not load, two of one name, a name that is not a
-            slug, or a seed, horizon, size or number of runs out of bounds (one line).
+            slug, a seed, horizon, size or number of runs out of bounds, or a context with no
+            draws file or fewer draws than asked (one line).
     """
     from pydantic import ValidationError
 
     from sim.experiments.design import Design, scenario_key
     from sim.experiments.paths import slug
+    from sim.experiments.posterior import posterior_of
 
     params = [load_scenario(s, context=context, overrides=overrides) for s in scenarios]
     names = [slug(p.name, "scenario name (its name: or file name)") for p in params]
     if len(set(names)) != len(names):
         raise GovsimError(f"scenarios: {names} name one scenario twice; compare needs different scenarios")
-    check_runs(len(params) * reps, "scenarios × replications")
+    if draws is not None:
+        posterior_of(scenarios, context).first(draws)
+    check_runs(len(params) * reps * (draws or 1), "scenarios × draws × replications")
     for p in params:
         check_run(p, days, seed)
     keys = [slug(scenario_key(s), "scenario file name") for s in scenarios]
@@ -87,6 +95,7 @@ def compare_design(
             seed=seed,
             overrides=dict(overrides or {}),
             warmup=check_warmup(warmup, days),
+            posterior_draws=draws,
         )
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -141,7 +150,13 @@ def run_scenarios(
 
 
 def kpi_table(summaries: pd.DataFrame, kpis: Sequence[str] = KPI_ORDER) -> pd.DataFrame:
-    """Long table: one row per scenario and KPI with ``mean``, ``lo``, ``hi``, ``n``."""
+    """Long table: one row per scenario and KPI with ``mean``, ``lo``, ``hi``, ``n``; over
+    posterior draws (a ``draw`` column), the combined interval and its variance components
+    (:func:`sim.experiments.uncertainty.kpi_intervals_draws`)."""
+    from sim.experiments.uncertainty import has_draws, kpi_intervals_draws
+
+    if has_draws(summaries):
+        return kpi_intervals_draws(summaries, kpis).drop(columns=["point", "sd"])
     rows = []
     for scen, grp in summaries.groupby("scenario", sort=False):
         for k in kpis:

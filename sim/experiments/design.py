@@ -6,6 +6,13 @@ path with either ``values`` or a ``low``–``high`` range), how to sample them
 replications, horizon, root seed, KPIs and which tables to keep. :func:`expand` turns it
 into the design table, one row per run. Replication ``r`` has the same seed in every
 scenario and at every point (spawned from the root seed), so comparisons are paired.
+
+``posterior_draws: N`` runs everything under each of the first ``N`` posterior draws of the
+context (:mod:`sim.experiments.posterior`): the draw is a design dimension like the
+replication (column ``draw``, run ids ``..__dDDD__rRRRR``), each run's overrides are its draw's,
+then the design's ``overrides``, then its point's values (so what the design fixes wins), and
+replication ``r`` has the same seed in every draw. Without it the design, its table, its hash
+and its stored JSON are what they were before draws existed.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,6 +36,7 @@ from sim.core.sections import Section
 from sim.core.steady import warmup_problem
 from sim.core.yamlfile import read_yaml
 from sim.errors import GovsimError, ScenarioError
+from sim.experiments.posterior import posterior_of
 from sim.experiments.sensitivity import Factor, full_factorial, sample
 
 
@@ -101,6 +109,9 @@ class Design(Section):
     timeout: float | None = Field(
         None, ge=0, description="seconds a run may take (0: no limit; default: scaled by size and horizon)"
     )
+    posterior_draws: int | None = Field(
+        None, ge=1, description="run under each of the context's first N posterior draws (None: no draws)"
+    )
 
     @field_validator("days")
     @classmethod
@@ -136,7 +147,8 @@ class Design(Section):
                 raise ValueError(f"factorial sampling over a range needs levels: {flat}")
         try:
             check_runs(
-                len(self.scenarios) * self.n_points() * self.replications, "scenarios × points × replications"
+                len(self.scenarios) * self.n_points() * (self.posterior_draws or 1) * self.replications,
+                "scenarios × points × draws × replications",
             )
         except GovsimError as exc:
             raise ValueError(str(exc)) from None
@@ -197,9 +209,15 @@ def _check_against_model(design: Design, src: str) -> None:
     """Every scenario loads, and fits in memory over the horizon, with the fixed overrides and
     each parameter's first value."""
     first = {str(k): v for k, v in points(design).iloc[0].items()} if design.parameters else {}
+    try:
+        draw = next(iter(design_draws(design)), {})
+    except ScenarioError as exc:
+        raise ScenarioError(src, "posterior_draws", str(exc).removeprefix("--draws: ")) from None
     for scen in design.scenarios:
         try:
-            params = load_scenario(scen, context=design.context, overrides={**design.overrides, **first})
+            params = load_scenario(
+                scen, context=design.context, overrides={**draw, **design.overrides, **first}
+            )
         except ScenarioError as exc:
             if exc.source == "--context":
                 raise ScenarioError(src, "context", exc.problem) from None
@@ -238,48 +256,75 @@ def scenario_key(name: str) -> str:
 def expand(design: Design) -> pd.DataFrame:
     """The design table: one row per run, in the order runs are listed and stored.
 
-    Columns: ``run_id, scenario, point, replication, seed`` and one per varied parameter.
+    Columns: ``run_id, scenario, point``, ``draw`` (only with ``posterior_draws``),
+    ``replication, seed`` and one per varied parameter.
     """
     pts = points(design)
     seeds = replication_seeds(design.seed, design.replications)
+    draws: Sequence[int | None] = range(design.posterior_draws) if design.posterior_draws else (None,)
     rows = []
     for scen in design.scenarios:
         for point, values in enumerate(pts.to_dict("records")):
-            for rep, seed in enumerate(seeds):
-                run_id = f"{scenario_key(scen)}__p{point:04d}__r{rep:04d}"
-                rows.append(
-                    {
-                        "run_id": run_id,
+            for draw in draws:
+                at: dict[str, int] = {} if draw is None else {"draw": draw}
+                mid = "" if draw is None else f"__d{draw:04d}"
+                for rep, seed in enumerate(seeds):
+                    row: dict[Any, Any] = {
+                        "run_id": f"{scenario_key(scen)}__p{point:04d}{mid}__r{rep:04d}",
                         "scenario": scenario_key(scen),
                         "point": point,
+                        **at,
                         "replication": rep,
                         "seed": seed,
                         **values,
                     }
-                )
+                    rows.append(row)
     table = pd.DataFrame(rows)
     if table["run_id"].duplicated().any():
         raise ScenarioError(design.name, "scenarios", "scenario names must differ")
     return table
 
 
+def _unset(design: Design) -> set[str]:
+    """Fields left out of the design's hash and JSON when unset, so designs without them keep both."""
+    return set() if design.posterior_draws else {"posterior_draws"}
+
+
+def design_draws(design: Design) -> tuple[dict[str, Any], ...]:
+    """The overrides of the design's posterior draws (none without ``posterior_draws``).
+
+    Raises:
+        ScenarioError: the context has no draws file, or fewer draws than asked (one line).
+    """
+    if not design.posterior_draws:
+        return ()
+    return posterior_of(design.scenarios, design.context).first(design.posterior_draws)
+
+
 def design_hash(design: Design) -> str:
-    """A hash of the design and of every scenario it resolves to (files may change).
+    """A hash of the design, of every scenario it resolves to (files may change) and of the
+    posterior draws it runs under.
 
     The time limit is left out: it decides when to give up on a run, not what a run gives.
     """
-    h = hashlib.sha256(design.model_dump_json(exclude={"timeout"}).encode())
+    h = hashlib.sha256(design.model_dump_json(exclude={"timeout", *_unset(design)}).encode())
     for scen in design.scenarios:
         h.update(
             load_scenario(scen, context=design.context, overrides=design.overrides).model_dump_json().encode()
         )
+    for draw in design_draws(design):
+        h.update(json.dumps(draw, sort_keys=True).encode())
     return h.hexdigest()[:16]
 
 
-def run_overrides(design: Design, row: Mapping[Any, Any]) -> dict[str, Any]:
-    """The overrides of one run: the design's fixed ones plus its point's values."""
+def run_overrides(
+    design: Design, row: Mapping[Any, Any], draws: Sequence[Mapping[str, Any]] = ()
+) -> dict[str, Any]:
+    """The overrides of one run: its posterior draw's (if any), the design's fixed ones, its
+    point's values, each overriding the one before."""
     values = {k: _plain(row[k]) for k in design.parameters}
-    return {**design.overrides, **values}
+    draw = draws[int(row["draw"])] if draws else {}
+    return {**draw, **design.overrides, **values}
 
 
 def _plain(x: Any) -> Any:
@@ -289,4 +334,4 @@ def _plain(x: Any) -> Any:
 
 def to_json(design: Design) -> str:
     """The design as indented JSON (stored beside the results)."""
-    return json.dumps(design.model_dump(mode="json"), indent=2)
+    return json.dumps(design.model_dump(mode="json", exclude=_unset(design)), indent=2)

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.core.scenarios import context_file
-from sim.errors import ScenarioError
+from sim.core.scenarios import builtin_contexts, context_file, load_scenario
+from sim.errors import GovsimError, ScenarioError
 
 SUFFIX = ".draws.json"
 
@@ -82,6 +82,26 @@ def load_posterior(context: str | Path) -> Posterior:
     return Posterior(path.name.removesuffix(SUFFIX), params, values, overrides, str(data.get("source", "")))
 
 
+def posterior_of(scenarios: Sequence[str | Path], context: str | Path | None = None) -> Posterior:
+    """The posterior draws of the context the scenarios run in: ``context`` when given, else
+    the built-in context the scenarios name (they must all name the same one).
+
+    Raises:
+        GovsimError: the scenarios name different contexts, or a context with no draws file
+            (one line naming the file and saying to run ``govsim calibrate``).
+    """
+    if context is None:
+        named = sorted({load_scenario(s).context for s in scenarios})
+        if len(named) > 1:
+            raise GovsimError(f"--draws: the scenarios run in different contexts {named}; give --context")
+        if named[0] not in builtin_contexts():  # a scenario file names its context by path
+            raise GovsimError(
+                f"--draws: the scenarios' context {named[0]!r} is no built-in; give its file with --context"
+            )
+        context = named[0]
+    return load_posterior(context)
+
+
 def write_posterior(
     path: Path,
     parameters: Sequence[str],
@@ -101,4 +121,4 @@ def write_posterior(
     return out
 
 
-__all__ = ["SUFFIX", "Posterior", "draws_file", "load_posterior", "write_posterior"]
+__all__ = ["SUFFIX", "Posterior", "draws_file", "load_posterior", "posterior_of", "write_posterior"]

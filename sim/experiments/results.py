@@ -23,8 +23,8 @@ from sim.errors import GovsimError
 from sim.experiments.stability import stability
 from sim.experiments.store import Store
 
-KEYS = ("run_id", "scenario", "point", "replication", "seed")
-"""The columns that identify a run."""
+KEYS = ("run_id", "scenario", "point", "draw", "replication", "seed")
+"""The columns that identify a run (``draw`` only in designs run over posterior draws)."""
 
 
 class Results:
@@ -59,7 +59,7 @@ class Results:
 
     @cached_property
     def design(self) -> pd.DataFrame:
-        """One row per run: run id, scenario, point, replication, seed, varied parameters."""
+        """One row per run: run id, scenario, point, draw (if any), replication, seed, varied parameters."""
         return _read_table(self.path / "design.parquet")
 
     @cached_property

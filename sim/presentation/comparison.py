@@ -7,7 +7,10 @@ what the numbers say. The table that follows (:func:`kpi_rows`) names each KPI i
 words (:func:`sim.presentation.plots.kpi_label`), shows shares as percentages and their
 differences in percentage points, and cuts intervals at the KPI's natural limits (no
 KPI is below 0; shares and satisfaction are at most 1). :func:`replication_warning`
-says when there are too few replications for the intervals to be more than rough.
+says when there are too few replications for the intervals to be more than rough. Over
+posterior draws (a ``dominant`` column, :mod:`sim.experiments.uncertainty`) the intervals are the
+combined ones, each sentence says which source of uncertainty dominates, and the table gains a
+column per difference naming it.
 """
 
 from __future__ import annotations
@@ -97,18 +100,30 @@ def diff_cell(kpi: str, row: Row | None) -> str:
     return text + (f" {HORIZON_MARK}" if row.get("grows_with_horizon") else "")
 
 
+def source_cell(row: Row | None) -> str:
+    """Which source dominates a difference's interval over posterior draws: parameters or runs."""
+    return str(row.get("dominant") or "–") if row is not None else "–"
+
+
 def kpi_rows(kpis: pd.DataFrame, diffs: pd.DataFrame) -> list[list[str]]:
-    """The KPI table's rows: label, each scenario's value, then each difference from the reference.
+    """The KPI table's rows: label, each scenario's value, then each difference from the reference
+    (and, over posterior draws, after each difference the source that dominates its interval).
 
     Args:
         kpis: :func:`sim.experiments.compare.kpi_table` (scenarios in their order of appearance).
-        diffs: :func:`sim.experiments.stats.paired_differences` of the same runs.
+        diffs: :func:`sim.experiments.stats.paired_differences` of the same runs (or
+            :func:`sim.experiments.uncertainty.paired_differences_draws`).
     """
     others = list(dict.fromkeys(diffs["scenario"])) if not diffs.empty else []
     by_pair = {(r["scenario"], r["kpi"]): r for r in diffs.to_dict("records")}
+    sources = "dominant" in diffs.columns
     rows = []
     for kpi, grp in kpis.groupby("kpi", sort=False):
         k = str(kpi)
         values = [value_cell(k, r) for r in grp.to_dict("records")]
-        rows.append([kpi_label(k), *values, *(diff_cell(k, by_pair.get((n, k))) for n in others)])
+        cells = []
+        for n in others:
+            row = by_pair.get((n, k))
+            cells += [diff_cell(k, row), source_cell(row)] if sources else [diff_cell(k, row)]
+        rows.append([kpi_label(k), *values, *cells])
     return rows

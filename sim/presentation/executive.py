@@ -6,7 +6,8 @@ study asks), else the experiment's name. :func:`executive_summary` condenses the
 what was run; for each comparison, the headline KPIs
 (:data:`sim.presentation.comparison.HEADLINE_KPIS`) whose 95% paired interval excludes
 zero, with their values under both, and the others named as not clearly different; and
-how far to trust it (few replications, runs that did not finish).
+how far to trust it (few replications, runs that did not finish). Over posterior draws it says
+so, and for how many headline differences parameter uncertainty dominates the interval.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sim.experiments.uncertainty import PARAMETERS
 from sim.presentation.comparison import HEADLINE_KPIS, ROUGH_BELOW
 from sim.presentation.findings import (
     Study,
@@ -45,10 +47,29 @@ def _setup(study: Study) -> str:
     points = int(study.res.design["point"].nunique())
     at = f" at {points} parameter points" if points > 1 else ""
     pooled = " (figures averaged over the points)" if study.pooled_points > 1 else ""
+    draws = (
+        f" under each of {study.draws} posterior draws of the context's parameters (so every "
+        "interval carries the parameter uncertainty as well as run-to-run noise)"
+        if study.draws
+        else ""
+    )
     return (
         f"The study ran {len(scenarios)} scenario{'s' if len(scenarios) != 1 else ''} "
         f"({', '.join(scenarios)}){at} for {d.get('days', '?')} simulated days, with "
-        f"{d.get('replications', '?')} paired replications each{pooled}."
+        f"{d.get('replications', '?')} paired replications each{draws}{pooled}."
+    )
+
+
+def _dominance(rows: Sequence[Mapping[Hashable, Any]]) -> str:
+    """Which source of uncertainty dominates the headline differences' intervals (over draws)."""
+    judged = [r for r in rows if r.get("dominant")]
+    if not judged:
+        return ""
+    by_params = sum(r["dominant"] == PARAMETERS for r in judged)
+    return (
+        f"Parameter uncertainty dominates the interval of {by_params} of the {len(judged)} headline "
+        "differences (more replications would not narrow those; a sharper calibration would), "
+        f"run-to-run noise the other {len(judged) - by_params}."
     )
 
 
@@ -79,12 +100,17 @@ def executive_summary(study: Study, kpis: Sequence[str] = HEADLINE_KPIS) -> list
     shown = [k for k in kpis if k in study.kpis] or study.kpis[:4]
     items = [_setup(study)]
     found = list(comparisons(study))
+    stated: list[Mapping[Hashable, Any]] = []
     for name, ref, diffs in found[:MAX_COMPARISONS]:
         by_kpi = {r["kpi"]: r for r in diffs.to_dict("records")}
+        stated += [by_kpi[k] for k in shown if k in by_kpi]
         items.append(_comparison(name, ref, [by_kpi[k] for k in shown if k in by_kpi]))
     if len(found) > MAX_COMPARISONS:
         items.append(f"{len(found) - MAX_COMPARISONS} more comparisons are stated in the findings below.")
-    n = int(study.summaries.groupby("scenario").size().min())
+    note = _dominance(stated)
+    if note:
+        items.append(note)
+    n = int(study.summaries.groupby("scenario").size().min()) // max(study.draws, 1)
     if n < ROUGH_BELOW:
         items.append(
             f"With {n} replication{'s' if n != 1 else ''} per scenario the intervals are rough "

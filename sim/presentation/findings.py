@@ -10,7 +10,9 @@ is not distinguishable from zero with that many replications. A delay difference
 did not reach a steady state (:mod:`sim.experiments.stability`) always says that it grows with the
 horizon. Designs with many parameter points
 (samplers) are summarised per scenario, averaged over the points of each replication (still
-paired: every scenario runs the same points with the same seeds).
+paired: every scenario runs the same points with the same seeds). A design run over posterior
+draws (``posterior_draws``) is stated with the combined intervals of
+:mod:`sim.experiments.uncertainty`, and each sentence says which source of uncertainty dominates.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import sim.experiments.results
 from sim.core.metrics import TARGET_TIER_SHARES
 from sim.errors import GovsimError
 from sim.experiments.stability import grows_with_horizon, stability
-from sim.experiments.stats import kpi_intervals, paired_differences
+from sim.experiments.uncertainty import DRAW, SOURCE_WORDS, differences_of, has_draws, intervals_of
 from sim.presentation import plots
 from sim.presentation.plots import is_share
 
@@ -48,7 +50,7 @@ HEADLINE = (
 )
 #: With more parameter points than this, a design is summarised per scenario (points averaged).
 MAX_POINTS = 6
-KEYS = ("run_id", "scenario", "point", "replication", "seed")
+KEYS = ("run_id", "scenario", "point", "draw", "replication", "seed")
 MINUS = "\u2212"
 Row = Mapping[Hashable, Any]
 
@@ -123,6 +125,11 @@ class Study:
         return list(dict.fromkeys(self.labels.values()))
 
     @property
+    def draws(self) -> int:
+        """Posterior draws the runs were made under (0: none)."""
+        return int(self.summaries[DRAW].nunique()) if has_draws(self.summaries) else 0
+
+    @property
     def unstable(self) -> set[str]:
         """Labels that did not reach a steady state."""
         if self.steady.empty:
@@ -163,7 +170,8 @@ def load_study(experiment_path: str | Path, reference: str | None = None) -> Stu
     steady = stability(s.assign(point=0))  # points pooled into a label are judged together
     kpis = res.kpis
     if pooled > 1:
-        s = s.groupby(["scenario", "replication"], sort=False)[kpis].mean().reset_index()
+        by = ["scenario", DRAW, "replication"] if has_draws(s) else ["scenario", "replication"]
+        s = s.groupby(by, sort=False)[kpis].mean().reset_index()
     s = s.assign(point=0)
     headline = [k for k in HEADLINE if k in kpis] or kpis
     scenarios = list(dict.fromkeys(str(x) for x in res.design["scenario"]))
@@ -178,25 +186,46 @@ def load_study(experiment_path: str | Path, reference: str | None = None) -> Stu
 # ---- findings -------------------------------------------------------------------------------------
 
 
+def uncertainty_note(row: Row) -> str:
+    """What a sentence about a run over posterior draws adds: the interval's sources and which
+    dominates ('' for a run without draws)."""
+    draws = row.get("draws")
+    if not draws:
+        return ""
+    what = f" The interval covers {int(draws)} posterior draws of the parameters as well as the runs"
+    dominant = SOURCE_WORDS.get(str(row.get("dominant") or ""))
+    return what + (f"; {dominant}." if dominant else ".")
+
+
 def finding_sentence(kpi: str, row: Row, name: str, ref: str) -> str:
     """One plain sentence about one paired difference, claiming a change only when it is clear.
 
     Args:
         kpi: the KPI compared.
         row: a row of :func:`sim.experiments.stats.paired_differences` (``n_pairs``, ``mean_reference``,
-            ``mean_scenario``, ``diff_mean``, ``diff_lo``, ``diff_hi``).
+            ``mean_scenario``, ``diff_mean``, ``diff_lo``, ``diff_hi``), or of
+            :func:`sim.experiments.uncertainty.paired_differences_draws` (then also ``draws`` and
+            ``dominant``).
         name: what is compared (the scenario's label).
         ref: what it is compared with.
 
     Returns:
         "X raised/cut the ... (paired difference ..., 95% interval ...)." when the interval excludes
         zero (or every paired difference is the same non-zero amount); otherwise a sentence saying
-        the difference is not distinguishable from zero with that many replications.
+        the difference is not distinguishable from zero with that many replications. Over posterior
+        draws, followed by :func:`uncertainty_note`.
     """
+    sentence = _finding(kpi, row, name, ref)
+    return sentence + uncertainty_note(row) if row["n_pairs"] >= 2 else sentence
+
+
+def _finding(kpi: str, row: Row, name: str, ref: str) -> str:
     n, noun, unit = int(row["n_pairs"]), kpi_noun(kpi), kpi_unit(kpi)
     d, lo, hi = row["diff_mean"], row["diff_lo"], row["diff_hi"]
     fr, to = format_value(kpi, row["mean_reference"]), format_value(kpi, row["mean_scenario"])
     reps = f"{n} replication{'s' if n != 1 else ''}"
+    if row.get("draws"):
+        reps = f"{n} paired runs over {int(row['draws'])} posterior draws"
     every = "both replications" if n == 2 else f"all {reps}"
     subject = name[:1].upper() + name[1:]
     verb = "raised" if d > 0 else "cut"
@@ -277,7 +306,7 @@ def comparisons(study: Study) -> Iterator[tuple[str, str, pd.DataFrame]]:
         if name == ref or ref not in set(s["scenario"]):
             continue
         pair = s[s["scenario"].isin([ref, name])]
-        yield name, ref, paired_differences(pair, study.kpis, reference=ref)
+        yield name, ref, differences_of(pair, study.kpis, reference=ref)
 
 
 def findings(study: Study) -> list[tuple[str, list[str]]]:
@@ -297,7 +326,7 @@ def findings(study: Study) -> list[tuple[str, list[str]]]:
         ]
         out.append((f"{name[:1].upper()}{name[1:]} compared with {ref}", sentences))
     if "plan_share_grid" in study.kpis:
-        grid = kpi_intervals(s, ["plan_share_grid"]).to_dict("records")
+        grid = intervals_of(s, ["plan_share_grid"]).to_dict("records")
         out.append(("Against the 70/20/10 target", [_target_sentence(r["scenario"], r) for r in grid]))
     return out
 
@@ -319,4 +348,5 @@ __all__: Sequence[str] = [
     "kpi_noun",
     "kpi_unit",
     "load_study",
+    "uncertainty_note",
 ]

@@ -23,7 +23,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.core.kinds import LEVELS
 from sim.core.metrics import TARGET_TIER_SHARES
-from sim.experiments.replicate import interval
+from sim.experiments.uncertainty import mean_interval
 
 PALETTE = "colorblind"
 Colour = tuple[float, float, float]
@@ -151,8 +151,9 @@ def _legend_below(fig: Figure, handles: Sequence[Any], labels: Sequence[str]) ->
 
 
 def tier_shares_figure(summaries: pd.DataFrame, colours: Colours | None = None) -> Figure:
-    """The plan's tier shares per scenario (mean and 95% interval across replications)
-    against the reforms' 70/20/10 target, the village counted in the grid as 001 counts it.
+    """The plan's tier shares per scenario (mean and 95% interval across replications; over
+    posterior draws, the combined interval of :mod:`sim.experiments.uncertainty`) against the
+    reforms' 70/20/10 target, the village counted in the grid as 001 counts it.
 
     Args:
         summaries: run summaries with ``scenario`` and ``plan_share_*`` columns.
@@ -164,7 +165,7 @@ def tier_shares_figure(summaries: pd.DataFrame, colours: Colours | None = None) 
     width = 0.8 / len(scenarios)
     for i, scen in enumerate(scenarios):
         grp = summaries[summaries["scenario"] == scen]
-        stats_ = [interval(grp[f"plan_share_{t}"]) for t in TIERS]
+        stats_ = [mean_interval(grp, f"plan_share_{t}") for t in TIERS]
         means = [s[0] for s in stats_]
         err = [[s[0] - s[1] for s in stats_], [s[2] - s[0] for s in stats_]]
         xs = [j + (i - (len(scenarios) - 1) / 2) * width for j in range(len(TIERS))]

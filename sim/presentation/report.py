@@ -32,7 +32,8 @@ from matplotlib.figure import Figure
 import sim
 from sim.errors import GovsimError
 from sim.experiments.stability import unstable_note
-from sim.experiments.stats import kpi_intervals, replication_advice, warnings_for
+from sim.experiments.stats import replication_advice, warnings_for
+from sim.experiments.uncertainty import PARAMETERS, intervals_of
 from sim.presentation import plots
 from sim.presentation.comparison import ROUGH_BELOW, interval_text
 from sim.presentation.executive import brief_title, executive_summary
@@ -155,6 +156,8 @@ def _scenarios_section(study: Study) -> str:
     setup = [f"{d.get('days', '?')} simulated days", f"{d.get('replications', '?')} paired replications"]
     if d.get("context"):
         setup.append(f"context {d['context']}")
+    if study.draws:
+        setup.append(f"each under {study.draws} posterior draws of the context's calibrated parameters")
     if d.get("overrides"):
         setup.append("fixed settings " + ", ".join(f"{k} = {v}" for k, v in d["overrides"].items()))
     if d.get("parameters"):
@@ -190,7 +193,7 @@ def _steady_section(study: Study) -> str:
 
 
 def _kpi_table(study: Study) -> str:
-    t = kpi_intervals(study.summaries, study.kpis)
+    t = intervals_of(study.summaries, study.kpis)
     head = "".join(
         f"<th>{escape(n).replace(' (', '<br>(')}"
         + ("<br><span class='ci'>(no steady state)</span>" if n in study.unstable else "")
@@ -208,16 +211,50 @@ def _kpi_table(study: Study) -> str:
             r = hit.iloc[0]
             ci = interval_text(kpi, r["lo"], r["hi"]) if r["n"] >= 2 and math.isfinite(r["lo"]) else ""
             mean = escape(format_value(kpi, r["mean"]))
-            cells.append(f"<td class='num'>{mean}<br><span class='ci'>{escape(ci)}</span></td>")
+            source = f"<br><span class='ci'>{r['dominant']}</span>" if r.get("dominant") else ""
+            cells.append(f"<td class='num'>{mean}<br><span class='ci'>{escape(ci)}</span>{source}</td>")
         rows.append(f"<tr><th scope='row'>{escape(plots.kpi_label(kpi))}</th>{''.join(cells)}</tr>")
+    note = (
+        "Mean across replications and, below it, [its 95% t-interval], cut at the natural limits 0 and "
+        "100%; shares in percent."
+    )
+    if study.draws:
+        note = (
+            f"Mean over {study.draws} posterior draws and, below it, [its 95% interval combining the "
+            "parameter uncertainty (the draws) and run-to-run noise (the replications within each)], "
+            "cut at the natural limits 0 and 100%, and which of the two dominates (parameters or "
+            "runs); shares in percent."
+        )
     return (
         f"<div class='scroll'><table id='headline'><thead><tr><th>KPI</th>{head}</tr></thead><tbody>"
-        f"{''.join(rows)}</tbody></table></div><p class='note'>Mean across replications and, below it, "
-        "[its 95% t-interval], cut at the natural limits 0 and 100%; shares in percent.</p>"
+        f"{''.join(rows)}</tbody></table></div><p class='note'>{escape(note)}</p>"
     )
 
 
+def _draws_adequacy(study: Study) -> str:
+    """Over posterior draws: which source dominates the headline figures' intervals."""
+    t = intervals_of(study.summaries, study.kpis)
+    judged = t[t["dominant"] != ""]
+    by_params = int((judged["dominant"] == PARAMETERS).sum())
+    reps = study.design.get("replications", "?")
+    return (
+        f"<p>{study.draws} posterior draws × {reps} replications per scenario. Parameter uncertainty "
+        f"dominates the interval of {by_params} of {len(judged)} headline figures: more replications "
+        "would not narrow those, a sharper calibration would; run-to-run noise dominates the other "
+        f"{len(judged) - by_params}, which more replications would narrow.</p>" + _failed(study)
+    )
+
+
+def _failed(study: Study) -> str:
+    failed = study.res.runs[study.res.runs["status"] != "ok"]
+    if not len(failed):
+        return ""
+    return f"<p>{len(failed)} of {len(study.res.runs)} runs did not finish and are left out.</p>"
+
+
 def _adequacy(study: Study, precision: float) -> str:
+    if study.draws:
+        return _draws_adequacy(study)
     advice = replication_advice(study.summaries, study.kpis, rel_half_width=precision)
     advice["kpi"] = advice["kpi"].map(plots.kpi_label)
     lines = warnings_for(advice)
@@ -242,10 +279,7 @@ def _adequacy(study: Study, precision: float) -> str:
             f"<p>With only {n} replications the paired bootstrap intervals are rough (they cannot be "
             "wider than the spread of the observed differences); treat the findings as indicative.</p>"
         )
-    failed = study.res.runs[study.res.runs["status"] != "ok"]
-    if len(failed):
-        text += f"<p>{len(failed)} of {len(study.res.runs)} runs did not finish and are left out.</p>"
-    return text
+    return text + _failed(study)
 
 
 def _provenance(study: Study) -> str:
@@ -318,7 +352,11 @@ def build_report(
         ("Provenance", _provenance(study)),
     ]
     body = "".join(f"<section><h2>{escape(h)}</h2>{c}</section>" for h, c in sections)
-    calibrated = (study.res.path / "calibration.parquet").is_file() or bool((extras or {}).get("calibration"))
+    calibrated = (
+        (study.res.path / "calibration.parquet").is_file()
+        or bool((extras or {}).get("calibration"))
+        or study.draws > 0  # runs over posterior draws carry the calibration's uncertainty
+    )
     caveat = (
         ""
         if calibrated
