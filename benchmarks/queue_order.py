@@ -51,7 +51,7 @@ def main() -> None:
     handling.serve_watched = recording  # overtime books other servers: the watch is switched off below
     for name in args.scenarios:
         log.clear()
-        params = sim.load_scenario(name, overrides={"dispatch.deadline_watch": False})
+        params = sim.load_scenario(name, context="town", overrides={"dispatch.deadline_watch": False})
         sim.run(params, seed=0, days=args.days)
         unit, arrival, start = (np.concatenate([row[i] for row in log]) for i in range(3))
         hours = overtaken(unit, arrival, start)

@@ -40,7 +40,7 @@ CASES = {
 def main() -> None:
     print(f"{'variant':46s} " + " ".join(f"{k:>26s}" for k in KPIS))
     for name, over in CASES.items():
-        s = sim.run(sim.load_scenario("reform", overrides=over or None), seed=1).summary
+        s = sim.run(sim.load_scenario("reform", context="town", overrides=over or None), seed=1).summary
         print(f"{name:46s} " + " ".join(f"{s[k]:26.3f}" for k in KPIS), flush=True)
 
 

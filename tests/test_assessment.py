@@ -11,14 +11,14 @@ import sim
 from sim.core.kinds import Kind, Layer
 from sim.core.ledger import Outcome
 from sim.core.model import GovModel
-from tests.conftest import SMALL
+from tests.conftest import REFERENCE, SMALL
 
 DAYS = 240
 ON = {"assessment.enabled": True}
 
 
 def _run(seed: int, **over: object) -> sim.RunResult:
-    return sim.run("baseline", seed=seed, days=DAYS, overrides={**SMALL, **over})
+    return sim.run("baseline", seed=seed, days=DAYS, context=REFERENCE, overrides={**SMALL, **over})
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_off_changes_nothing_and_zero_response_changes_nothing() -> None:
 
 
 def _model(days: int = 60, **over: object) -> GovModel:
-    p = sim.load_scenario("baseline", overrides={**SMALL, **ON, **over})
+    p = sim.load_scenario("baseline", context=REFERENCE, overrides={**SMALL, **ON, **over})
     return GovModel(p, seed=4, days=days)
 
 

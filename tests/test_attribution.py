@@ -77,10 +77,13 @@ def test_shares_sum_to_the_total_change(reform_attribution: object) -> None:
     assert total["contribution_mean"].iloc[0] == pytest.approx(expected)
 
 
-def test_one_window_is_a_dummy_for_case_kpis_but_not_for_trips(reform_attribution: object) -> None:
+def test_one_window_barely_moves_case_kpis_but_cuts_trips(reform_attribution: object) -> None:
+    """The window touches cases only through residents' satisfaction with their approvals,
+    which moves their willingness to report: a trace, not an effect."""
     shares = reform_attribution.shares.set_index(["kpi", "mechanism"])  # type: ignore[attr-defined]
     for kpi in ("tier_share_grid", "delay_total_mean_days"):
-        assert shares.loc[(kpi, "one_window"), "contribution_mean"] == 0.0
+        total = shares.loc[(kpi, "TOTAL"), "contribution_mean"]
+        assert abs(shares.loc[(kpi, "one_window"), "contribution_mean"]) < 0.02 * abs(total)
     assert shares.loc[("approval_trips_mean", "one_window"), "contribution_mean"] < -0.5
 
 

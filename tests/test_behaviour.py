@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 import sim
-from tests.conftest import SMALL
+from tests.conftest import REFERENCE, SMALL
 
 SEEDS = (1, 2, 3)
 
@@ -17,8 +17,9 @@ SEEDS = (1, 2, 3)
 def _pair(overrides_b: dict, scenario: str = "baseline", days: int = 200) -> list[tuple[float, ...]]:
     out = []
     for s in SEEDS:
-        a = sim.run(scenario, seed=s, days=days, overrides=SMALL).summary
-        b = sim.run(scenario, seed=s, days=days, overrides={**SMALL, **overrides_b}).summary
+        a = sim.run(scenario, seed=s, days=days, context=REFERENCE, overrides=SMALL).summary
+        over = {**SMALL, **overrides_b}
+        b = sim.run(scenario, seed=s, days=days, context=REFERENCE, overrides=over).summary
         out.append((a, b))
     return out
 

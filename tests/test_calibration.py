@@ -4,6 +4,7 @@ the identifiability check, and the command end to end (resumable, writes its pro
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 import sim
 from sim.cli import app
+from sim.core.scenarios import builtin_scenarios
 from sim.errors import ScenarioError
 from sim.experiments.calibration import FitParameter, Target, context_values, distance, load_calibration
 from sim.experiments.calibration_check import effects
@@ -195,6 +197,7 @@ def test_calibrate_recovers_a_known_parameter_of_the_model_and_resumes(tmp_path:
         "baseline",
         seed=3,
         days=90,
+        context="town",
         overrides={"population.residents": 20000, "service_requests.processing_days": 2.0},
     ).summary
     (tmp_path / "targets.yaml").write_text(
@@ -241,3 +244,42 @@ def test_a_failed_run_is_recorded_and_the_check_goes_on(tmp_path: Path) -> None:
     failed = [x for x in recs if x["status"] == "failed"]
     assert len(recs) == 8 and 0 < len(failed) < 8 and "processing_days" in failed[0]["error"]
     assert "approval_processing_days" in r.output
+
+
+def _at(p: sim.Params, path: str) -> object:
+    node: object = p
+    for part in path.split("."):
+        node = node[part] if isinstance(node, dict) else getattr(node, part)
+    return node
+
+
+def test_the_main_job_runs_on_the_calibrated_context_over_its_posterior_draws() -> None:
+    """The README's first command compares on the shipped scenarios' own context, which is
+    the calibrated one, over its posterior draws; the calibrated context holds the
+    posterior median of the draws that `govsim calibrate` wrote beside it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    main = re.search(r"```bash\n(python3 -m venv [^\n]*govsim compare[^\n]*)\n```", readme)
+    assert main is not None
+    command = main.group(1)
+    assert "--context" not in command and "--draws" in command
+    assert all(sim.load_scenario(name).context == "calibrated" for name in builtin_scenarios())
+    assert (
+        sim.load_scenario("baseline", context="wujiang").categories
+        == sim.load_scenario("baseline").categories
+    )
+    config, _, _ = load_calibration(ROOT / "experiments" / "calibration.yaml")
+    post = load_posterior("calibrated")
+    draws = re.search(r"--draws (\d+)", command)
+    assert draws is not None and len(post) >= int(draws.group(1))
+    assert post.parameters == tuple(p.name for p in config.parameters)
+    median = np.median(post.values, axis=0)
+    expected = context_values(
+        sim.load_scenario("baseline", context=config.base_context), config.parameters, median
+    )
+    shipped = sim.load_scenario("baseline")
+    for path, value in expected.items():
+        got = _at(shipped, path)
+        if isinstance(value, list):  # initial levels: the grid keeps the rest
+            assert list(got)[1:] == pytest.approx(value[1:], abs=1e-5)  # type: ignore[call-overload]
+        else:
+            assert got == pytest.approx(value, rel=1e-5, abs=1e-6), path

@@ -16,7 +16,7 @@ from sim.core.mechanisms.meetings import next_meeting
 from sim.core.model import GovModel
 from sim.core.output import case_table
 from sim.errors import ScenarioError
-from tests.conftest import SMALL
+from tests.conftest import REFERENCE, SMALL
 
 CENTRE = {"clusters.centre": True, "clusters.joint_settles": ["neighbour_dispute"]}
 """The cluster centre with neighbour disputes on the joint meetings' list (as ningbo_cluster)."""
@@ -27,7 +27,8 @@ OFF = {"clusters.centre": False, "clusters.joint_settles": []}
 def _model(
     days: int = 200, scenario: str = "ningbo_cluster", **over: object
 ) -> tuple[GovModel, pd.DataFrame]:
-    m = GovModel(sim.load_scenario(scenario, overrides={**SMALL, **over}), seed=2, days=days)
+    p = sim.load_scenario(scenario, context=REFERENCE, overrides={**SMALL, **over})
+    m = GovModel(p, seed=2, days=days)
     for _ in range(days):
         m.step()
     return m, case_table(m)

@@ -8,6 +8,7 @@ import pytest
 import sim
 from sim.core.params import Shift
 from sim.core.queues import overtime_array, serve, serve_watched, shift_array
+from tests.conftest import REFERENCE
 
 OFFICE = Shift(start_hour=9, hours_per_day=8, days_per_week=5)  # 9:00-17:00 Mon-Fri
 
@@ -101,6 +102,7 @@ def watched_runs() -> dict[bool, sim.RunResult]:
     for watch in (False, True):
         sc = sim.load_scenario(
             "baseline",
+            context=REFERENCE,
             overrides={
                 "population.residents": 40_000,
                 "dispatch.command_centre": True,

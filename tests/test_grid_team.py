@@ -12,7 +12,7 @@ import pytest
 import sim
 from sim.core.catalogue import settling_tiers
 from sim.core.kinds import Tier
-from tests.conftest import SMALL
+from tests.conftest import REFERENCE, SMALL
 
 DAYS = 150
 POLICE = {"grid.police_per_grid": 1, "grid.police_categories": ["neighbour_dispute"]}
@@ -25,7 +25,8 @@ def _poor(p: float) -> dict[str, float]:
 
 
 def _run(**over: object) -> sim.RunResult:
-    return sim.run("wujiang_grid_linkage", seed=3, days=DAYS, overrides={**SMALL, **NO_TEAM, **over})
+    over = {**SMALL, **NO_TEAM, **over}
+    return sim.run("wujiang_grid_linkage", seed=3, days=DAYS, context=REFERENCE, overrides=over)
 
 
 @pytest.fixture(scope="module")

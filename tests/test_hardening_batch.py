@@ -311,7 +311,7 @@ def test_run_never_overwrites_an_earlier_result_unless_forced(tmp_path: Path) ->
     out = tmp_path / "run"
     r = runner.invoke(app, ["run", "reform", *TINY_RUN, "--out", str(out)])
     assert r.exit_code == 0
-    assert "reform (town): 5/5 (100%)" in r.output  # no terminal: progress as log lines
+    assert "reform (calibrated): 5/5 (100%)" in r.output  # no terminal: progress as log lines
     before = (out / "summary.parquet").read_bytes()
     r = runner.invoke(app, ["run", "reform", *TINY_RUN, "--seed", "3", "--out", str(out)])
     assert r.exit_code == 2 and "holds the output of an earlier command" in r.output and "--force" in r.output

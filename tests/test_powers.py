@@ -16,6 +16,7 @@ from sim.core.kinds import Layer, Tier
 from sim.core.model import GovModel
 from sim.core.powers import county_share
 from sim.errors import ScenarioError
+from tests.conftest import REFERENCE
 
 SMALL = {"population.residents": 20_000}
 ITEMS = {"powers.items": True}
@@ -23,7 +24,7 @@ DAYS = 300
 
 
 def _model(days: int = DAYS, seed: int = 3, **overrides: Any) -> GovModel:
-    p = sim.load_scenario("reform", overrides={**SMALL, **overrides})
+    p = sim.load_scenario("reform", context=REFERENCE, overrides={**SMALL, **overrides})
     m = GovModel(p, seed=seed, days=days)
     for _ in range(days):
         m.step()
@@ -39,7 +40,9 @@ def _enforcement(m: GovModel) -> dict[str, float]:
 
 
 def _summary(**overrides: Any) -> dict[str, float]:
-    return sim.run("reform", seed=3, days=150, overrides={**SMALL, **overrides}).summary.to_dict()
+    return sim.run(
+        "reform", seed=3, days=150, context=REFERENCE, overrides={**SMALL, **overrides}
+    ).summary.to_dict()
 
 
 def test_off_the_item_parameters_change_nothing() -> None:

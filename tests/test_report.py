@@ -312,3 +312,7 @@ def test_brief_draws_attribution_and_calibration_tables_from_their_commands(
     assert "not yet calibrated" not in page
     bad = CliRunner().invoke(app, ["report", str(store), "--attribution", str(tmp_path / "nope.parquet")])
     assert bad.exit_code == 2
+
+
+def test_a_brief_on_the_calibrated_context_without_draws_says_its_intervals_are_runs_only(page: str) -> None:
+    assert "calibrated context at its posterior median" in page and "not yet calibrated" not in page

@@ -16,7 +16,7 @@ def test_builtin_scenarios_and_contexts_load() -> None:
     assert {"baseline", "reform"} <= set(builtin_scenarios())
     assert {"town", "wujiang"} <= set(builtin_contexts())
     base, reform = sim.load_scenario("baseline"), sim.load_scenario("reform")
-    assert base.context == reform.context == "town"
+    assert base.context == reform.context == "calibrated"
     assert not base.grid.separation and reform.grid.separation
     assert not base.dispatch.command_centre and reform.dispatch.command_centre
     assert base.enforcement.mode == "line" and reform.enforcement.mode == "comprehensive"

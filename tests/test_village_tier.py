@@ -14,13 +14,14 @@ from sim.core.catalogue import settling_tiers
 from sim.core.kinds import LEVELS, Tier
 from sim.core.units import found_level_mix
 from sim.errors import ScenarioError
+from tests.conftest import REFERENCE
 
 SMALL = {"population.residents": 20_000}
 CATS = ("neighbour_dispute", "sanitation", "facility_repair", "street_vending")
 
 
 def _result(scenario: str = "reform", days: int = 240, **overrides: object) -> sim.RunResult:
-    return sim.run(scenario, seed=3, days=days, overrides={**SMALL, **overrides})
+    return sim.run(scenario, seed=3, days=days, context=REFERENCE, overrides={**SMALL, **overrides})
 
 
 def _run(scenario: str = "reform", days: int = 240, **overrides: object) -> dict[str, float]:
@@ -88,7 +89,7 @@ def test_staff_follow_the_expected_workload(scenario: str) -> None:
     from sim.core.agents import KINDS
     from sim.core.model import GovModel
 
-    p = sim.load_scenario(scenario, overrides={"population.residents": 60_000})
+    p = sim.load_scenario(scenario, context=REFERENCE, overrides={"population.residents": 60_000})
     m = GovModel(p, seed=1, days=240)
     m.world.work.track_units()
     for _ in range(240):

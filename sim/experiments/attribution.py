@@ -216,7 +216,7 @@ def attribute(
     )
     check_runs(
         (len(coalitions) + 1) * reps * max(len(draws), 1),
-        "coalitions × draws × replications, with the equal-cost control",
+        f"coalitions{' × draws' if draws else ''} × replications, with the equal-cost control",
     )
     control_key = frozenset({"__control__"})
     variants: dict[Any, Params] = {}

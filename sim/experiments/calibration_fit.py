@@ -73,6 +73,7 @@ class Calibration:
     ess: float
     nroy_share: float
     runs: int
+    new_runs: int
     failures: int
     emulators: pd.DataFrame
     identification: pd.DataFrame
@@ -260,6 +261,7 @@ def calibrate(
         ess=post.ess,
         nroy_share=nroy,
         runs=len(log.records),
+        new_runs=log.added,
         failures=len(log.failures()),
         emulators=checks,
         identification=identification(names, post.draws, box),

@@ -75,6 +75,8 @@ class RunLog:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / "runs.jsonl"
         self.records: dict[str, dict[str, Any]] = {}
+        self.added = 0
+        """Runs done by this process (the others were resumed from the log)."""
         if self.path.is_file():
             for line in self.path.read_text(encoding="utf-8").splitlines():
                 try:
@@ -91,6 +93,7 @@ class RunLog:
                 fh.write(json.dumps(rec) + "\n")
                 fh.flush()
                 self.records[rec["key"]] = rec
+                self.added += 1
 
             yield add
 

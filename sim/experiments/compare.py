@@ -80,7 +80,7 @@ def compare_design(
         raise GovsimError(f"scenarios: {names} name one scenario twice; compare needs different scenarios")
     if draws is not None:
         posterior_of(scenarios, context).first(draws)
-    check_runs(len(params) * reps * (draws or 1), "scenarios × draws × replications")
+    check_runs(len(params) * reps * (draws or 1), f"scenarios{' × draws' if draws else ''} × replications")
     for p in params:
         check_run(p, days, seed)
     keys = [slug(scenario_key(s), "scenario file name") for s in scenarios]

@@ -148,7 +148,7 @@ class Design(Section):
         try:
             check_runs(
                 len(self.scenarios) * self.n_points() * (self.posterior_draws or 1) * self.replications,
-                "scenarios × points × draws × replications",
+                f"scenarios × points{' × draws' if self.posterior_draws else ''} × replications",
             )
         except GovsimError as exc:
             raise ValueError(str(exc)) from None

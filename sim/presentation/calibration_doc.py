@@ -142,8 +142,9 @@ def calibration_markdown(cal: Calibration, command: str, minutes: float, previou
     lines = [
         "# Calibration: the shared context against the reported figures",
         "",
-        f"Written by `{command}` ({minutes:.0f} minutes on this project's 2-core machine; "
-        f"{cal.runs} model runs, {cal.failures} failed). Every figure below comes from that command.",
+        f"Written by `{command}` on this project's 2-core machine: {cal.runs} model runs in its run "
+        f"log ({cal.failures} failed), of which this invocation did {cal.new_runs} in {minutes:.0f} "
+        "minutes (the others it resumed). Every figure below comes from that command.",
         "",
         "**In brief.** "
         f"{cal_hit} of {cal_n} calibrated figures and {val_hit} of {val_n} held-back figures lie within "

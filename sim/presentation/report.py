@@ -144,6 +144,24 @@ details>summary{list-style:none}}
 paper), figures and rows kept whole."""
 
 
+def _caveat(study: Study) -> str:
+    """What the reader must know about the parameters behind runs without posterior draws."""
+    d = study.design
+    try:
+        context = sim.load_scenario(str(d["scenarios"][0]), context=d.get("context")).context
+    except (GovsimError, KeyError, IndexError):
+        context = ""
+    if context.startswith("calibrated"):
+        return (
+            " The model runs on the calibrated context at its posterior median: the intervals show "
+            "run-to-run noise only, not the parameters' uncertainty (run over posterior draws for that)."
+        )
+    return (
+        " The model's parameters are assumptions, not yet calibrated: read differences as what the "
+        "mechanisms do under those assumptions."
+    )
+
+
 def _scenarios_section(study: Study) -> str:
     d = study.design
     items = []
@@ -352,19 +370,12 @@ def build_report(
         ("Provenance", _provenance(study)),
     ]
     body = "".join(f"<section><h2>{escape(h)}</h2>{c}</section>" for h, c in sections)
-    calibrated = (
+    carried = (
         (study.res.path / "calibration.parquet").is_file()
         or bool((extras or {}).get("calibration"))
         or study.draws > 0  # runs over posterior draws carry the calibration's uncertainty
     )
-    caveat = (
-        ""
-        if calibrated
-        else (
-            " The model's parameters are assumptions, not yet calibrated: read differences as what the "
-            "mechanisms do under those assumptions."
-        )
-    )
+    caveat = "" if carried else _caveat(study)
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
