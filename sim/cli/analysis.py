@@ -9,7 +9,17 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from sim.cli.base import HORIZON_MARK, app, bounded, err, fmt, friendly, out, print_unstable
+from sim.cli.base import (
+    HORIZON_MARK,
+    PrecisionOpt,
+    ReferenceOpt,
+    app,
+    err,
+    fmt,
+    friendly,
+    out,
+    print_unstable,
+)
 from sim.cli.experiments import horizon, print_intervals
 from sim.errors import GovsimError
 
@@ -18,13 +28,8 @@ from sim.errors import GovsimError
 @friendly
 def analyze(
     experiment: str,
-    reference: Annotated[str | None, typer.Option(help="scenario to compare against")] = None,
-    precision: Annotated[
-        float,
-        typer.Option(
-            callback=bounded(0.0001), help="target half-width of the 95% interval, relative to the mean"
-        ),
-    ] = 0.05,
+    reference: ReferenceOpt = None,
+    precision: PrecisionOpt = 0.05,
     kpi: Annotated[list[str] | None, typer.Option(help="KPIs to analyse (default: main ones)")] = None,
 ) -> None:
     """KPIs per scenario with intervals; paired differences, Wilcoxon tests, effect sizes."""

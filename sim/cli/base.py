@@ -64,6 +64,13 @@ def _days(param: typer.CallbackParam, value: int) -> int:
 
 
 DaysOpt = Annotated[int, typer.Option(callback=_days, help="days to simulate (1 to 3650)")]
+ReferenceOpt = Annotated[str | None, typer.Option(help="scenario to compare against")]
+PrecisionOpt = Annotated[
+    float,
+    typer.Option(
+        callback=bounded(0.0001), help="target half-width of the 95% interval, relative to the mean"
+    ),
+]
 DrawsOpt = Annotated[
     int | None,
     typer.Option(

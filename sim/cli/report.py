@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sim.cli.base import app, bounded, err, friendly, out
+from sim.cli.base import PrecisionOpt, ReferenceOpt, app, err, friendly, out
 from sim.errors import GovsimError
 
 
@@ -18,13 +18,8 @@ def report(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="HTML file to write (default <results folder>/brief.html)")
     ] = None,
-    reference: Annotated[str | None, typer.Option(help="scenario to compare against")] = None,
-    precision: Annotated[
-        float,
-        typer.Option(
-            callback=bounded(0.0001), help="target half-width of the 95% interval, relative to the mean"
-        ),
-    ] = 0.05,
+    reference: ReferenceOpt = None,
+    precision: PrecisionOpt = 0.05,
     calibration: Annotated[
         Path | None, typer.Option(help="fit table of govsim calibrate (results/calibration/fit.parquet)")
     ] = None,
