@@ -42,7 +42,7 @@ def test_run_writes_tables(tmp_path: Path) -> None:
         assert (tmp_path / f"{name}.csv").is_file()
     daily = pd.read_parquet(tmp_path / "daily.parquet")
     assert len(daily) == 30
-    assert "tier_share_grid" in res.output
+    assert "share of resolved issues settled in the basic grid" in res.output
 
 
 def test_compare_prints_intervals_and_writes_figure(tmp_path: Path) -> None:
@@ -118,3 +118,13 @@ def test_version() -> None:
 
     res = runner.invoke(app, ["--version"])
     assert res.exit_code == 0 and res.output.strip() == f"govsim {sim.__version__}"
+
+
+def test_run_prints_kpis_in_plain_words(tmp_path: Path) -> None:
+    res = runner.invoke(
+        app, ["run", "reform", "--days", "20", "--set", "population.residents=8000", "--out", str(tmp_path)]
+    )
+    assert res.exit_code == 0, res.output
+    assert (
+        "mean delay from occurrence to resolution" in res.output and "delay_total_mean_days" not in res.output
+    )

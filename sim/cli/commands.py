@@ -92,8 +92,10 @@ def run(
     ):
         files.table(df, table_name, csv)
     table = Table("KPI", params.name, title=f"{params.name} on {params.context}, seed {seed}, {days} days")
+    from sim.presentation.plots import kpi_label
+
     for k in KPIS:
-        table.add_row(k, f"{res.summary[k]:,.4g}")
+        table.add_row(kpi_label(k), f"{res.summary[k]:,.4g}")
     out.print(table)
     _print_steady(res.steady, days)
     out.print(f"tables written to {folder}/", highlight=False)

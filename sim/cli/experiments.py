@@ -191,6 +191,8 @@ def horizon(res: Any) -> int | None:
 
 
 def print_intervals(table: pd.DataFrame) -> None:
+    from sim.presentation.plots import kpi_label
+
     cols = list(dict.fromkeys(zip(table["scenario"], table["point"], strict=True)))
     multi = len({p for _, p in cols}) > 1
     names = [f"{s} p{p}" if multi else str(s) for s, p in cols]
@@ -203,7 +205,7 @@ def print_intervals(table: pd.DataFrame) -> None:
     t = Table("KPI", *names, title=title)
     for kpi, grp in table.groupby("kpi", sort=False):
         cells = {(r["scenario"], r["point"]): cell(r) for _, r in grp.iterrows()}
-        t.add_row(str(kpi), *[cells.get(c, "–") for c in cols])
+        t.add_row(kpi_label(str(kpi)), *[cells.get(c, "–") for c in cols])
     out.print(t)
 
 
