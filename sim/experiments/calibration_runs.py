@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ class Job:
     days: int
     metrics: tuple[str, ...]
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The run's identity: its place in the design and everything that sets it, so a
         changed configuration or posterior never reuses an old record."""

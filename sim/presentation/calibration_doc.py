@@ -198,10 +198,11 @@ def calibration_markdown(cal: Calibration, command: str, minutes: float, previou
         "",
         *cal_rows,
         "",
-        "Approval days before and the house-building days before are each set mostly by one "
-        "parameter (approval processing; the one-thing processing time): meeting them shows the "
-        "parameter is pinned, not that the model explains them. The same holds for the on-site rate "
-        "and the on-site scale.",
+        "Approval days before and the house-building days before are set mostly by their own service "
+        "parameters (approval processing and the trip interval, which trade off against each other: "
+        "see their correlation below; the one-thing processing time): meeting them shows those "
+        "parameters are pinned, not that the model explains the figures. The same holds for the "
+        "on-site rate and the on-site scale.",
         "",
         "## Validation: held-back figures, predicted",
         "",
