@@ -32,6 +32,7 @@ run takes (a test checks them against the diagram). The transitions ``resolve``,
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable
 from enum import IntEnum
 
@@ -144,9 +145,17 @@ _COLUMNS: dict[str, tuple[type, float | int]] = {
     "supervised": (np.bool_, False),
     "poor": (np.bool_, False),
     "reopened": (np.int16, 0),
+    "draws": (np.int32, 0),
 }
 
 Emit = Callable[..., None]
+
+Cases = namedtuple("Cases", [*_COLUMNS, "route", "trace"])  # type: ignore[misc]
+"""The ledger's columns (first ``n`` rows), its routes and the compiled transitions'
+trace, as one tuple the compiled case flow takes (:mod:`sim.core.ledger_flow`)."""
+
+TRACE_SHAPE = (len(TRANSITIONS), len(Stage) + 1, len(Stage) + 1)
+"""The compiled trace: (transition, from stage + 1, to stage + 1) edges taken."""
 
 
 class Ledger:
@@ -170,6 +179,7 @@ class Ledger:
         self._emit = emit
         self.trace: set[tuple[str, int, int]] | None = None
         """Set to an empty set to record every (transition, from, to) a run takes."""
+        self._flow_trace = np.zeros(TRACE_SHAPE, dtype=np.bool_)
 
     def __getattr__(self, name: str) -> np.ndarray:
         cols = self.__dict__.get("cols")
@@ -253,62 +263,25 @@ class Ledger:
         self._move("find", ids, Stage.DISPATCH)
         c["next_t"][ids], c["at_layer"][ids] = t, layer
 
-    def send(self, ids: np.ndarray, unit: np.ndarray, arrive: np.ndarray, outcome: int | np.ndarray) -> None:
-        """On the way to ``unit``, arriving at ``arrive``, where it will get ``outcome``."""
-        c = self.cols
-        c["unit"][ids], c["next_t"][ids] = unit, arrive
-        self._move("send", ids, Stage.TRANSIT)
-        c["outcome"][ids] = outcome
-
-    def queue(self, ids: np.ndarray, finish: np.ndarray) -> None:
-        """Booked at its unit; the (last) job finishes at ``finish``."""
-        self._move("queue", ids, Stage.QUEUED)
-        self.cols["next_t"][ids] = finish
-
-    def redispatch(self, ids: np.ndarray, t: np.ndarray, triaged: bool) -> None:
-        """Back to dispatch at ``t`` (after triage, a bounce or an escalation)."""
-        self._move("redispatch", ids, Stage.DISPATCH)
-        self.cols["next_t"][ids], self.cols["triaged"][ids] = t, triaged
-
-    def resolve(self, ids: np.ndarray, t: np.ndarray, unit: np.ndarray, tier: np.ndarray) -> None:
-        """Resolved at ``t`` by ``unit`` of ``tier``; awaits verification (hook ``resolved``)."""
-        c = self.cols
-        c["resolved"][ids], c["resolver"][ids], c["tier"][ids] = t, unit, tier
-        self._move("resolve", ids, Stage.CLOSING)
-        c["next_t"][ids] = t
-        self._emit("resolved", ids, t)
-
-    def verify_until(self, ids: np.ndarray, t: np.ndarray) -> None:
-        """Resolved cases whose verification ends at ``t``."""
-        self._move("verify_until", ids, Stage.CLOSING)
-        self.cols["next_t"][ids] = t
-
-    def reopen(self, ids: np.ndarray, arrive: np.ndarray) -> None:
-        """A resolution found poor on verification: the case goes back to the unit that
-        resolved it, arriving at ``arrive``, to be worked again (its last unit only); it
-        is no longer resolved."""
-        c = self.cols
-        c["unit"][ids], c["next_t"][ids], c["resolved"][ids] = c["resolver"][ids], arrive, np.nan
-        self._move("reopen", ids, Stage.TRANSIT)
-        c["outcome"][ids], c["reopened"][ids] = Outcome.WORK, c["reopened"][ids] + 1
-        self.route[ids, 0], c["route_len"][ids], c["route_pos"][ids] = c["resolver"][ids], 1, 0
-
     def close(self, ids: np.ndarray) -> None:
         """Verified and closed at their ``next_t`` (hook ``closed``)."""
         self._move("close", ids, Stage.CLOSED)
         self.cols["closed"][ids] = self.cols["next_t"][ids]
         self._emit("closed", ids)
 
-    def drop(self, ids: np.ndarray, t: np.ndarray, reason: DropReason) -> None:
-        """Dropped at ``t`` for ``reason``: no one will handle them (hook ``dropped``)."""
-        c = self.cols
-        self._move("drop", ids, Stage.DROPPED)
-        c["drop_reason"][ids], c["closed"][ids] = reason, t
-        self._emit("dropped", ids)
+    def cases(self) -> Cases:
+        """The columns, routes and trace as :data:`Cases`, for the compiled transitions
+        (:mod:`sim.core.ledger_flow`) that the case flow takes."""
+        return Cases(**{**self.cols, "route": self.route, "trace": self._flow_trace})
 
-    def count_escalations(self, ids: np.ndarray, n: np.ndarray | int) -> None:
-        """Add ``n`` upward hand-offs to each case (the one place escalations are counted)."""
-        self.cols["escalations"][ids] += np.asarray(n, dtype=np.int16)
+    def absorb_trace(self) -> None:
+        """Add the compiled transitions' edges to ``trace`` (when it is on)."""
+        if self.trace is None or not self._flow_trace.any():
+            return
+        names = list(TRANSITIONS)
+        for k, a, b in zip(*np.nonzero(self._flow_trace), strict=True):
+            self.trace.add((names[k], int(a) - 1, int(b) - 1))
+        self._flow_trace[:] = False
 
     def compact(self) -> None:
         """Drop closed and dropped cases from the active set."""

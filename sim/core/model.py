@@ -16,7 +16,6 @@ from sim.core.params import Params
 from sim.core.places import build_places
 from sim.core.units import build_units
 from sim.core.world import Hooks, World
-from sim.errors import GovsimError
 
 
 class Act(NamedTuple):
@@ -32,22 +31,13 @@ DAY_ORDER: tuple[Act, ...] = (
     Act("occurrence", "population", "step"),
     Act("discovery", "discovery", "step"),
     Act("meetings", "meetings", "step"),
-    Act("case_flow", "model", "case_flow"),
+    Act("case_flow", "flow", "step"),
     Act("closure", "closure", "step"),
     Act("assessment", "assessment", "step"),
     Act("service_requests", "one_window", "step"),
     Act("record", "model", "record"),
 )
 """The order of a day; :meth:`GovModel.step` runs exactly these, in this order."""
-
-CASE_FLOW_ORDER: tuple[Act, ...] = (
-    Act("dispatch", "dispatch", "step"),
-    Act("arrivals", "handling", "arrive"),
-    Act("completions", "handling", "complete"),
-)
-"""One round of the case flow; rounds repeat until no case moves before the day's end."""
-
-MAX_FLOW_ROUNDS = 1_000
 
 SNAPSHOT_COLUMNS = (
     "open_cases",
@@ -74,10 +64,11 @@ class GovModel(mesa.Model):
        (:mod:`sim.core.mechanisms.discovery`);
     4. ``meetings`` — on a meeting day, the cluster centres' joint meetings take their
        delegates' hours (:mod:`sim.core.mechanisms.meetings`; with ``clusters.centre``);
-    5. ``case_flow`` — the rounds of :data:`CASE_FLOW_ORDER`: dispatch
-       (:mod:`sim.core.mechanisms.dispatch`), queue arrivals and job completions
-       (:mod:`sim.core.mechanisms.handling`, with :mod:`sim.core.mechanisms.enforcement`
-       through hooks), repeated until no event falls before the day's end;
+    5. ``case_flow`` — the day's case events in exact time order, compiled
+       (:mod:`sim.core.mechanisms.flow`): dispatch (:mod:`sim.core.mechanisms.dispatch`), arrivals
+       at units and finished jobs (:mod:`sim.core.mechanisms.handling`, with
+       :mod:`sim.core.mechanisms.enforcement`, closure's verification and the grid
+       supervisors' checks), until no event falls before the day's end;
     6. ``closure`` — verification closes resolved cases, residents update satisfaction
        (:mod:`sim.core.mechanisms.closure`);
     7. ``assessment`` — at the end of each period towns and county departments rate each
@@ -108,7 +99,6 @@ class GovModel(mesa.Model):
         self._plans = {cls: cls.prepare(self.agents_by_type[cls], self.world) for cls in self._unit_classes()}
         self.snapshots: dict[str, list[float]] = {k: [] for k in SNAPSHOT_COLUMNS}
         self._day = [self._act(a) for a in DAY_ORDER]
-        self._flow = [self._act(a) for a in CASE_FLOW_ORDER]
 
     def _act(self, act: Act) -> Any:
         return getattr(self if act.owner == "model" else self.mechanisms[act.owner], act.method)
@@ -151,22 +141,6 @@ class GovModel(mesa.Model):
         """Each kind of unit plans its day (its rule on its agent class)."""
         for cls, prepared in self._plans.items():
             cls.plan_day(prepared, self.world, day)
-
-    def case_flow(self, day: int) -> None:
-        """Rounds of :data:`CASE_FLOW_ORDER` until no case moves before the day's end."""
-        # only cases with an event before the day's end can move today (their own events
-        # are the only ones that change them), so the rounds search just those
-        L = self.world.ledger
-        a = L.active
-        today = a[L.next_t[a] < day + 1.0]
-        for _ in range(MAX_FLOW_ROUNDS):
-            today = today[L.next_t[today] < day + 1.0]
-            moved = 0
-            for act in self._flow:
-                moved += act(day, today)
-            if moved == 0:
-                return
-        raise GovsimError(f"day {day}: cases still moving after {MAX_FLOW_ROUNDS} rounds")
 
     def release(self) -> None:
         """Let the model be garbage-collected once the caller drops it.

@@ -82,52 +82,30 @@ def serve(free_at, first, n_servers, unit_calendar, calendars, unit, arrival, ho
     return start, finish
 
 
-@njit(cache=True)
-def serve_watched(
-    free_at: np.ndarray,
-    overtime_free_at: np.ndarray,
-    first: np.ndarray,
-    n_servers: np.ndarray,
-    unit_calendar: np.ndarray,
-    calendars: np.ndarray,
-    overtime_calendars: np.ndarray,
-    unit: np.ndarray,
-    arrival: np.ndarray,
-    hours: np.ndarray,
-    deadline: np.ndarray,
-    give_up: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`serve`, with overtime for jobs that would finish past their deadline, and
-    jobs that are not taken when they could not start before they are given up.
+@njit(cache=True, inline="always")
+def book(U, unit, arrival, hours, deadline, give_up):  # type: ignore[no-untyped-def,unused-ignore]
+    """Book one job at ``unit`` (jobs come in arrival order): start, finish, whether it is
+    worked in overtime, and whether it is taken.
 
-    A job whose regular finish is after ``deadline`` is worked in overtime instead (its
-    unit's servers, on the row of ``overtime_calendars``: ``free_at`` of those hours in
-    ``overtime_free_at``) when that finishes sooner; a row with no working days has no
+    ``U`` holds the servers (``free_at``, ``overtime_free_at``, ``first``, ``staff``,
+    ``calendar``, ``calendars``, ``overtime_calendars``). A job whose regular finish is
+    after ``deadline`` is worked in overtime instead (the unit's servers, on the row of
+    ``overtime_calendars``) when that finishes sooner; a row with no working days has no
     overtime. A job whose start (regular or overtime, as chosen) would be after
-    ``give_up`` is not booked: no server's time is taken. Returns start, finish (NaN for
-    jobs not booked), whether each job was worked in overtime, and whether it was booked.
+    ``give_up`` is not taken: no server's time is used (start and finish NaN).
     """
-    m = unit.shape[0]
-    start = np.empty(m)
-    finish = np.empty(m)
-    overtime = np.zeros(m, dtype=np.bool_)
-    booked = np.ones(m, dtype=np.bool_)
-    for i in range(m):
-        u = unit[i]
-        s0, n, row = first[u], n_servers[u], unit_calendar[u]
-        best, start[i], finish[i] = _book(free_at, s0, n, calendars[row], arrival[i], hours[i])
-        ot = overtime_calendars[row]
-        if finish[i] > deadline[i] and ot[2] > 0:
-            ot_best, ot_start, ot_finish = _book(overtime_free_at, s0, n, ot, arrival[i], hours[i])
-            if ot_finish < finish[i] and ot_start <= give_up[i]:
-                overtime[i], start[i], finish[i] = True, ot_start, ot_finish
-                overtime_free_at[ot_best] = ot_finish
-                continue
-        if start[i] > give_up[i]:
-            booked[i], start[i], finish[i] = False, np.nan, np.nan
-            continue
-        free_at[best] = finish[i]
-    return start, finish, overtime, booked
+    s0, n, row = U.first[unit], U.staff[unit], U.calendar[unit]
+    best, start, finish = _book(U.free_at, s0, n, U.calendars[row], arrival, hours)
+    ot = U.overtime_calendars[row]
+    if finish > deadline and ot[2] > 0:
+        ot_best, ot_start, ot_finish = _book(U.overtime_free_at, s0, n, ot, arrival, hours)
+        if ot_finish < finish and ot_start <= give_up:
+            U.overtime_free_at[ot_best] = ot_finish
+            return ot_start, ot_finish, True, True
+    if start > give_up:
+        return np.nan, np.nan, False, False
+    U.free_at[best] = finish
+    return start, finish, False, True
 
 
 def overtime_array(shift: Shift, hours_per_day: float) -> np.ndarray:

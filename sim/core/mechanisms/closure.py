@@ -3,37 +3,37 @@
 After resolution a case waits an exponential ``verification_days`` (the patroller or
 the centre checks on site and closes the loop) before it is closed; then the resident's
 satisfaction is updated (:meth:`sim.core.mechanisms.population.Population.closed`,
-through the hook ``closed``). The verification delays are drawn from the ``handling``
-stream, in the order cases are resolved.
+through the hook ``closed``). The verification delay is drawn in the compiled case flow
+when the case is resolved (:func:`verify`, on the ``handling`` stream's key).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
+from numba import njit
 
+from sim.core.draws import exponential
 from sim.core.ledger import Stage
+from sim.core.ledger_flow import verify_until
 
 if TYPE_CHECKING:
     from sim.core.world import World
 
 
-class Closure:
-    """Verifies resolved cases and closes those whose verification ends today.
+@njit(cache=True, inline="always")
+def verify(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
+    """Case ``i`` was resolved at ``t``: its verification ends an exponential
+    ``verification_days`` later (hook ``resolved``)."""
+    C = F.cases
+    verify_until(C, i, t + exponential(F.keys.handling, i, C.draws, F.s.verification_days))
 
-    Hooks: ``resolved`` (draws the verification delay).
-    """
+
+class Closure:
+    """Closes the cases whose verification ends today."""
 
     def __init__(self, world: World) -> None:
         self.world = world
-        self.rng = world.stream("handling")
-        world.hooks.subscribe("resolved", self.verify)
-
-    def verify(self, ids: np.ndarray, t: np.ndarray) -> None:
-        """Verification of cases resolved at ``t`` ends an exponential ``verification_days`` later."""
-        days = self.rng.exponential(self.world.params.dispatch.verification_days, ids.size)
-        self.world.ledger.verify_until(ids, t + days)
 
     def step(self, day: int) -> None:
         """Close today's verified cases and drop finished ones from the active set."""

@@ -28,103 +28,92 @@ passes a case back up because it lacks the authority.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
+from numba import njit
 
+from sim.core.draws import erlang, uniform
 from sim.core.kinds import Kind, Tier
-from sim.core.ledger import DropReason, Outcome, Stage
+from sim.core.ledger import DropReason, Outcome
+from sim.core.ledger_flow import EV_DROPPED, announce, count_escalations, drop, level_at, send
 from sim.core.mechanisms.meetings import next_meeting
+from sim.core.mechanisms.powers import reroute
 
-if TYPE_CHECKING:
-    from sim.core.world import World
-
-
-def unique_rows(route: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the distinct non-negative entries in first-seen order, -1 padded; and counts."""
-    out = np.full_like(route, -1)
-    n = np.zeros(route.shape[0], dtype=np.int8)
-    for j in range(route.shape[1]):
-        col = route[:, j]
-        new = (col >= 0) & ~(out == col[:, None]).any(axis=1)
-        out[np.flatnonzero(new), n[new]] = col[new]
-        n += new
-    return out, n
+TRIAGE, BOUNCE, WORK = int(Outcome.TRIAGE), int(Outcome.BOUNCE), int(Outcome.WORK)
+LOST = int(DropReason.LOST_IN_HANDOFF)
+GRID, ENFORCEMENT = int(Tier.GRID), int(Tier.ENFORCEMENT)
+DEPARTMENT_KIND, ENFORCEMENT_KIND = int(Kind.DEPARTMENT), int(Kind.ENFORCEMENT)
 
 
-class Dispatch:
-    """Routes cases at stage DISPATCH to a unit (stage TRANSIT) or drops them."""
+@njit(cache=True, inline="always")
+def dispatch(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
+    """Dispatch case ``i`` at ``t``: to the centre for triage, or to the unit with authority
+    (or a wrong one), or drop it (lost in a hand-off; logged in ``log``)."""
+    C, U, K, S = F.cases, F.units, F.cat, F.s
+    g = C.grid[i]
+    if S.centre and not C.triaged[i]:
+        send(C, i, U.centre[F.town_of_grid[g]], t, TRIAGE)
+        return
+    cat = C.category[i]
+    lvl = level_at(C, K.max_level, i, t)
+    tier = K.settle[cat, lvl]
+    raw = F.buf.route  # scratch: the unit of each step by domain (-1 padded)
+    for j in range(raw.size):
+        d = K.domains[cat, j]
+        raw[j] = U.route[tier, d, g] if d >= 0 else -1
+    if K.police[cat] and tier == GRID:  # the grid's officer
+        raw[:] = -1
+        raw[0] = U.police[g]
+    if S.powers_on and tier == ENFORCEMENT:  # powers as items: the squad holding the item
+        reroute(F, i, K.domains[cat], raw)
+    n = 0
+    for j in range(raw.size):  # the distinct units, in first-seen order
+        u = raw[j]
+        if u < 0:
+            continue
+        seen = False
+        for k in range(n):
+            seen |= C.route[i, k] == u
+        if not seen:
+            C.route[i, n] = u
+            n += 1
+    for k in range(n, raw.size):
+        C.route[i, k] = -1
+    C.route_len[i], C.route_pos[i] = n, 0
+    target = C.route[i, 0]
+    delay = 0.0
+    if not S.centre:
+        layer = np.int64(U.layer[target])
+        hops = abs(layer - C.at_layer[i])
+        count_escalations(C, i, max(layer - C.at_layer[i], 0))
+        if hops > 0:
+            delay = erlang(F.keys.dispatch, i, C.draws, hops, S.handoff_days)
+            if uniform(F.keys.dispatch, i, C.draws) < 1.0 - (1.0 - S.loss) ** hops:
+                drop(C, i, t, LOST)
+                announce(F, EV_DROPPED, i, -1, t, 0.0)
+                return
+    unit, outcome = misroute(F, i, target)
+    arrive = t + delay
+    if K.joint[cat, lvl]:  # for the cluster's next joint meeting
+        arrive = next_meeting(arrive, S.meeting_days, S.opening_hour)
+    send(C, i, unit, arrive, outcome)
+    if np.isnan(C.dispatched[i]):
+        C.dispatched[i] = t + delay
 
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.rng = world.stream("dispatch")
-        kinds = world.units.kind
-        self.pool = {k: np.flatnonzero(kinds == k) for k in (Kind.DEPARTMENT, Kind.ENFORCEMENT)}
 
-    def step(self, day: int, among: np.ndarray | None = None) -> int:
-        """Dispatch every case due today (optionally only ``among`` these); returns how many."""
-        w, L, p = self.world, self.world.ledger, self.world.params.dispatch
-        ids = L.due(Stage.DISPATCH, day + 1.0, among)
-        if ids.size == 0:
-            return 0
-        t = L.next_t[ids]
-        if p.command_centre:
-            todo = L.triaged[ids]
-            new = ids[~todo]
-            centre = w.units.centre[w.places.town_of_grid[L.grid[new]]]
-            L.send(new, centre, t[~todo], Outcome.TRIAGE)
-            ids, t = ids[todo], t[todo]
-        lvl = L.level_at(ids, t)
-        tier = w.catalogue.settle[L.category[ids], lvl]
-        joint = w.catalogue.joint[L.category[ids], lvl]  # for the cluster's next joint meeting
-        dom = w.catalogue.domains[L.category[ids]]
-        raw = np.where(dom >= 0, w.units.route[tier[:, None], dom.clip(0), L.grid[ids][:, None]], -1)
-        police = w.catalogue.police[L.category[ids]] & (tier == Tier.GRID)  # the grid's officer
-        raw[police] = -1
-        raw[police, 0] = w.units.police[L.grid[ids[police]]]
-        if w.powers is not None:  # powers as items: the squad holding the case's item
-            raw = w.powers.reroute(ids, tier, dom, raw)
-        route, n = unique_rows(raw)
-        L.route[ids], L.route_len[ids], L.route_pos[ids] = route, n, 0
-        target = route[:, 0]
-        if p.command_centre:
-            delay = np.zeros(ids.size)
-        else:
-            hops = np.abs(w.units.layer[target].astype(int) - L.at_layer[ids])
-            up = np.maximum(w.units.layer[target].astype(int) - L.at_layer[ids], 0)
-            L.count_escalations(ids, up)
-            delay = self.rng.gamma(np.maximum(hops, 1), p.handoff_days) * (hops > 0)
-            lost = self.rng.random(ids.size) < 1.0 - (1.0 - p.handoff_loss_probability) ** hops
-            if lost.any():
-                L.drop(ids[lost], t[lost], DropReason.LOST_IN_HANDOFF)
-                ids, t, target, delay, joint = ids[~lost], t[~lost], target[~lost], delay[~lost], joint[~lost]
-        unit, outcome = self._misroute(target, w.places.town_of_grid[L.grid[ids]])
-        arrive = t + delay
-        if joint.any():
-            c = w.params.clusters
-            arrive[joint] = next_meeting(arrive[joint], c.meeting_days, w.params.calendar.office.start_hour)
-        L.send(ids, unit, arrive, outcome)
-        first = np.isnan(L.dispatched[ids])
-        L.dispatched[ids[first]] = (t + delay)[first]
-        return int(ids.size)
-
-    def _misroute(self, target: np.ndarray, town: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Send some cases (from ``town``) to a wrong unit of the same kind (only where there
-        is one). With two-way assessment, a town answering its rating misroutes less."""
-        w = self.world
-        p, kinds = w.params.dispatch, w.units.kind
-        unit, outcome = target.copy(), np.full(target.size, Outcome.WORK, dtype=np.int8)
-        owned = w.params.departments.duty_list_coverage  # a duty list removes that misrouting
-        care = w.town_response[town] if w.params.assessment.enabled else 0.0
-        wrong = self.rng.random(target.size) < p.misroute_probability * (1.0 - owned) * (1.0 - care)
-        draw = self.rng.random(target.size)
-        for k, pool in self.pool.items():
-            sel = np.flatnonzero(wrong & (kinds[target] == k))
-            if pool.size < 2 or sel.size == 0:
-                continue
-            # a uniformly chosen unit of the kind other than the right one
-            pick = (draw[sel] * (pool.size - 1)).astype(int)
-            pos = np.searchsorted(pool, target[sel])
-            unit[sel] = pool[pick + (pick >= pos)]
-            outcome[sel] = Outcome.BOUNCE
-        return unit, outcome
+@njit(cache=True, inline="always")
+def misroute(F, i, target):  # type: ignore[no-untyped-def,unused-ignore]
+    """The unit case ``i`` is sent to, and its outcome there: ``target``, or with
+    ``misroute_probability`` (less a duty list's coverage, and less the town's answer to
+    its two-way assessment) a uniformly chosen other unit of the same kind, which will
+    bounce it (only departments and squads, where the kind has another unit)."""
+    U, S = F.units, F.s
+    care = U.town_response[F.town_of_grid[F.cases.grid[i]]] if S.assessment else 0.0
+    if uniform(F.keys.dispatch, i, F.cases.draws) >= S.misroute * (1.0 - S.duty) * (1.0 - care):
+        return target, WORK
+    kind = U.kind[target]
+    pool = U.departments if kind == DEPARTMENT_KIND else U.squads
+    if (kind != DEPARTMENT_KIND and kind != ENFORCEMENT_KIND) or pool.size < 2:
+        return target, WORK
+    pick = int(uniform(F.keys.dispatch, i, F.cases.draws) * (pool.size - 1))
+    pos = np.searchsorted(pool, target)
+    return pool[pick + (pick >= pos)], BOUNCE

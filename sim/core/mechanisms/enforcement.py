@@ -13,54 +13,42 @@ same squad (``follow_up_hours``), which then resolves it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
+from numba import njit
 
+from sim.core.draws import exponential, uniform
 from sim.core.kinds import Kind
 from sim.core.ledger import Outcome
+from sim.core.ledger_flow import send
+from sim.core.mechanisms.powers import proficiency, record
 
-if TYPE_CHECKING:
-    from sim.core.world import World
+ENFORCEMENT, FOLLOW_UP = int(Kind.ENFORCEMENT), int(Outcome.FOLLOW_UP)
 
 
-class Enforcement:
-    """Decides on-site disposal at a squad's first visit and schedules follow-ups.
+@njit(cache=True, inline="always")
+def first_visit(F, i, unit, start):  # type: ignore[no-untyped-def,unused-ignore]
+    """Work on case ``i`` starts at ``unit`` at ``start``: at a squad's first visit, decide
+    whether the case is settled on the spot (hook ``work_started``)."""
+    C, K = F.cases, F.cat
+    if F.units.kind[unit] != ENFORCEMENT or C.followed[i] or C.on_site[i] >= 0:
+        return
+    c = C.category[i]
+    p = K.on_site[c] * np.exp(-(start - C.discovered[i]) / K.freshness[c])
+    if F.s.powers_on:  # powers as items: only as far as the squad can use the item
+        p *= proficiency(F, unit, C.item[i])
+    single = C.route_len[i] == 1
+    settled = uniform(F.keys.enforcement, i, C.draws) < p and single
+    C.on_site[i] = settled
+    if F.s.powers_on:
+        record(F, unit, C.item[i], single, settled)
 
-    Hooks: ``work_started`` (a first visit), ``work_done`` (a visit that did not settle
-    the case on site).
-    """
 
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.rng = world.stream("enforcement")
-        world.hooks.subscribe("work_started", self.first_visit)
-        world.hooks.subscribe("work_done", self.follow_up)
-
-    def first_visit(self, ids: np.ndarray, unit: np.ndarray, start: np.ndarray) -> None:
-        """Record whether each case a squad visits for the first time at ``start`` was
-        settled on the spot."""
-        w, L, cat = self.world, self.world.ledger, self.world.catalogue
-        visit = (w.units.kind[unit] == Kind.ENFORCEMENT) & ~L.followed[ids] & (L.on_site[ids] < 0)
-        ids, start, unit = ids[visit], start[visit], unit[visit]
-        if ids.size == 0:
-            return
-        c = L.category[ids]
-        p = cat.on_site[c] * np.exp(-(start - L.discovered[ids]) / cat.freshness[c])
-        if w.powers is not None:  # powers as items: only as far as the squad can use the item
-            p = p * w.powers.proficiency(unit, L.item[ids])
-        single = L.route_len[ids] == 1
-        settled = single & (self.rng.random(ids.size) < p)
-        L.on_site[ids] = settled.astype(np.int8)
-        if w.powers is not None:
-            w.powers.record(unit, L.item[ids], single, settled)
-
-    def follow_up(self, ids: np.ndarray, unit: np.ndarray, t: np.ndarray) -> None:
-        """A squad's work that did not settle a case on site: the follow-up visit is due
-        after an exponential ``follow_up_days``, at the same squad."""
-        w, L = self.world, self.world.ledger
-        need = (w.units.kind[unit] == Kind.ENFORCEMENT) & (L.on_site[ids] == 0) & ~L.followed[ids]
-        fol = ids[need]
-        L.followed[fol] = True
-        delay = self.rng.exponential(w.params.enforcement.follow_up_days, fol.size)
-        L.send(fol, unit[need], t[need] + delay, Outcome.FOLLOW_UP)
+@njit(cache=True, inline="always")
+def follow_up(F, i, unit, t):  # type: ignore[no-untyped-def,unused-ignore]
+    """A squad's work at ``t`` that did not settle case ``i`` on site: the follow-up visit is
+    due after an exponential ``follow_up_days``, at the same squad (hook ``work_done``)."""
+    C = F.cases
+    if F.units.kind[unit] != ENFORCEMENT or C.on_site[i] != 0 or C.followed[i]:
+        return
+    C.followed[i] = True
+    send(C, i, unit, t + exponential(F.keys.enforcement, i, C.draws, F.s.follow_up_days), FOLLOW_UP)

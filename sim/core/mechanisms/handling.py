@@ -16,7 +16,7 @@ grid and back for village staff, departments and squads, and the case stops grow
 the hours of its level, a department's, worked by the cluster centre's staff).
 With the command centre's deadline watch, work that would finish past the case's
 deadline is done in overtime when that is sooner (supervision). On
-completion each outcome has its own rule (:meth:`Handling.complete`): a triaged,
+completion each outcome has its own rule (:func:`complete`): a triaged,
 bounced or escalated case goes back to dispatch, a worked case moves to its next unit
 or — unless its unit schedules more (an enforcement follow-up, hook ``work_done``) — is
 resolved at the tier of the unit and goes to closure (hook ``resolved``).
@@ -24,255 +24,225 @@ resolved at the tier of the unit and goes to closure (hook ``resolved``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
-from sim.core.agents import UNIT_LEVEL
+from sim.core.draws import exponential, lognormal, uniform
 from sim.core.kinds import Kind, Layer
 from sim.core.ledger import DropReason, Outcome, Stage
-from sim.core.queues import serve_watched
+from sim.core.ledger_flow import (
+    EV_BOOKED,
+    EV_BOUNCED,
+    EV_DROPPED,
+    EV_RESOLVED,
+    EV_STARTED,
+    announce,
+    count_escalations,
+    drop,
+    level_at,
+    queue,
+    redispatch,
+    resolve,
+    send,
+)
+from sim.core.mechanisms.closure import verify
+from sim.core.mechanisms.enforcement import first_visit, follow_up
+from sim.core.mechanisms.supervision import check
+from sim.core.queues import book
 
 if TYPE_CHECKING:
     from sim.core.world import World
 
-Rule = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-"""An outcome's rule: (ids, finish times, hand-off delays) -> which of them are resolved."""
-NONE = np.zeros(0, dtype=np.int64)
-"""A rule's answer when it resolves none of its cases (indexes nothing)."""
+WORK, ESCALATE, BOUNCE = int(Outcome.WORK), int(Outcome.ESCALATE), int(Outcome.BOUNCE)
+TRIAGE, FOLLOW_UP = int(Outcome.TRIAGE), int(Outcome.FOLLOW_UP)
+TIMED_OUT, BOUNCE_LIMIT = int(DropReason.TIMED_OUT), int(DropReason.BOUNCE_LIMIT)
+QUEUED, COUNTY = int(Stage.QUEUED), int(Layer.COUNTY)
+DEPARTMENT, ENFORCEMENT = int(Kind.DEPARTMENT), int(Kind.ENFORCEMENT)
 
 
-class Handling:
-    """Queues cases at units and acts on finished jobs.
+def travel_hours(world: World) -> np.ndarray:
+    """Hours of travel to the grid and back, by unit, for the units that are not
+    departments or squads (theirs depend on the case's town): a cluster's pooled grid
+    team, village staff, a cluster centre's staff; 0 for the others."""
+    p, U = world.params, world.units
+    pooled = (U.kind == Kind.GRID) & (np.bincount(U.grid_unit, minlength=len(U.kind)) > 1)
+    travel = np.where(pooled, 2.0 * p.clusters.travel_hours, 0.0)
+    travel[U.kind == Kind.VILLAGE] = 2.0 * p.village.travel_hours
+    centres = [u.index for u in U.units if len(getattr(u, "villages", ())) > 1]  # a cluster's (002)
+    travel[centres] = 2.0 * max(p.village.travel_hours, p.clusters.travel_hours)
+    return travel
 
-    Hooks: emits ``work_started`` (first work on a case at a unit) and ``work_done``
-    (work at the end of a case's route, before it is resolved).
+
+# ---------------------------------------------------------------- arrivals
+@njit(cache=True, inline="always")
+def arrive(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
+    """Case ``i`` arrives at its unit at ``t``: decide what the unit does with it, book its
+    job(s) on the unit's first-come-first-served servers, or drop it if no server could
+    start before it is given up. Arrivals come in time order, so the queues are exact."""
+    C, U, K, S = F.cases, F.units, F.cat, F.s
+    unit, outcome, cat = C.unit[i], C.outcome[i], C.category[i]
+    work = outcome == WORK
+    lvl = level_at(C, K.max_level, i, t)
+    if work and K.settle[cat, lvl] > U.level[U.kind[unit]]:
+        outcome = ESCALATE  # it needs a tier above the unit's
+    keep = work and outcome == WORK
+    if keep:
+        C.level[i] = lvl
+    C.outcome[i] = outcome
+    n_jobs = 1
+    if keep and S.lead and C.route_len[i] > 1 and C.route_pos[i] == 0:  # all at once
+        n_jobs = C.route_len[i]
+        C.route_pos[i] = n_jobs - 1
+    give_up = np.inf
+    if outcome == WORK and C.reopened[i] == 0:  # a reopened case is worked again, however late
+        give_up = C.discovered[i] + K.patience[cat]
+    first, last, refused = np.inf, -np.inf, False
+    for j in range(n_jobs):
+        u = unit if j == 0 else C.route[i, j]
+        h = hours(F, i, u, outcome) + (S.lead_hours if n_jobs > 1 and j == 0 else 0.0)
+        start, finish, taken = _book(F, i, u, t, h, outcome, give_up)
+        if taken:
+            first, last = min(first, start), max(last, finish)
+        refused |= not taken
+    if refused:  # shelved on arrival
+        drop(C, i, t, TIMED_OUT)
+        announce(F, EV_DROPPED, i, unit, t, 0.0)
+        return
+    queue(C, i, last)
+    if keep:
+        if np.isnan(C.started[i]):
+            C.started[i] = first
+        first_visit(F, i, unit, first)
+        announce(F, EV_STARTED, i, unit, first, 0.0)
+
+
+@njit(cache=True, inline="always")
+def _book(F, i, unit, t, h, outcome, give_up):  # type: ignore[no-untyped-def,unused-ignore]
+    """Book one job of case ``i`` at ``unit`` (:func:`sim.core.queues.book`): start,
+    finish, taken; and account its hours.
+
+    With the centre's deadline watch, a job of work whose regular finish would pass the
+    case's deadline (discovery plus the category's ``deadline_days``) is supervised: worked
+    in overtime when that is sooner. With two-way assessment, a rated unit watches each
+    job of work with its response chance (``unit_response``).
     """
+    C, U, S, W = F.cases, F.units, F.s, F.work
+    deadline = np.inf
+    if U.level[U.kind[unit]] >= 0 and (outcome == WORK or outcome == FOLLOW_UP):  # noqa: SIM109 (numba)
+        watched = S.deadline_watch
+        if S.assessment:  # a rated unit answers its assessment on some jobs
+            watched |= uniform(F.keys.assessment, i, C.draws) < U.unit_response[unit]
+        if watched:
+            deadline = C.discovered[i] + F.cat.deadline[C.category[i]]
+    start, finish, overtime, taken = book(U, unit, t, h, deadline, give_up)
+    if not taken:
+        return start, finish, False
+    if S.log_bookings and not overtime:  # for the queue-order diagnostic
+        announce(F, EV_BOOKED, i, unit, t, start)
+    d, k = int(np.floor(start)), U.kind[unit]
+    if overtime:
+        if start < S.days:  # as the regular hours: work past the horizon is left out
+            C.supervised[i] = True
+            W.overtime_hours[k] += h
+            if W.unit_overtime.shape[0]:
+                W.unit_overtime[unit, d] += h
+    elif 0 <= d < S.days:
+        W.busy[k, d] += h
+        if W.unit_busy.shape[0]:
+            W.unit_busy[unit, d] += h
+    return start, finish, True
 
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.rng = world.stream("handling")
-        self.answer = world.stream("assessment")  # drawn only with assessment.enabled
-        p = world.params
-        cv2 = p.service_cv**2
-        self._sigma = float(np.sqrt(np.log1p(cv2)))
-        self._exponential = p.service_distribution == "exponential"
-        U = world.units
-        pooled = (U.kind == Kind.GRID) & (np.bincount(U.grid_unit, minlength=len(U.kind)) > 1)
-        self._travel = np.where(pooled, 2.0 * p.clusters.travel_hours, 0.0)  # a cluster's team
-        self._travel[U.kind == Kind.VILLAGE] = 2.0 * p.village.travel_hours
-        centres = [u.index for u in U.units if len(getattr(u, "villages", ())) > 1]  # a cluster's (002)
-        self._travel[centres] = 2.0 * max(p.village.travel_hours, p.clusters.travel_hours)
-        self._joint = p.clusters.centre and bool(p.clusters.joint_settles)
 
-    # ---------------------------------------------------------------- arrivals
-    def arrive(self, day: int, among: np.ndarray | None = None) -> int:
-        """Queue every case arriving today (optionally only ``among`` these); returns how many."""
-        w, L, U = self.world, self.world.ledger, self.world.units
-        ids = L.due(Stage.TRANSIT, day + 1.0, among)
-        if ids.size == 0:
-            return 0
-        unit, arrival = L.unit[ids], L.next_t[ids]
-        outcome = L.outcome[ids].copy()
-        work = outcome == Outcome.WORK
-        lvl = L.level_at(ids, arrival)
-        esc = work & (w.catalogue.settle[L.category[ids], lvl] > UNIT_LEVEL[U.kind[unit]])
-        outcome[esc] = Outcome.ESCALATE
-        keep = work & ~esc
-        L.level[ids[keep]] = lvl[keep]
-        L.outcome[ids] = outcome
-        jobs_case, jobs_unit = ids, unit
-        parallel = (
-            keep & (L.route_len[ids] > 1) & (L.route_pos[ids] == 0) & w.params.departments.lead_department
-        )
-        if parallel.any():
-            lead = ids[parallel]
-            extra_case = np.repeat(lead, L.route_len[lead] - 1)
-            k = np.concatenate([np.arange(1, n) for n in L.route_len[lead]])
-            jobs_case = np.concatenate([ids, extra_case])
-            jobs_unit = np.concatenate([unit, L.route[extra_case, k]])
-            L.route_pos[lead] = L.route_len[lead] - 1
-        pos = np.searchsorted(ids, jobs_case, sorter=np.argsort(ids))
-        order = np.argsort(ids)[pos]  # row in `ids` of each job's case
-        hours = self._hours(jobs_case, jobs_unit, outcome[order])
-        if parallel.any():
-            hours[np.flatnonzero(parallel)] += w.params.departments.lead_coordination_hours
-        seq = np.lexsort((jobs_case, arrival[order]))
-        give_up = np.where(  # a case a supervisor reopened is worked again, however late
-            (outcome == Outcome.WORK) & (L.reopened[ids] == 0),
-            L.discovered[ids] + w.catalogue.patience[L.category[ids]],
-            np.inf,
-        )
-        booked = self._book(
-            jobs_case[seq], jobs_unit[seq], arrival[order][seq], hours[seq], give_up[order][seq]
-        )
-        back = np.empty_like(seq)
-        back[seq] = np.arange(seq.size)  # booking order -> job order
-        start, finish, overtime, taken = (b[back] for b in booked)
-        paid = overtime & (start < w.days)  # as Work.record: work past the horizon is left out
-        L.supervised[jobs_case[paid]] = True
-        w.work.overtime(jobs_unit[paid], start[paid], hours[paid])
-        regular = ~overtime & taken
-        w.work.record(jobs_unit[regular], start[regular], hours[regular])
-        refused = np.zeros(ids.size, dtype=bool)
-        np.logical_or.at(refused, order, ~taken)
-        L.drop(ids[refused], arrival[refused], DropReason.TIMED_OUT)  # shelved on arrival
-        case_start = np.full(ids.size, np.inf)
-        case_finish = np.full(ids.size, -np.inf)
-        np.minimum.at(case_start, order[taken], start[taken])
-        np.maximum.at(case_finish, order[taken], finish[taken])
-        on, keep = ~refused, keep & ~refused
-        L.queue(ids[on], case_finish[on])
-        first = keep & np.isnan(L.started[ids])
-        L.started[ids[first]] = case_start[first]
-        w.hooks.emit("work_started", ids[keep], unit[keep], case_start[keep])
-        return int(ids.size)
+@njit(cache=True, inline="always")
+def hours(F, i, unit, outcome):  # type: ignore[no-untyped-def,unused-ignore]
+    """Hours of work of a job of case ``i`` at ``unit`` with ``outcome``."""
+    C, U, K, S = F.cases, F.units, F.cat, F.s
+    kind = U.kind[unit]
+    far = kind == DEPARTMENT or kind == ENFORCEMENT  # noqa: SIM109 (numba)
+    travel = U.travel[unit]
+    if far:
+        county = U.layer[unit] == COUNTY or U.town[unit] != F.town_of_grid[C.grid[i]]
+        travel = 2.0 * (S.county_travel if county else S.town_travel)
+    if outcome == ESCALATE:
+        return S.escalation_hours
+    if outcome == BOUNCE:
+        return S.bounce_hours
+    if outcome == TRIAGE:
+        return S.triage_hours
+    if outcome == FOLLOW_UP:
+        return S.follow_up_hours + travel
+    tier = max(U.level[kind], 0)
+    if S.joint:  # a joint meeting's case is the department's work, done by the cluster's staff
+        tier = max(tier, C.level[i])
+    if S.exponential:
+        noise = exponential(F.keys.handling, i, C.draws, 1.0)
+    else:
+        noise = lognormal(F.keys.handling, i, C.draws, -(S.sigma**2) / 2.0, S.sigma)
+    return K.service_hours[C.category[i], tier] * noise + travel
 
-    def _book(
-        self, case: np.ndarray, unit: np.ndarray, arrival: np.ndarray, hours: np.ndarray, give_up: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Book jobs (in arrival order) on their units' servers: start, finish, worked in
-        overtime, taken (:func:`sim.core.queues.serve_watched`).
 
-        A job that could not start before its case is given up (``give_up``: the report
-        plus the category's ``patience_days``, for work) is not taken. With the centre's
-        deadline watch, a job of work whose regular finish would pass the case's deadline
-        (discovery plus the category's ``deadline_days``) is supervised: worked in overtime
-        when that is sooner. With two-way assessment, a rated unit watches each job of work
-        with its response chance (``world.unit_response``, :mod:`sim.core.mechanisms.assessment`).
-        """
-        w, L, U = self.world, self.world.ledger, self.world.units
-        deadline = np.full(unit.size, np.inf)
-        handles = UNIT_LEVEL[U.kind[unit]] >= 0
-        work = handles & np.isin(L.outcome[case], (Outcome.WORK, Outcome.FOLLOW_UP))
-        watched = work & w.params.dispatch.deadline_watch
-        if w.params.assessment.enabled:  # a rated unit answers its assessment on some jobs
-            watched |= work & (self.answer.random(unit.size) < w.unit_response[unit])
-        if watched.any():
-            due = L.discovered[case] + w.catalogue.deadline[L.category[case]]
-            deadline = np.where(watched, due, np.inf)
-        return serve_watched(
-            U.free_at,
-            U.overtime_free_at,
-            U.first,
-            U.staff,
-            U.calendar,
-            U.calendars,
-            U.overtime_calendars,
-            unit.astype(np.int64),
-            arrival,
-            hours,
-            deadline,
-            give_up,
-        )
+# ------------------------------------------------------------- completions
+@njit(cache=True, inline="always")
+def complete(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
+    """Case ``i``'s (last) job at its unit finished at ``t``: act on its outcome. A triaged,
+    bounced or escalated case goes back to dispatch; a worked case moves to its route's
+    next unit or — unless its unit schedules more (an enforcement follow-up, hook
+    ``work_done``) — is resolved at the tier of the unit. A hand-off between units without
+    a command centre takes an exponential ``handoff_days``."""
+    C, U, S = F.cases, F.units, F.s
+    out, unit = C.outcome[i], C.unit[i]
+    hand = 0.0 if S.centre else exponential(F.keys.handling, i, C.draws, S.handoff_days)
+    if out == TRIAGE:  # the centre has triaged the report: dispatch sends it on now
+        redispatch(C, i, t, True)
+    elif out == BOUNCE:
+        _bounced(F, i, t, hand)
+    elif out == ESCALATE:  # a unit without the authority passes the case up
+        C.at_layer[i] = U.layer[unit]
+        if S.centre:
+            count_escalations(C, i, 1)
+        redispatch(C, i, t, False)
+    elif out == WORK:
+        if C.route_pos[i] + 1 < C.route_len[i]:  # on to the route's next unit
+            C.route_pos[i] += 1
+            send(C, i, C.route[i, C.route_pos[i]], t + hand, WORK)
+            return
+        follow_up(F, i, unit, t)
+        if C.stage[i] == QUEUED:
+            _resolve(F, i, t)
+    else:  # the follow-up visit settles the case
+        _resolve(F, i, t)
 
-    def _hours(self, case: np.ndarray, unit: np.ndarray, outcome: np.ndarray) -> np.ndarray:
-        """Hours of work of each job."""
-        w, L, U, p = self.world, self.world.ledger, self.world.units, self.world.params
-        kind = U.kind[unit]
-        tier = UNIT_LEVEL[kind].clip(0)
-        if self._joint:  # a joint meeting's case is the department's work, done by the cluster's staff
-            tier = np.maximum(tier, L.level[case])
-        mean = w.catalogue.service_hours[L.category[case], tier]
-        if self._exponential:
-            noise = self.rng.exponential(1.0, case.size)
-        else:
-            noise = self.rng.lognormal(-(self._sigma**2) / 2, self._sigma, case.size)
-        same_town = U.town[unit] == w.places.town_of_grid[L.grid[case]]
-        travel = np.where(
-            (U.layer[unit] == Layer.COUNTY) | ~same_town,
-            p.population.county_travel_hours,
-            p.population.town_travel_hours,
-        )
-        far = (kind == Kind.DEPARTMENT) | (kind == Kind.ENFORCEMENT)
-        travel = np.where(far, 2.0 * travel, self._travel[unit])
-        hours = mean * noise + travel
-        hours = np.where(outcome == Outcome.ESCALATE, p.dispatch.escalation_assessment_hours, hours)
-        hours = np.where(outcome == Outcome.BOUNCE, p.dispatch.bounce_assessment_hours, hours)
-        hours = np.where(outcome == Outcome.TRIAGE, p.dispatch.triage_hours, hours)
-        return np.where(outcome == Outcome.FOLLOW_UP, p.enforcement.follow_up_hours + travel, hours)
 
-    # ------------------------------------------------------------- completions
-    def complete(self, day: int, among: np.ndarray | None = None) -> int:
-        """Act on every job finished today (optionally only ``among`` these); returns how many.
+@njit(cache=True, inline="always")
+def _bounced(F, i, t, hand):  # type: ignore[no-untyped-def,unused-ignore]
+    """A wrong unit sends the case back to the layer that sent it, or — past
+    ``max_bounces`` — it is dropped. With two-way assessment, a rated unit instead
+    forwards it to the unit with authority with its response chance (no bounce)."""
+    C, U, S = F.cases, F.units, F.s
+    unit = C.unit[i]
+    if S.assessment and uniform(F.keys.assessment, i, C.draws) < U.unit_response[unit]:
+        send(C, i, C.route[i, C.route_pos[i]], t + hand, WORK)
+        return
+    announce(F, EV_BOUNCED, i, unit, t, 0.0)
+    C.bounces[i] += 1
+    if C.bounces[i] > S.max_bounces:
+        drop(C, i, t, BOUNCE_LIMIT)
+        announce(F, EV_DROPPED, i, unit, t, 0.0)
+        return
+    C.at_layer[i] = U.layer[unit]  # the sender, at the wrong unit's layer
+    redispatch(C, i, t + hand, False)
 
-        Each outcome has its rule, applied in this order: triaged, bounced, escalated,
-        worked, followed up; a rule returns which of its cases are resolved, and those are
-        resolved together, in time order. A hand-off between units without a command
-        centre takes an exponential ``handoff_days`` (drawn for every finished job, in order).
-        """
-        L, p = self.world.ledger, self.world.params.dispatch
-        ids = L.due(Stage.QUEUED, day + 1.0, among)
-        if ids.size == 0:
-            return 0
-        t, out = L.next_t[ids], L.outcome[ids]
-        hand = np.zeros(ids.size) if p.command_centre else self.rng.exponential(p.handoff_days, ids.size)
-        resolve = np.zeros(ids.size, dtype=bool)
-        rules: tuple[tuple[int, Rule], ...] = (
-            (Outcome.TRIAGE, self._triaged),
-            (Outcome.BOUNCE, self._bounced),
-            (Outcome.ESCALATE, self._escalated),
-            (Outcome.WORK, self._worked),
-            (Outcome.FOLLOW_UP, self._followed_up),
-        )
-        for outcome, rule in rules:
-            sel = np.flatnonzero(out == outcome)
-            if sel.size:
-                done = rule(ids[sel], t[sel], hand[sel])
-                resolve[sel[done]] = True
-        self._resolve(ids[resolve], t[resolve])
-        return int(ids.size)
 
-    def _triaged(self, ids: np.ndarray, t: np.ndarray, hand: np.ndarray) -> np.ndarray:
-        """The centre has triaged the report: dispatch sends it on now."""
-        self.world.ledger.redispatch(ids, t, triaged=True)
-        return NONE
-
-    def _bounced(self, ids: np.ndarray, t: np.ndarray, hand: np.ndarray) -> np.ndarray:
-        """A wrong unit sends the case back to the layer that sent it (hook ``bounced``), or —
-        past ``max_bounces`` — it is dropped. With two-way assessment, a rated unit instead
-        forwards it to the unit with authority with its response chance (no bounce)."""
-        w, L, U = self.world, self.world.ledger, self.world.units
-        if w.params.assessment.enabled:  # a rated unit answers: forwards it to the right unit
-            on = self.answer.random(ids.size) < w.unit_response[L.unit[ids]]
-            fwd = ids[on]
-            L.send(fwd, L.route[fwd, L.route_pos[fwd]], (t + hand)[on], Outcome.WORK)
-            ids, t, hand = ids[~on], t[~on], hand[~on]
-        w.hooks.emit("bounced", ids, L.unit[ids])
-        L.bounces[ids] += 1
-        over = L.bounces[ids] > w.params.dispatch.max_bounces
-        L.drop(ids[over], t[over], DropReason.BOUNCE_LIMIT)
-        back = ids[~over]
-        L.at_layer[back] = U.layer[L.unit[back]]  # the sender, at the wrong unit's layer
-        L.redispatch(back, (t + hand)[~over], triaged=False)
-        return NONE
-
-    def _escalated(self, ids: np.ndarray, t: np.ndarray, hand: np.ndarray) -> np.ndarray:
-        """A unit without the authority passes the case up (with a centre: an escalation)."""
-        w, L = self.world, self.world.ledger
-        L.at_layer[ids] = w.units.layer[L.unit[ids]]
-        if w.params.dispatch.command_centre:
-            L.count_escalations(ids, 1)
-        L.redispatch(ids, t, triaged=False)
-        return NONE
-
-    def _worked(self, ids: np.ndarray, t: np.ndarray, hand: np.ndarray) -> np.ndarray:
-        """Work done: on to the route's next unit, or resolved unless more is scheduled."""
-        L = self.world.ledger
-        more = L.route_pos[ids] + 1 < L.route_len[ids]
-        nxt = ids[more]
-        L.route_pos[nxt] += 1
-        L.send(nxt, L.route[nxt, L.route_pos[nxt]], (t + hand)[more], Outcome.WORK)
-        end = ~more
-        self.world.hooks.emit("work_done", ids[end], L.unit[ids[end]], t[end])
-        return end & (L.stage[ids] == Stage.QUEUED)
-
-    def _followed_up(self, ids: np.ndarray, t: np.ndarray, hand: np.ndarray) -> np.ndarray:
-        """The follow-up visit settles the case."""
-        return np.ones(ids.size, dtype=bool)
-
-    def _resolve(self, ids: np.ndarray, t: np.ndarray) -> None:
-        L, U = self.world.ledger, self.world.units
-        unit = L.unit[ids]
-        L.resolve(ids, t, unit, UNIT_LEVEL[U.kind[unit]])
+@njit(cache=True, inline="always")
+def _resolve(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
+    """Resolved by its unit at ``t``; then the ``resolved`` hook's compiled subscribers:
+    the verification (:func:`sim.core.mechanisms.closure.verify`) and the supervisors'
+    check (:func:`sim.core.mechanisms.supervision.check`)."""
+    C, U = F.cases, F.units
+    unit = C.unit[i]
+    resolve(C, i, t, unit, U.level[U.kind[unit]])
+    announce(F, EV_RESOLVED, i, unit, t, 0.0)
+    verify(F, i, t)
+    check(F, i, t)

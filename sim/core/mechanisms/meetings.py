@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from sim.core.kinds import Kind
 from sim.core.queues import serve
@@ -34,8 +35,10 @@ if TYPE_CHECKING:
     from sim.core.world import World
 
 
-def next_meeting(t: np.ndarray, meeting_days: int, opening_hour: float) -> np.ndarray:
-    """The opening of the first joint meeting at or after each time ``t`` (days)."""
+@njit(cache=True)
+def next_meeting(t, meeting_days, opening_hour):  # type: ignore[no-untyped-def,unused-ignore]
+    """The opening of the first joint meeting at or after each time ``t`` (days; an
+    array or one time)."""
     opening = opening_hour / 24.0
     k = np.maximum(np.ceil((t - opening) / meeting_days - 1e-12), 0.0)
     return k * meeting_days + opening

@@ -25,11 +25,13 @@ counters since the last review ``uses``, ``attempts``, ``fails`` (int); squads a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+from numba import njit
 
-from sim.core.kinds import Kind, Layer, Tier
+from sim.core.draws import uniform
+from sim.core.kinds import Kind, Layer
 from sim.core.powers import held_count, item_weights
 from sim.core.units import enforcement_case_rates
 
@@ -40,8 +42,9 @@ if TYPE_CHECKING:
 class Powers:
     """The squads' items: holdings, experience and use; the world's ``powers`` when on.
 
-    Read by dispatch (:meth:`reroute`) and enforcement (:meth:`proficiency`,
-    :meth:`record`); the towns' review decides through :meth:`hand_back`.
+    Read by the compiled case flow as ``F.powers`` (:meth:`arrays`): dispatch
+    (:func:`reroute`) and enforcement (:func:`proficiency`, :func:`record`); the towns'
+    review decides through :meth:`hand_back`.
     """
 
     def __init__(self, world: World) -> None:
@@ -49,7 +52,6 @@ class Powers:
         if not world.params.powers.items:
             return
         p, U = world.params, world.units
-        self.rng = world.stream("powers")
         self.n = p.powers.items_per_domain
         self.cdf = np.cumsum(item_weights(p))
         squads = U.of_kind(Kind.ENFORCEMENT)
@@ -87,61 +89,18 @@ class Powers:
                     per_day = rates[d] * p.population.residents / 1000.0
                     self.experience[r, items] = per_day * w * p.powers.tenure_days
 
-    # ------------------------------------------------------------------ dispatch
-    def reroute(self, ids: np.ndarray, tier: np.ndarray, dom: np.ndarray, raw: np.ndarray) -> np.ndarray:
-        """Routes of cases at the enforcement tier by the item each needs: the step of the
-        item's domain goes to the county line team where the routed squad lacks the item.
-
-        Args:
-            ids: the cases being dispatched.
-            tier: the tier that settles each.
-            dom: their categories' domains (-1 padded), one column per route step.
-            raw: the unit of each step by domain (-1 padded); a changed copy is returned.
-        """
-        L = self.world.ledger
-        enf = np.flatnonzero(tier == Tier.ENFORCEMENT)
-        if enf.size == 0:
-            return raw
-        self._draw(ids[enf], dom[enf])
-        item = L.item[ids[enf]]
-        col = np.argmax(dom[enf] == (item // self.n)[:, None], axis=1)
-        unit = raw[enf, col]
-        routed = unit >= 0  # -1: no squad holds the domain
-        lacks = routed & ~self.held[self.row[unit], item] & (self.line_team[item // self.n] >= 0)
-        out = raw.copy()
-        out[enf[lacks], col[lacks]] = self.line_team[item[lacks] // self.n]
-        return out
-
-    def _draw(self, ids: np.ndarray, dom: np.ndarray) -> None:
-        """The item each case needs, drawn the first time it reaches the enforcement tier."""
-        L = self.world.ledger
-        new = L.item[ids] < 0
-        ids, dom = ids[new], dom[new]
-        if ids.size == 0:
-            return
-        n_dom = (dom >= 0).sum(axis=1)
-        pick = (self.rng.random(ids.size) * n_dom).astype(np.int64)
-        rank = np.searchsorted(self.cdf, self.rng.random(ids.size) * self.cdf[-1], side="right")
-        L.item[ids] = dom[np.arange(ids.size), pick] * self.n + np.minimum(rank, self.n - 1)
-
-    # --------------------------------------------------------------- enforcement
-    def proficiency(self, unit: np.ndarray, item: np.ndarray) -> np.ndarray:
-        """How well each squad can use each case's item: ``1 - exp(-experience / cases_to_learn)``."""
-        exp = self.experience[self.row[unit], item]
-        return -np.expm1(-exp / self.world.params.powers.cases_to_learn)
-
-    def record(self, unit: np.ndarray, item: np.ndarray, attempted: np.ndarray, settled: np.ndarray) -> None:
-        """Squads' first visits of cases needing ``item``: experience grows by one each; for
-        items the squad holds, a use, and an on-site attempt (one squad holds every power
-        the case needs) that ``settled`` it or failed."""
-        r = self.row[unit]
-        np.add.at(self.experience, (r, item), 1.0)
-        held = self.held[r, item]
-        np.add.at(self.uses, (r[held], item[held]), 1)
-        tried = held & attempted
-        np.add.at(self.attempts, (r[tried], item[tried]), 1)
-        failed = tried & ~settled
-        np.add.at(self.fails, (r[failed], item[failed]), 1)
+    def arrays(self) -> PowerArrays:
+        """The state the compiled flow reads and updates (in place)."""
+        return PowerArrays(
+            self.held,
+            self.experience,
+            self.uses,
+            self.attempts,
+            self.fails,
+            self.row,
+            self.line_team,
+            self.cdf,
+        )
 
     # -------------------------------------------------------------------- review
     def hand_back(self, back: np.ndarray) -> None:
@@ -153,3 +112,77 @@ class Powers:
         self.uses[:] = 0
         self.attempts[:] = 0
         self.fails[:] = 0
+
+
+class PowerArrays(NamedTuple):
+    """The squads' items as the compiled flow takes them (``F.powers``)."""
+
+    held: np.ndarray
+    experience: np.ndarray
+    uses: np.ndarray
+    attempts: np.ndarray
+    fails: np.ndarray
+    row: np.ndarray
+    line_team: np.ndarray
+    cdf: np.ndarray
+
+
+OFF = PowerArrays(
+    np.zeros((1, 1), dtype=bool),
+    np.zeros((1, 1)),
+    np.zeros((1, 1), dtype=np.int64),
+    np.zeros((1, 1), dtype=np.int64),
+    np.zeros((1, 1), dtype=np.int64),
+    np.zeros(1, dtype=np.int64),
+    np.zeros(1, dtype=np.int64),
+    np.ones(1),
+)
+"""What the flow takes when powers are held whole (``powers.items`` off; never read)."""
+
+
+@njit(cache=True, inline="always")
+def reroute(F, i, dom, raw):  # type: ignore[no-untyped-def,unused-ignore]
+    """The route of case ``i`` at the enforcement tier by the item it needs: the step of the
+    item's domain goes to the county line team where the routed squad lacks the item.
+
+    Args:
+        F: the flow's state; i: the case.
+        dom: its category's domains (-1 padded), one per route step.
+        raw: the unit of each step by domain (-1 padded); changed in place.
+    """
+    P, C, n = F.powers, F.cases, F.s.powers_n
+    if C.item[i] < 0:  # the item it needs, drawn the first time it reaches the tier
+        n_dom = 0
+        for d in dom:
+            n_dom += d >= 0
+        pick = int(uniform(F.keys.powers, i, C.draws) * n_dom)
+        rank = np.searchsorted(P.cdf, uniform(F.keys.powers, i, C.draws) * P.cdf[-1], side="right")
+        C.item[i] = dom[pick] * n + min(rank, n - 1)
+    item = C.item[i]
+    col = 0
+    while dom[col] != item // n:
+        col += 1
+    unit = raw[col]
+    if unit >= 0 and not P.held[P.row[unit], item] and P.line_team[item // n] >= 0:
+        raw[col] = P.line_team[item // n]
+
+
+@njit(cache=True, inline="always")
+def proficiency(F, unit, item):  # type: ignore[no-untyped-def,unused-ignore]
+    """How well ``unit`` can use ``item``: ``1 - exp(-experience / cases_to_learn)``."""
+    return -np.expm1(-F.powers.experience[F.powers.row[unit], item] / F.s.cases_to_learn)
+
+
+@njit(cache=True, inline="always")
+def record(F, unit, item, attempted, settled):  # type: ignore[no-untyped-def,unused-ignore]
+    """A squad's first visit of a case needing ``item``: experience grows by one; for an
+    item the squad holds, a use, and an on-site attempt (one squad holds every power the
+    case needs) that ``settled`` it or failed."""
+    P = F.powers
+    r = P.row[unit]
+    P.experience[r, item] += 1.0
+    if P.held[r, item]:
+        P.uses[r, item] += 1
+        if attempted:
+            P.attempts[r, item] += 1
+            P.fails[r, item] += not settled

@@ -19,54 +19,37 @@ close unchecked. The supervisors' hours are paid as grid staff
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
+from numba import njit
 
-if TYPE_CHECKING:
-    from sim.core.world import World
+from sim.core.draws import uniform
+from sim.core.ledger_flow import reopen
+from sim.core.params import Params
 
 
-class Supervision:
-    """Draws whether each resolution is poor and has the grid supervisors reopen those
-    they check.
+def capacity(p: Params) -> float:
+    """Checks per grid per working day: ``supervisors_per_grid × hours_per_day / check_hours``."""
+    return p.grid.supervisors_per_grid * p.calendar.grid.hours_per_day / p.grid.check_hours
 
-    Hooks: ``resolved`` (after closure has drawn the verification delay).
-    """
 
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.rng = world.stream("quality")
-        g, cal = world.params.grid, world.params.calendar.grid
-        self.capacity = g.supervisors_per_grid * cal.hours_per_day / g.check_hours
-        """Checks per grid per working day."""
-        self.left = np.zeros(world.places.n_grids)
-        self.day = -1
-        if world.catalogue.poor.any():
-            world.hooks.subscribe("resolved", self.check)
-
-    def check(self, ids: np.ndarray, t: np.ndarray) -> None:
-        """Cases resolved at ``t``: which resolutions are poor, and which of those the
-        supervisors check and reopen at the end of their verification."""
-        L = self.world.ledger
-        L.poor[ids] = self.rng.random(ids.size) < self.world.catalogue.poor[L.category[ids]]
-        if self.capacity == 0 or ids.size == 0:
-            return
-        checked = self._checks(int(t[0]), L.grid[ids])
-        caught = ids[checked & L.poor[ids]]
-        L.reopen(caught, L.next_t[caught])
-
-    def _checks(self, day: int, grid: np.ndarray) -> np.ndarray:
-        """Which of these resolutions (in order) the grids' supervisors still have time to
-        check on ``day``; uses up their checks."""
-        if day != self.day:
-            self.day = day
-            working = day % 7 < self.world.params.calendar.grid.days_per_week
-            self.left[:] = self.capacity if working else 0.0
-        order = np.argsort(grid, kind="stable")
-        first = np.searchsorted(grid[order], grid[order], side="left")
-        rank = np.empty(grid.size, dtype=np.int64)
-        rank[order] = np.arange(grid.size) - first  # earlier resolutions of the same grid
-        checked = rank < self.left[grid]
-        self.left -= np.bincount(grid[checked], minlength=self.left.size)
-        return checked
+@njit(cache=True, inline="always")
+def check(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
+    """Case ``i`` was resolved at ``t`` (after its verification was drawn): is the
+    resolution poor, and do the grid's supervisors check it and reopen it at the end of its
+    verification? (hook ``resolved``). ``F.sup.left`` holds each grid's checks left today,
+    ``F.sup.day`` the day they were counted for."""
+    C, S, sup = F.cases, F.s, F.sup
+    if not S.poor_on:
+        return
+    C.poor[i] = uniform(F.keys.quality, i, C.draws) < F.cat.poor[C.category[i]]
+    if S.checks_per_day == 0:
+        return
+    day = int(np.floor(t))
+    if day != sup.day[0]:  # a new day: the supervisors' checks, on the grid's working days
+        sup.day[0] = day
+        sup.left[:] = S.checks_per_day if day % 7 < S.grid_days_per_week else 0.0
+    g = C.grid[i]
+    if sup.left[g] > 0:  # checked, in the order resolutions come
+        sup.left[g] -= 1.0
+        if C.poor[i]:
+            reopen(C, i, C.next_t[i])

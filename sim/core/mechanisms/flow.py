@@ -1,0 +1,392 @@
+"""The case flow: one compiled loop over the day's case events, in exact time order.
+
+Every case found and not yet resolved has one next event, at its ``next_t``: at stage
+DISPATCH, dispatch (:func:`sim.core.mechanisms.dispatch.dispatch`); at TRANSIT, its
+arrival at a unit (:func:`sim.core.mechanisms.handling.arrive`); at QUEUED, the finish
+of its job there (:func:`sim.core.mechanisms.handling.complete`). :func:`run_day` keeps
+the day's events in a heap keyed by (time, case) and handles the earliest first; an
+event may give the case a next event, which joins the heap if it falls before the day's
+end. So arrivals at every unit come in time order — the queues are exactly first come,
+first served — and a hand-off, an escalation or a bounce reaches its next unit on the
+same day when its time comes. The rules are the mechanisms' (compiled functions in
+their modules); the ledger's compiled transitions (:mod:`sim.core.ledger_flow`) change
+the cases. The events other mechanisms listen to (``work_started``, ``bounced``,
+``resolved``, ``dropped``) are logged and emitted through the world's hooks after the
+day's flow, in the order they happened.
+
+The flow's state is one tuple of tuples of arrays (:class:`Flow`), built each day over
+the world's arrays (no copies): the cases, the units and their servers, the catalogue,
+the settings, the squads' powers, the work accounts, the supervisors' checks and the
+random streams' keys (:mod:`sim.core.draws`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+from numba import njit
+
+from sim.core.agents import UNIT_LEVEL
+from sim.core.draws import stream_key
+from sim.core.kinds import Kind
+from sim.core.ledger import MAX_ROUTE, Stage
+from sim.core.ledger_flow import EV_BOOKED, EV_BOUNCED, EV_DROPPED, EV_RESOLVED, EV_STARTED
+from sim.core.mechanisms.dispatch import dispatch
+from sim.core.mechanisms.handling import arrive, complete, travel_hours
+from sim.core.mechanisms.powers import OFF
+from sim.core.mechanisms.supervision import capacity
+from sim.errors import GovsimError
+
+if TYPE_CHECKING:
+    from sim.core.world import World
+
+DISPATCH, TRANSIT, QUEUED = int(Stage.DISPATCH), int(Stage.TRANSIT), int(Stage.QUEUED)
+EVENTS_PER_CASE = 10_000
+"""A day's events per case due that mean the flow is looping (an error, not a result)."""
+MAX_JOBS = MAX_ROUTE + 1
+"""Most log entries one event makes (a job booked per unit of a route, and its start)."""
+LOG_SIZE = 1 << 16
+"""Entries of the flow's log between emissions."""
+
+
+class Settings(NamedTuple):
+    """The scenario's settings the compiled rules read (``F.s``)."""
+
+    centre: bool
+    handoff_days: float
+    loss: float
+    misroute: float
+    duty: float
+    assessment: bool
+    max_bounces: int
+    lead: bool
+    lead_hours: float
+    escalation_hours: float
+    bounce_hours: float
+    triage_hours: float
+    follow_up_hours: float
+    follow_up_days: float
+    county_travel: float
+    town_travel: float
+    exponential: bool
+    sigma: float
+    joint: bool
+    meeting_days: int
+    opening_hour: float
+    deadline_watch: bool
+    verification_days: float
+    poor_on: bool
+    checks_per_day: float
+    grid_days_per_week: float
+    days: int
+    powers_on: bool
+    powers_n: int
+    cases_to_learn: float
+    log_bookings: bool
+
+
+class Units(NamedTuple):
+    """The units as the flow takes them (``F.units``): servers, routes, responses."""
+
+    kind: np.ndarray
+    layer: np.ndarray
+    town: np.ndarray
+    staff: np.ndarray
+    first: np.ndarray
+    calendar: np.ndarray
+    calendars: np.ndarray
+    overtime_calendars: np.ndarray
+    free_at: np.ndarray
+    overtime_free_at: np.ndarray
+    route: np.ndarray
+    centre: np.ndarray
+    police: np.ndarray
+    departments: np.ndarray
+    squads: np.ndarray
+    travel: np.ndarray
+    level: np.ndarray
+    unit_response: np.ndarray
+    town_response: np.ndarray
+
+
+class Categories(NamedTuple):
+    """The catalogue's columns the flow reads (``F.cat``)."""
+
+    settle: np.ndarray
+    joint: np.ndarray
+    domains: np.ndarray
+    police: np.ndarray
+    patience: np.ndarray
+    deadline: np.ndarray
+    service_hours: np.ndarray
+    on_site: np.ndarray
+    freshness: np.ndarray
+    poor: np.ndarray
+    max_level: np.ndarray
+
+
+class WorkArrays(NamedTuple):
+    """The work accounts (``F.work``; unit accounts 0×0 when not tracked)."""
+
+    busy: np.ndarray
+    overtime_hours: np.ndarray
+    unit_busy: np.ndarray
+    unit_overtime: np.ndarray
+
+
+class Checks(NamedTuple):
+    """The grid supervisors' checks left today, by grid, and the day they count (``F.sup``)."""
+
+    left: np.ndarray
+    day: np.ndarray
+
+
+class Keys(NamedTuple):
+    """The random streams' keys (``F.keys``; :func:`sim.core.draws.stream_key`)."""
+
+    dispatch: np.uint64
+    handling: np.uint64
+    assessment: np.uint64
+    enforcement: np.uint64
+    powers: np.uint64
+    quality: np.uint64
+
+
+class Buffers(NamedTuple):
+    """The flow's working arrays (``F.buf``): the event heap, the log, a route scratch and
+    the counts ``[heap size, log size, events handled today, events allowed today]``."""
+
+    heap_t: np.ndarray
+    heap_i: np.ndarray
+    code: np.ndarray
+    case: np.ndarray
+    unit: np.ndarray
+    t: np.ndarray
+    aux: np.ndarray
+    route: np.ndarray
+    counts: np.ndarray
+
+    @staticmethod
+    def sized(heap: int) -> Buffers:
+        """Buffers with room for ``heap`` events and a log of :data:`LOG_SIZE`."""
+        i64 = np.int64
+        return Buffers(
+            np.empty(heap), np.empty(heap, i64), np.empty(LOG_SIZE, i64), np.empty(LOG_SIZE, i64),
+            np.empty(LOG_SIZE, i64), np.empty(LOG_SIZE), np.empty(LOG_SIZE),
+            np.empty(MAX_ROUTE, np.int32), np.zeros(4, i64),
+        )  # fmt: skip
+
+
+class Flow(NamedTuple):
+    """Everything the compiled rules read and write, as ``F``."""
+
+    cases: Any
+    units: Units
+    cat: Categories
+    s: Settings
+    powers: Any
+    work: WorkArrays
+    sup: Checks
+    keys: Keys
+    town_of_grid: np.ndarray
+    buf: Buffers
+
+
+def settings(world: World) -> Settings:
+    """The scenario's settings for the compiled rules."""
+    p = world.params
+    d, dep, e, c = p.dispatch, p.departments, p.enforcement, p.clusters
+    return Settings(
+        centre=bool(d.command_centre),
+        handoff_days=float(d.handoff_days),
+        loss=float(d.handoff_loss_probability),
+        misroute=float(d.misroute_probability),
+        duty=float(dep.duty_list_coverage),
+        assessment=bool(p.assessment.enabled),
+        max_bounces=int(d.max_bounces),
+        lead=bool(dep.lead_department),
+        lead_hours=float(dep.lead_coordination_hours),
+        escalation_hours=float(d.escalation_assessment_hours),
+        bounce_hours=float(d.bounce_assessment_hours),
+        triage_hours=float(d.triage_hours),
+        follow_up_hours=float(e.follow_up_hours),
+        follow_up_days=float(e.follow_up_days),
+        county_travel=float(p.population.county_travel_hours),
+        town_travel=float(p.population.town_travel_hours),
+        exponential=p.service_distribution == "exponential",
+        sigma=float(np.sqrt(np.log1p(p.service_cv**2))),
+        joint=bool(c.centre and c.joint_settles),
+        meeting_days=int(c.meeting_days),
+        opening_hour=float(p.calendar.office.start_hour),
+        deadline_watch=bool(d.deadline_watch),
+        verification_days=float(d.verification_days),
+        poor_on=bool(world.catalogue.poor.any()),
+        checks_per_day=float(capacity(p)),
+        grid_days_per_week=float(p.calendar.grid.days_per_week),
+        days=int(world.days),
+        powers_on=world.powers is not None,
+        powers_n=int(p.powers.items_per_domain),
+        cases_to_learn=float(p.powers.cases_to_learn),
+        log_bookings=False,
+    )
+
+
+class CaseFlow:
+    """The mechanism that runs the day's case flow (:func:`run_day`) and emits its events.
+
+    ``bookings``: set to a list to collect every job booked on regular servers as arrays
+    (unit, arrival, start), day by day (a diagnostic: ``benchmarks/queue_order.py``).
+    """
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        U, cat = world.units, world.catalogue
+        self.cat = Categories(
+            cat.settle, cat.joint, cat.domains, cat.police, cat.patience, cat.deadline,
+            cat.service_hours, cat.on_site, cat.freshness, cat.poor, cat.max_level,
+        )  # fmt: skip
+        self._static = dict(
+            kind=U.kind, layer=U.layer, town=U.town, staff=U.staff, first=U.first,
+            calendar=U.calendar, calendars=U.calendars, overtime_calendars=U.overtime_calendars,
+            free_at=U.free_at, overtime_free_at=U.overtime_free_at, route=U.route,
+            centre=U.centre, police=U.police, departments=U.of_kind(Kind.DEPARTMENT),
+            squads=U.of_kind(Kind.ENFORCEMENT), travel=travel_hours(world), level=UNIT_LEVEL,
+        )  # fmt: skip
+        names = ("dispatch", "handling", "assessment", "enforcement", "powers", "quality")
+        self.keys = Keys(*(stream_key(world.seed, n) for n in names))
+        self.sup = Checks(np.zeros(world.places.n_grids), np.full(1, -1, dtype=np.int64))
+        self.bookings: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self._settings: Settings | None = None
+        self.buf = Buffers.sized(1024)
+
+    def state(self) -> Flow:
+        """The flow's state over the world's current arrays."""
+        w = self.world
+        if self._settings is None:  # after every mechanism is built (powers)
+            self._settings = settings(w)
+        s = self._settings._replace(log_bookings=self.bookings is not None)
+        units = Units(**self._static, unit_response=w.unit_response, town_response=w.town_response)
+        empty = np.zeros((0, 0))
+        wk = w.work
+        work = WorkArrays(
+            wk.busy,
+            wk.overtime_hours,
+            empty if wk.unit_busy is None else wk.unit_busy,
+            empty if wk.unit_overtime is None else wk.unit_overtime,
+        )
+        powers = OFF if w.powers is None else w.powers.arrays()
+        cases = w.ledger.cases()
+        return Flow(
+            cases, units, self.cat, s, powers, work, self.sup, self.keys, w.places.town_of_grid, self.buf
+        )
+
+    def step(self, day: int) -> None:
+        """Run the day's case events (those before the day's end), then emit their hooks."""
+        L = self.world.ledger
+        a = L.active
+        st = L.stage[a]
+        due = a[(L.next_t[a] < day + 1.0) & (st >= DISPATCH) & (st <= QUEUED)]
+        if due.size > self.buf.heap_t.size:  # each case is in the heap at most once
+            self.buf = Buffers.sized(2 * due.size)
+        self.buf.counts[:] = (0, 0, 0, EVENTS_PER_CASE * (due.size + 1))
+        state = self.state()
+        status = run_day(state, float(day), due)
+        while True:
+            self._emit()
+            if status == 0:
+                break
+            if status == 2:
+                raise GovsimError(f"day {day}: the case flow loops (cases move without time passing)")
+            status = run_day(state, float(day), due[:0])
+        L.absorb_trace()
+
+    def _emit(self) -> None:
+        """Emit the logged events through the hooks, in order of kind; empty the log."""
+        B, emit = self.buf, self.world.hooks.emit
+        n = int(B.counts[1])
+        code, ids, unit, t = B.code[:n], B.case[:n], B.unit[:n], B.t[:n]
+        on = code == EV_STARTED
+        emit("work_started", ids[on], unit[on], t[on])
+        on = code == EV_BOUNCED
+        emit("bounced", ids[on], unit[on])
+        on = code == EV_RESOLVED
+        emit("resolved", ids[on], t[on])
+        on = code == EV_DROPPED
+        emit("dropped", ids[on])
+        if self.bookings is not None:
+            on = code == EV_BOOKED
+            self.bookings.append((unit[on].copy(), t[on].copy(), B.aux[:n][on].copy()))
+        B.counts[1] = 0
+
+
+@njit(cache=True, inline="always")
+def _push(B, t, i):  # type: ignore[no-untyped-def,unused-ignore]
+    """Add event (t, i) to the heap in ``B`` (keyed by time, then case)."""
+    k = B.counts[0]
+    B.counts[0] = k + 1
+    while k > 0:
+        up = (k - 1) // 2
+        if B.heap_t[up] < t or (B.heap_t[up] == t and B.heap_i[up] < i):
+            break
+        B.heap_t[k], B.heap_i[k] = B.heap_t[up], B.heap_i[up]
+        k = up
+    B.heap_t[k], B.heap_i[k] = t, i
+
+
+@njit(cache=True, inline="always")
+def _pop(B):  # type: ignore[no-untyped-def,unused-ignore]
+    """Remove and return the heap's earliest event (t, i)."""
+    t0, i0 = B.heap_t[0], B.heap_i[0]
+    n = B.counts[0] - 1
+    B.counts[0] = n
+    t, i, k = B.heap_t[n], B.heap_i[n], 0
+    while True:
+        c = 2 * k + 1
+        if c >= n:
+            break
+        if c + 1 < n and (
+            B.heap_t[c + 1] < B.heap_t[c]
+            or (B.heap_t[c + 1] == B.heap_t[c] and B.heap_i[c + 1] < B.heap_i[c])
+        ):
+            c += 1
+        if t < B.heap_t[c] or (t == B.heap_t[c] and i < B.heap_i[c]):
+            break
+        B.heap_t[k], B.heap_i[k] = B.heap_t[c], B.heap_i[c]
+        k = c
+    B.heap_t[k], B.heap_i[k] = t, i
+    return t0, i0
+
+
+@njit(cache=True, _nrt=False)  # type: ignore[call-overload]
+def run_day(F, day, due):  # type: ignore[no-untyped-def,unused-ignore]
+    """Handle the events of cases ``due`` (none when resuming) and those they lead to,
+    before ``day + 1``, in time order (ties by case id), logging in ``F.buf``.
+
+    Returns 0 when the day's events are done, 1 when the log is nearly full (emit it,
+    reset ``count[1]`` and call again to resume), 2 when the flow loops without time
+    passing (an error). Compiled without reference counting (``_nrt=False``): it and the
+    rules it inlines allocate nothing, so the many arrays they read cost nothing to pass.
+    """
+    C, B, end = F.cases, F.buf, day + 1.0
+    for k in range(due.size):
+        _push(B, C.next_t[due[k]], due[k])
+    room = B.code.size - 2 * MAX_JOBS - 2
+    while B.counts[0] > 0:
+        if B.counts[1] > room:
+            return 1
+        t, i = _pop(B)
+        st = C.stage[i]
+        if st == DISPATCH:
+            dispatch(F, i, t)
+        elif st == TRANSIT:
+            arrive(F, i, t)
+        else:
+            complete(F, i, t)
+        st = C.stage[i]
+        if DISPATCH <= st <= QUEUED and C.next_t[i] < end:
+            _push(B, C.next_t[i], i)
+        B.counts[2] += 1
+        if B.counts[2] > B.counts[3]:
+            return 2
+    return 0
