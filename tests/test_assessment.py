@@ -10,6 +10,7 @@ import pytest
 import sim
 from sim.core.kinds import Kind, Layer
 from sim.core.ledger import Outcome
+from sim.core.mechanisms.dispatch import misroute
 from sim.core.model import GovModel
 from tests.conftest import REFERENCE, SMALL
 
@@ -75,16 +76,19 @@ def test_the_rating_sets_bounded_responses_for_rated_units_and_towns() -> None:
 
 def test_a_town_that_answers_misroutes_less() -> None:
     m = _model(days=1)
-    d, w = m.mechanisms["dispatch"], m.world
+    w, flow = m.world, m.mechanisms["flow"]
     dept = w.units.of_kind(Kind.DEPARTMENT)
-    target = np.repeat(dept, 2000)
-    town = np.zeros(target.size, dtype=np.int32)
-    _, careless = d._misroute(target, town)
+    i = int(np.flatnonzero(w.places.town_of_grid[m.ledger.column("grid")] == 0)[0])  # a case of town 0
+
+    def bounced(n: int = 3000) -> float:
+        F = flow.state()
+        return float(np.mean([misroute(F, i, dept[k % dept.size])[1] == Outcome.BOUNCE for k in range(n)]))
+
+    careless = bounced()
     w.town_response[:] = 0.75
-    _, careful = d._misroute(target, town)
-    wrong0, wrong1 = (careless == Outcome.BOUNCE).mean(), (careful == Outcome.BOUNCE).mean()
-    assert wrong0 == pytest.approx(m.params.dispatch.misroute_probability, abs=0.02)
-    assert wrong1 == pytest.approx(0.25 * wrong0, abs=0.02)
+    careful = bounced()
+    assert careless == pytest.approx(m.params.dispatch.misroute_probability, abs=0.02)
+    assert careful == pytest.approx(0.25 * careless, abs=0.02)
 
 
 def test_quzhou_switches_it_on() -> None:

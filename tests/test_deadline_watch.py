@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pytest
 
 import sim
 from sim.core.params import Shift
-from sim.core.queues import overtime_array, serve, serve_watched, shift_array
+from sim.core.queues import book, overtime_array, serve, shift_array
 from tests.conftest import REFERENCE
 
 OFFICE = Shift(start_hour=9, hours_per_day=8, days_per_week=5)  # 9:00-17:00 Mon-Fri
@@ -23,29 +25,38 @@ def test_overtime_calendar_follows_the_shift_every_day() -> None:
     assert overtime_array(OFFICE, 0.0)[2] == 0
 
 
+class Servers(NamedTuple):
+    """One unit's servers, as :func:`sim.core.queues.book` reads them."""
+
+    free_at: np.ndarray
+    overtime_free_at: np.ndarray
+    first: np.ndarray
+    staff: np.ndarray
+    calendar: np.ndarray
+    calendars: np.ndarray
+    overtime_calendars: np.ndarray
+
+
 def _watched(
     deadline: np.ndarray, overtime_hours: float = 2.0, give_up: np.ndarray | None = None
 ) -> tuple[np.ndarray, ...]:
-    """One office unit with one server, busy until Monday 17:00; three 1-hour jobs on Monday.
-    Returns start, finish, overtime (and, when ``give_up`` is given, booked)."""
-    free, ot_free = np.array([h(0, 17)]), np.zeros(1)
-    first, n, cal = np.array([0]), np.array([1]), np.array([0])
-    unit = np.zeros(3, dtype=np.int64)
-    arrival = np.array([h(0, 10), h(0, 11), h(0, 12)])
-    return serve_watched(
-        free,
-        ot_free,
-        first,
-        n,
-        cal,
+    """One office unit with one server, busy until Monday 17:00; three 1-hour jobs on Monday,
+    booked in arrival order. Returns start, finish, overtime (and, when ``give_up`` is
+    given, booked)."""
+    U = Servers(
+        np.array([h(0, 17)]),
+        np.zeros(1),
+        np.array([0]),
+        np.array([1]),
+        np.array([0]),
         shift_array(OFFICE)[None, :],
         overtime_array(OFFICE, overtime_hours)[None, :],
-        unit,
-        arrival,
-        np.ones(3),
-        deadline,
-        np.full(3, np.inf) if give_up is None else give_up,
-    )[: 3 if give_up is None else 4]
+    )
+    arrival = np.array([h(0, 10), h(0, 11), h(0, 12)])
+    limit = np.full(3, np.inf) if give_up is None else give_up
+    jobs = [book(U, 0, arrival[k], 1.0, deadline[k], limit[k]) for k in range(3)]
+    out = tuple(np.array(col) for col in zip(*jobs, strict=True))
+    return out[: 3 if give_up is None else 4]
 
 
 def test_jobs_that_would_miss_their_deadline_are_worked_in_overtime() -> None:

@@ -169,10 +169,7 @@ def test_flow_heatmap_holds_the_share_of_each_channel_per_tier(ledgers: dict[str
         channels = sorted(c["channel"].astype(str).unique())
         expected = np.array(
             [
-                [
-                    ((c["channel"] == ch) & (c["tier"] == t) & c["resolved_at"].notna()).sum()
-                    for t in LEVELS
-                ]
+                [((c["channel"] == ch) & (c["tier"] == t) & c["resolved_at"].notna()).sum() for t in LEVELS]
                 + [((c["channel"] == ch) & c["resolved_at"].isna()).sum()]
                 for ch in channels
             ],

@@ -1,12 +1,14 @@
 """Counter-based random draws for the compiled case flow (numba).
 
-A draw is a hash of the run's stream key, the case and the case's own draw counter
-(the ledger column ``draws``): ``SplitMix64(SplitMix64(key ^ case) + counter)``. So a
-case's draws do not depend on the order in which the flow meets cases, nor on how many
-other cases drew before it: the same case draws the same numbers in any scenario that
+A draw is a hash of the stream's key, the case and the case's own counter of that
+stream's draws (the ledger's ``draws[case, stream]``):
+``SplitMix64(SplitMix64(key ^ case) + counter)``. So a case's draws depend neither on the
+order in which the flow meets cases nor on how many other cases drew before it, nor on
+the draws of other streams: the same case draws the same numbers in any scenario that
 takes it through the same steps (common random numbers, case by case), and a run gives
-the same results however its events are interleaved. Keys come from the run's named
-streams (:func:`stream_key`), so they depend only on the seed and the stream's name.
+the same results however its events are interleaved. The keys (:func:`stream_keys`)
+come from the run's named streams (:func:`sim.core.rng.stream`), so they depend only on
+the seed and the stream's name.
 
 SplitMix64 is the seeding generator of the xoshiro family (Steele, Lea & Flood 2014);
 two rounds of its finaliser over a (key, case, counter) input pass the usual
@@ -27,9 +29,14 @@ _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(
 _UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 
-def stream_key(seed: int, name: str) -> np.uint64:
-    """The key of stream ``name`` of the run seeded with ``seed`` (:func:`sim.core.rng.stream`)."""
-    return np.uint64(stream(seed, name).integers(0, 2**63, dtype=np.int64))
+STREAMS = ("dispatch", "handling", "verification", "assessment", "enforcement", "powers", "quality")
+"""The case flow's streams, in the order of their keys and of the ledger's ``draws`` columns."""
+RNG_DISPATCH, RNG_HANDLING, RNG_VERIFICATION, RNG_ASSESSMENT, RNG_ENFORCEMENT, RNG_POWERS, RNG_QUALITY = range(len(STREAMS))
+
+
+def stream_keys(seed: int) -> np.ndarray:
+    """The keys of :data:`STREAMS` for the run seeded with ``seed``."""
+    return np.array([stream(seed, n).integers(0, 2**63, dtype=np.int64) for n in STREAMS], dtype=np.uint64)
 
 
 @njit(cache=True, inline="always")
@@ -40,34 +47,34 @@ def _mix(z: np.uint64) -> np.uint64:
     return z ^ (z >> _S31)
 
 
-@njit(cache=True)
-def uniform(key: np.uint64, case: int, draws: np.ndarray) -> float:
-    """A uniform draw in [0, 1) for ``case`` (advances its counter in ``draws``)."""
-    n = draws[case]
-    draws[case] = n + 1
-    z = _mix(_mix(key ^ np.uint64(case)) + np.uint64(n))
+@njit(cache=True, inline="always")
+def uniform(keys: np.ndarray, draws: np.ndarray, s: int, case: int) -> float:
+    """A uniform draw in [0, 1) of stream ``s`` for ``case`` (advances ``draws[case, s]``)."""
+    n = draws[case, s]
+    draws[case, s] = n + 1
+    z = _mix(_mix(keys[s] ^ np.uint64(case)) + np.uint64(n))
     return float(z >> _S11) * _UNIT
 
 
-@njit(cache=True)
-def exponential(key: np.uint64, case: int, draws: np.ndarray, scale: float) -> float:
+@njit(cache=True, inline="always")
+def exponential(keys: np.ndarray, draws: np.ndarray, s: int, case: int, scale: float) -> float:
     """An exponential draw of mean ``scale``."""
-    return -scale * np.log1p(-uniform(key, case, draws))
+    return -scale * np.log1p(-uniform(keys, draws, s, case))
 
 
-@njit(cache=True)
-def erlang(key: np.uint64, case: int, draws: np.ndarray, shape: int, scale: float) -> float:
+@njit(cache=True, inline="always")
+def erlang(keys: np.ndarray, draws: np.ndarray, s: int, case: int, shape: int, scale: float) -> float:
     """A gamma draw of integer ``shape`` (a sum of ``shape`` exponentials of mean ``scale``)."""
     out = 0.0
     for _ in range(shape):
-        out += exponential(key, case, draws, scale)
+        out += exponential(keys, draws, s, case, scale)
     return out
 
 
-@njit(cache=True)
-def lognormal(key: np.uint64, case: int, draws: np.ndarray, mu: float, sigma: float) -> float:
+@njit(cache=True, inline="always")
+def lognormal(keys: np.ndarray, draws: np.ndarray, s: int, case: int, mu: float, sigma: float) -> float:
     """A lognormal draw: ``exp(mu + sigma·Z)``, Z standard normal (Box–Muller)."""
-    u1 = 1.0 - uniform(key, case, draws)
-    u2 = uniform(key, case, draws)
+    u1 = 1.0 - uniform(keys, draws, s, case)
+    u2 = uniform(keys, draws, s, case)
     z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
     return np.exp(mu + sigma * z)

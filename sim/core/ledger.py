@@ -38,6 +38,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from sim.core.draws import STREAMS
+
 
 class Stage(IntEnum):
     """Stages of a case's life."""
@@ -145,14 +147,14 @@ _COLUMNS: dict[str, tuple[type, float | int]] = {
     "supervised": (np.bool_, False),
     "poor": (np.bool_, False),
     "reopened": (np.int16, 0),
-    "draws": (np.int32, 0),
 }
 
 Emit = Callable[..., None]
 
-Cases = namedtuple("Cases", [*_COLUMNS, "route", "trace"])  # type: ignore[misc]
-"""The ledger's columns (first ``n`` rows), its routes and the compiled transitions'
-trace, as one tuple the compiled case flow takes (:mod:`sim.core.ledger_flow`)."""
+Cases = namedtuple("Cases", [*_COLUMNS, "route", "draws", "trace"])  # type: ignore[misc]
+"""The ledger's columns, its routes, its counters of each case's random draws by
+stream (:mod:`sim.core.draws`) and the compiled transitions' trace, as one tuple the
+compiled case flow takes (:mod:`sim.core.ledger_flow`)."""
 
 TRACE_SHAPE = (len(TRANSITIONS), len(Stage) + 1, len(Stage) + 1)
 """The compiled trace: (transition, from stage + 1, to stage + 1) edges taken."""
@@ -174,6 +176,7 @@ class Ledger:
             k: np.full(self._cap, fill, dtype=dt) for k, (dt, fill) in _COLUMNS.items()
         }
         self.route = np.full((self._cap, MAX_ROUTE), -1, dtype=np.int32)
+        self.draws = np.zeros((self._cap, len(STREAMS)), dtype=np.int16)
         self.active = np.empty(0, dtype=np.int64)
         self.max_level = max_level
         self._emit = emit
@@ -272,7 +275,7 @@ class Ledger:
     def cases(self) -> Cases:
         """The columns, routes and trace as :data:`Cases`, for the compiled transitions
         (:mod:`sim.core.ledger_flow`) that the case flow takes."""
-        return Cases(**{**self.cols, "route": self.route, "trace": self._flow_trace})
+        return Cases(**{**self.cols, "route": self.route, "draws": self.draws, "trace": self._flow_trace})
 
     def absorb_trace(self) -> None:
         """Add the compiled transitions' edges to ``trace`` (when it is on)."""
@@ -296,4 +299,6 @@ class Ledger:
             self.cols[k] = new
         route = np.full((cap, MAX_ROUTE), -1, dtype=np.int32)
         route[: self.n] = self.route[: self.n]
-        self.route, self._cap = route, cap
+        draws = np.zeros((cap, len(STREAMS)), dtype=np.int16)
+        draws[: self.n] = self.draws[: self.n]
+        self.route, self.draws, self._cap = route, draws, cap

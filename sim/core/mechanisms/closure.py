@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from numba import njit
 
-from sim.core.draws import exponential
+from sim.core.draws import RNG_VERIFICATION, exponential
 from sim.core.ledger import Stage
 from sim.core.ledger_flow import verify_until
 
@@ -26,7 +26,7 @@ def verify(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
     """Case ``i`` was resolved at ``t``: its verification ends an exponential
     ``verification_days`` later (hook ``resolved``)."""
     C = F.cases
-    verify_until(C, i, t + exponential(F.keys.handling, i, C.draws, F.s.verification_days))
+    verify_until(C, i, t + exponential(F.keys, C.draws, RNG_VERIFICATION, i, F.s.verification_days))
 
 
 class Closure:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.core.draws import erlang, uniform
+from sim.core.draws import RNG_DISPATCH, erlang, uniform
 from sim.core.kinds import Kind, Tier
 from sim.core.ledger import DropReason, Outcome
 from sim.core.ledger_flow import EV_DROPPED, announce, count_escalations, drop, level_at, send
@@ -86,8 +86,8 @@ def dispatch(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
         hops = abs(layer - C.at_layer[i])
         count_escalations(C, i, max(layer - C.at_layer[i], 0))
         if hops > 0:
-            delay = erlang(F.keys.dispatch, i, C.draws, hops, S.handoff_days)
-            if uniform(F.keys.dispatch, i, C.draws) < 1.0 - (1.0 - S.loss) ** hops:
+            delay = erlang(F.keys, C.draws, RNG_DISPATCH, i, hops, S.handoff_days)
+            if uniform(F.keys, C.draws, RNG_DISPATCH, i) < 1.0 - (1.0 - S.loss) ** hops:
                 drop(C, i, t, LOST)
                 announce(F, EV_DROPPED, i, -1, t, 0.0)
                 return
@@ -108,12 +108,12 @@ def misroute(F, i, target):  # type: ignore[no-untyped-def,unused-ignore]
     bounce it (only departments and squads, where the kind has another unit)."""
     U, S = F.units, F.s
     care = U.town_response[F.town_of_grid[F.cases.grid[i]]] if S.assessment else 0.0
-    if uniform(F.keys.dispatch, i, F.cases.draws) >= S.misroute * (1.0 - S.duty) * (1.0 - care):
+    if uniform(F.keys, F.cases.draws, RNG_DISPATCH, i) >= S.misroute * (1.0 - S.duty) * (1.0 - care):
         return target, WORK
     kind = U.kind[target]
     pool = U.departments if kind == DEPARTMENT_KIND else U.squads
     if (kind != DEPARTMENT_KIND and kind != ENFORCEMENT_KIND) or pool.size < 2:
         return target, WORK
-    pick = int(uniform(F.keys.dispatch, i, F.cases.draws) * (pool.size - 1))
+    pick = int(uniform(F.keys, F.cases.draws, RNG_DISPATCH, i) * (pool.size - 1))
     pos = np.searchsorted(pool, target)
     return pool[pick + (pick >= pos)], BOUNCE

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.core.draws import exponential, uniform
+from sim.core.draws import RNG_ENFORCEMENT, exponential, uniform
 from sim.core.kinds import Kind
 from sim.core.ledger import Outcome
 from sim.core.ledger_flow import send
@@ -37,7 +37,7 @@ def first_visit(F, i, unit, start):  # type: ignore[no-untyped-def,unused-ignore
     if F.s.powers_on:  # powers as items: only as far as the squad can use the item
         p *= proficiency(F, unit, C.item[i])
     single = C.route_len[i] == 1
-    settled = uniform(F.keys.enforcement, i, C.draws) < p and single
+    settled = uniform(F.keys, C.draws, RNG_ENFORCEMENT, i) < p and single
     C.on_site[i] = settled
     if F.s.powers_on:
         record(F, unit, C.item[i], single, settled)
@@ -51,4 +51,4 @@ def follow_up(F, i, unit, t):  # type: ignore[no-untyped-def,unused-ignore]
     if F.units.kind[unit] != ENFORCEMENT or C.on_site[i] != 0 or C.followed[i]:
         return
     C.followed[i] = True
-    send(C, i, unit, t + exponential(F.keys.enforcement, i, C.draws, F.s.follow_up_days), FOLLOW_UP)
+    send(C, i, unit, t + exponential(F.keys, C.draws, RNG_ENFORCEMENT, i, F.s.follow_up_days), FOLLOW_UP)

@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 
 from sim.core.agents import UNIT_LEVEL
-from sim.core.draws import stream_key
+from sim.core.draws import stream_keys
 from sim.core.kinds import Kind
 from sim.core.ledger import MAX_ROUTE, Stage
 from sim.core.ledger_flow import EV_BOOKED, EV_BOUNCED, EV_DROPPED, EV_RESOLVED, EV_STARTED
@@ -142,17 +142,6 @@ class Checks(NamedTuple):
     day: np.ndarray
 
 
-class Keys(NamedTuple):
-    """The random streams' keys (``F.keys``; :func:`sim.core.draws.stream_key`)."""
-
-    dispatch: np.uint64
-    handling: np.uint64
-    assessment: np.uint64
-    enforcement: np.uint64
-    powers: np.uint64
-    quality: np.uint64
-
-
 class Buffers(NamedTuple):
     """The flow's working arrays (``F.buf``): the event heap, the log, a route scratch and
     the counts ``[heap size, log size, events handled today, events allowed today]``."""
@@ -188,7 +177,7 @@ class Flow(NamedTuple):
     powers: Any
     work: WorkArrays
     sup: Checks
-    keys: Keys
+    keys: np.ndarray
     town_of_grid: np.ndarray
     buf: Buffers
 
@@ -253,8 +242,7 @@ class CaseFlow:
             centre=U.centre, police=U.police, departments=U.of_kind(Kind.DEPARTMENT),
             squads=U.of_kind(Kind.ENFORCEMENT), travel=travel_hours(world), level=UNIT_LEVEL,
         )  # fmt: skip
-        names = ("dispatch", "handling", "assessment", "enforcement", "powers", "quality")
-        self.keys = Keys(*(stream_key(world.seed, n) for n in names))
+        self.keys = stream_keys(world.seed)
         self.sup = Checks(np.zeros(world.places.n_grids), np.full(1, -1, dtype=np.int64))
         self.bookings: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
         self._settings: Settings | None = None

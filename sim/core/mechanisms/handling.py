@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
-from sim.core.draws import exponential, lognormal, uniform
+from sim.core.draws import RNG_ASSESSMENT, RNG_HANDLING, exponential, lognormal, uniform
 from sim.core.kinds import Kind, Layer
 from sim.core.ledger import DropReason, Outcome, Stage
 from sim.core.ledger_flow import (
@@ -133,7 +133,7 @@ def _book(F, i, unit, t, h, outcome, give_up):  # type: ignore[no-untyped-def,un
     if U.level[U.kind[unit]] >= 0 and (outcome == WORK or outcome == FOLLOW_UP):  # noqa: SIM109 (numba)
         watched = S.deadline_watch
         if S.assessment:  # a rated unit answers its assessment on some jobs
-            watched |= uniform(F.keys.assessment, i, C.draws) < U.unit_response[unit]
+            watched |= uniform(F.keys, C.draws, RNG_ASSESSMENT, i) < U.unit_response[unit]
         if watched:
             deadline = C.discovered[i] + F.cat.deadline[C.category[i]]
     start, finish, overtime, taken = book(U, unit, t, h, deadline, give_up)
@@ -177,9 +177,9 @@ def hours(F, i, unit, outcome):  # type: ignore[no-untyped-def,unused-ignore]
     if S.joint:  # a joint meeting's case is the department's work, done by the cluster's staff
         tier = max(tier, C.level[i])
     if S.exponential:
-        noise = exponential(F.keys.handling, i, C.draws, 1.0)
+        noise = exponential(F.keys, C.draws, RNG_HANDLING, i, 1.0)
     else:
-        noise = lognormal(F.keys.handling, i, C.draws, -(S.sigma**2) / 2.0, S.sigma)
+        noise = lognormal(F.keys, C.draws, RNG_HANDLING, i, -(S.sigma**2) / 2.0, S.sigma)
     return K.service_hours[C.category[i], tier] * noise + travel
 
 
@@ -193,7 +193,7 @@ def complete(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
     a command centre takes an exponential ``handoff_days``."""
     C, U, S = F.cases, F.units, F.s
     out, unit = C.outcome[i], C.unit[i]
-    hand = 0.0 if S.centre else exponential(F.keys.handling, i, C.draws, S.handoff_days)
+    hand = 0.0 if S.centre else exponential(F.keys, C.draws, RNG_HANDLING, i, S.handoff_days)
     if out == TRIAGE:  # the centre has triaged the report: dispatch sends it on now
         redispatch(C, i, t, True)
     elif out == BOUNCE:
@@ -222,7 +222,7 @@ def _bounced(F, i, t, hand):  # type: ignore[no-untyped-def,unused-ignore]
     forwards it to the unit with authority with its response chance (no bounce)."""
     C, U, S = F.cases, F.units, F.s
     unit = C.unit[i]
-    if S.assessment and uniform(F.keys.assessment, i, C.draws) < U.unit_response[unit]:
+    if S.assessment and uniform(F.keys, C.draws, RNG_ASSESSMENT, i) < U.unit_response[unit]:
         send(C, i, C.route[i, C.route_pos[i]], t + hand, WORK)
         return
     announce(F, EV_BOUNCED, i, unit, t, 0.0)

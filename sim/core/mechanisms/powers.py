@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from numba import njit
 
-from sim.core.draws import uniform
+from sim.core.draws import RNG_POWERS, uniform
 from sim.core.kinds import Kind, Layer
 from sim.core.powers import held_count, item_weights
 from sim.core.units import enforcement_case_rates
@@ -155,8 +155,8 @@ def reroute(F, i, dom, raw):  # type: ignore[no-untyped-def,unused-ignore]
         n_dom = 0
         for d in dom:
             n_dom += d >= 0
-        pick = int(uniform(F.keys.powers, i, C.draws) * n_dom)
-        rank = np.searchsorted(P.cdf, uniform(F.keys.powers, i, C.draws) * P.cdf[-1], side="right")
+        pick = int(uniform(F.keys, C.draws, RNG_POWERS, i) * n_dom)
+        rank = np.searchsorted(P.cdf, uniform(F.keys, C.draws, RNG_POWERS, i) * P.cdf[-1], side="right")
         C.item[i] = dom[pick] * n + min(rank, n - 1)
     item = C.item[i]
     col = 0

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.core.draws import uniform
+from sim.core.draws import RNG_QUALITY, uniform
 from sim.core.ledger_flow import reopen
 from sim.core.params import Params
 
@@ -41,7 +41,7 @@ def check(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
     C, S, sup = F.cases, F.s, F.sup
     if not S.poor_on:
         return
-    C.poor[i] = uniform(F.keys.quality, i, C.draws) < F.cat.poor[C.category[i]]
+    C.poor[i] = uniform(F.keys, C.draws, RNG_QUALITY, i) < F.cat.poor[C.category[i]]
     if S.checks_per_day == 0:
         return
     day = int(np.floor(t))

@@ -1,0 +1,59 @@
+"""Numba's on-disk caches for the compiled model, kept valid across modules.
+
+Numba keys a function's cache on its own source file only; the case flow's compiled
+function (:func:`sim.core.mechanisms.flow.run_day`) inlines rules from a dozen modules,
+so an edit to one of them would leave a stale compiled flow in the cache. Importing
+this module makes every cached function of :mod:`sim.core` stamped by all of the core's
+compiled sources together (each file's path, time and size): an edit anywhere in them
+recompiles the lot on the next run (the kernels are cached with ``cache=True``; see
+``benchmarks/cold_start.py`` for the cost of a cold start).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from numba.core import caching
+
+_ROOT = Path(__file__).parent
+_SOURCES = sorted(str(p) for p in _ROOT.rglob("*.py") if "njit" in p.read_text(encoding="utf-8"))
+
+
+def source_stamp() -> tuple[tuple[str, float, int], ...]:
+    """The stamp of the core's compiled sources: (path, mtime, size) of each."""
+    out = []
+    for path in _SOURCES:
+        st = os.stat(path)
+        out.append((path, st.st_mtime, st.st_size))
+    return tuple(out)
+
+
+def _core_locator(base: type) -> type:
+    class Locator(base):
+        """``base``, stamped by all of the core's compiled sources for the core's functions."""
+
+        @classmethod
+        def from_function(cls, py_func: Any, py_file: str) -> Any:
+            if not str(Path(py_file).resolve()).startswith(str(_ROOT)):
+                return None
+            return super().from_function(py_func, py_file)
+
+        def get_source_stamp(self) -> Any:
+            return source_stamp()
+
+    Locator.__name__ = Locator.__qualname__ = f"Core{base.__name__}"
+    return Locator
+
+
+def install() -> None:
+    """Put the core's locators first in numba's list (once)."""
+    classes: list[Any] = caching.CacheImpl._locator_classes
+    if any(c.__name__.startswith("Core") for c in classes):
+        return
+    bases = (caching.UserProvidedCacheLocator, caching.InTreeCacheLocator, caching.UserWideCacheLocator)
+    classes[:0] = [_core_locator(b) for b in bases]
+
+
+install()
