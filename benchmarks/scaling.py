@@ -72,7 +72,8 @@ def child(scenario: str, residents: int, towns: int | None, days: int) -> None:
 
 def measure(scenario: str, residents: int, towns: int | None, days: int) -> dict:
     cmd = [sys.executable, __file__, "--child", scenario, str(residents), str(towns or 0), str(days)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
     if out.returncode != 0 or not lines:
@@ -99,7 +100,7 @@ def fit(recs: list[dict]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="0.2M,0.5M,1.5M,3M", help="comma-separated residents (0.2M, 500k, ...)")
+    ap.add_argument("--sizes", default="0.2M,0.5M,1.5M,3M", help="comma-separated residents (0.2M, 500k)")
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--scenarios", default="baseline,reform", help="comma-separated scenario names")
     ap.add_argument(
@@ -130,7 +131,7 @@ def main() -> None:
     if len(scenarios) > 1:
         print(f"pooled: {fit(recs)}")
     warm = max(r["warm_gb"] for r in recs)
-    print(f"(peak RSS includes the interpreter, imports and warm-up: up to {warm:.2f} GB before the timed run)")
+    print(f"(peak RSS includes the interpreter, imports and warm-up: up to {warm:.2f} GB before the run)")
 
 
 if __name__ == "__main__":
