@@ -14,8 +14,9 @@ nothing behind, the manifest says ``interrupted`` and :class:`BatchInterrupted` 
 what was kept.
 
 On Dask, runs go in *chunks*: one task runs several specs one after the other, so that
-the scheduling cost of a task (submitting it, sending it and its result, tens of
-milliseconds) is shared by the runs of the chunk when one run is short. Each run still
+the scheduling cost of a task (submitting it, sending it and its result: about 5 ms on a
+local cluster of the project's 2-core machine, more on a remote one;
+``benchmarks/dask_overhead.py``) is shared by the runs of the chunk when one run is short. Each run still
 stores its own tables and status, and the batch still gets one status per run (those of a
 chunk when the chunk ends). A chunk whose task fails (its worker died) keeps the runs it
 had finished and records the others as failed. See :func:`chunk_size`.
