@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -124,7 +125,41 @@ def test_a_lost_chunk_keeps_its_finished_runs(tmp_path: Path) -> None:
     execute(done)
     statuses = _salvage([done, lost], RuntimeError("worker died"))
     assert [st["status"] for st in statuses] == ["ok", "failed"]
-    assert "chunk of 2 runs" in statuses[1]["error"] and "worker died" in statuses[1]["error"]
+    assert (
+        statuses[1]["error"].startswith("RuntimeError: the Dask task")
+        and "worker died" in statuses[1]["error"]
+    )
+
+
+def _die_on_b(spec: RunSpec) -> dict[str, Any]:
+    if spec.run_id == "b":
+        os._exit(1)  # a crash that takes the worker with it
+    return execute(spec)
+
+
+def test_a_run_that_kills_its_worker_fails_alone(tmp_path: Path) -> None:
+    import cloudpickle
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    from sim.experiments.batch import _DaskCompleted
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers need not import this file
+    specs = [_spec(tmp_path, r) for r in ("a", "b", "c", "d")]
+    try:
+        with (
+            dask.config.set({"distributed.scheduler.allowed-failures": 0}),  # KilledWorker at once
+            LocalCluster(
+                n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            statuses = {st["run_id"]: st for st in _DaskCompleted(client, 2).map(_die_on_b, specs)}
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert {k: st["status"] for k, st in statuses.items()} == {"a": "ok", "b": "failed", "c": "ok", "d": "ok"}
+    assert statuses["b"]["error"].startswith("KilledWorker")
+    assert json.loads((tmp_path / "runs" / "b" / "status.json").read_text())["status"] == "failed"
 
 
 def test_auto_chunk_size(tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ local cluster of the project's 2-core machine, more on a remote one;
 ``benchmarks/dask_overhead.py``) is shared by the runs of the chunk when one run is short. Each run still
 stores its own tables and status, and the batch still gets one status per run (those of a
 chunk when the chunk ends). A chunk whose task fails (its worker died) keeps the runs it
-had finished and records the others as failed. See :func:`chunk_size`.
+had finished and tries the others again one per task, so that only the run at fault is
+recorded failed. See :func:`chunk_size`.
 """
 
 from __future__ import annotations
@@ -413,16 +414,20 @@ def run_chunk(fn: Callable[[RunSpec], dict[str, Any]], specs: list[RunSpec]) -> 
     return out
 
 
+def _finished(spec: RunSpec) -> dict[str, Any] | None:
+    """A run's status if it is stored finished and intact (see :meth:`Store.finished`)."""
+    return Store(spec.store).finished(spec.run_id, spec.design_hash)
+
+
 def _salvage(specs: list[RunSpec], exc: BaseException) -> list[dict[str, Any]]:
-    """The statuses of a chunk whose task failed: its finished runs as stored, the rest failed."""
+    """The statuses of runs whose task failed: those finished as stored, the rest failed."""
     out = []
     for spec in specs:
-        st = Store(spec.store).finished(spec.run_id, spec.design_hash)
+        st = _finished(spec)
         if st is None:
             st = record_failure(
                 spec,
-                f"{type(exc).__name__}: the Dask task running it (a chunk of {len(specs)} runs) "
-                f"failed: {exc}",
+                f"{type(exc).__name__}: the Dask task running it failed: {exc}",
                 now(),
                 0.0,
             )
@@ -435,7 +440,10 @@ class _DaskCompleted:
     """A Dask client as an executor for :func:`replicate_iter`: results as runs finish.
 
     Runs go ``chunk`` to a task (:func:`run_chunk`); the statuses of a chunk's runs are
-    yielded one by one when its task ends.
+    yielded one by one when its task ends. When a task of several runs fails (its worker
+    died: a run crashed it, or it shared a worker with one that did), the runs it finished
+    are kept and the others are tried again one run per task, so that only the run at
+    fault is recorded failed (:func:`_salvage`).
     """
 
     client: Any
@@ -446,19 +454,27 @@ class _DaskCompleted:
     ) -> Iterator[dict[str, Any]]:
         from dask.distributed import as_completed
 
-        parts = chunks(list(specs), self.chunk)
-        futures = {
-            self.client.submit(
-                run_chunk, fn, part, key=f"govsim-{part[0].run_id}-{part[0].seed}-{len(part)}", pure=False
-            ): part
-            for part in parts
-        }
-        for fut in as_completed(list(futures)):
+        def submit(part: list[RunSpec]) -> Any:
+            key = f"govsim-{part[0].run_id}-{part[0].seed}-{len(part)}"
+            return self.client.submit(run_chunk, fn, part, key=key, pure=False)
+
+        futures = {submit(part): part for part in chunks(list(specs), self.chunk)}
+        pending = as_completed(list(futures))
+        for fut in pending:
             part = futures.pop(fut)
             try:
                 statuses = fut.result()
             except Exception as exc:  # the task itself failed (e.g. its worker died, KilledWorker)
-                statuses = _salvage(part, exc)
+                if len(part) == 1:
+                    statuses = _salvage(part, exc)
+                else:
+                    kept = {s.run_id: _finished(s) for s in part}
+                    statuses = [st for st in kept.values() if st is not None]
+                    for spec in part:
+                        if kept[spec.run_id] is None:
+                            again = submit([spec])
+                            futures[again] = [spec]
+                            pending.add(again)
             yield from statuses
             fut.release()
 
