@@ -137,7 +137,7 @@ def _die_on_b(spec: RunSpec) -> dict[str, Any]:
     return execute(spec)
 
 
-def test_a_run_that_kills_its_worker_fails_alone(tmp_path: Path) -> None:
+def test_a_run_that_kills_its_worker_fails_and_its_chunks_finished_runs_stay(tmp_path: Path) -> None:
     import cloudpickle
     import dask
     from dask.distributed import Client, LocalCluster
@@ -157,8 +157,12 @@ def test_a_run_that_kills_its_worker_fails_alone(tmp_path: Path) -> None:
             statuses = {st["run_id"]: st for st in _DaskCompleted(client, 2).map(_die_on_b, specs)}
     finally:
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
-    assert {k: st["status"] for k, st in statuses.items()} == {"a": "ok", "b": "failed", "c": "ok", "d": "ok"}
-    assert statuses["b"]["error"].startswith("KilledWorker")
+    # a finished before b killed the worker of their chunk: kept. c and d are run again
+    # if their chunk went down with it; Dask may still count them killers if they shared
+    # the one worker with b when it died (as it would without chunks)
+    assert set(statuses) == {"a", "b", "c", "d"}
+    assert statuses["a"]["status"] == "ok" and statuses["b"]["status"] == "failed"
+    assert all(st["error"].startswith("KilledWorker") for st in statuses.values() if st["status"] != "ok")
     assert json.loads((tmp_path / "runs" / "b" / "status.json").read_text())["status"] == "failed"
 
 

@@ -442,8 +442,9 @@ class _DaskCompleted:
     Runs go ``chunk`` to a task (:func:`run_chunk`); the statuses of a chunk's runs are
     yielded one by one when its task ends. When a task of several runs fails (its worker
     died: a run crashed it, or it shared a worker with one that did), the runs it finished
-    are kept and the others are tried again one run per task, so that only the run at
-    fault is recorded failed (:func:`_salvage`).
+    are kept and the others are tried again one run per task, so that the run at fault
+    fails alone (:func:`_salvage`) — unless Dask, as without chunks, also blames runs that
+    were on the worker each time it died (``distributed.scheduler.allowed-failures``).
     """
 
     client: Any
