@@ -44,6 +44,13 @@ TimeoutOpt = Annotated[
         "design's timeout, else 60 s + 1 s per million resident-days)",
     ),
 ]
+ChunkOpt = Annotated[
+    str,
+    typer.Option(
+        help="with --cluster/--scheduler: runs per Dask task, or auto (several tasks per worker, "
+        "tasks of at most about 7 town-years of runs); local processes take one run at a time",
+    ),
+]
 MixedOpt = Annotated[
     bool, typer.Option(help="on resume, keep finished runs made by other model code (else refused)")
 ]
@@ -60,6 +67,7 @@ class BatchOptions:
     fresh: bool = False
     timeout: float | None = None
     mixed_versions: bool = False
+    chunk: int | str = "auto"
 
 
 def run_with_progress(design: Any, opts: BatchOptions) -> Any:
@@ -99,6 +107,7 @@ def run_with_progress(design: Any, opts: BatchOptions) -> Any:
                 mixed_versions=opts.mixed_versions,
                 progress=step,
                 on_plan=planned,
+                chunk=opts.chunk,
             )
         except BatchInterrupted as exc:
             bar.stop()
@@ -135,15 +144,18 @@ def batch(
         str | None,
         typer.Option(help="days the KPIs leave out at the start, or auto (MSER-5); default: the design's"),
     ] = None,
+    chunk: ChunkOpt = "auto",
 ) -> None:
     """Run (or resume) an experiment design; exit status = number of failed runs (max 125)."""
     from sim.core.steady import check_warmup
+    from sim.experiments.batch import check_chunk
     from sim.experiments.design import load_design
 
     d = load_design(design)
     if warmup is not None:
         d = d.model_copy(update={"warmup": check_warmup(warmup, d.days)})
-    opts = BatchOptions(workers, scheduler, cluster, out_dir, fresh, timeout, mixed_versions)
+    chunks = check_chunk(chunk)
+    opts = BatchOptions(workers, scheduler, cluster, out_dir, fresh, timeout, mixed_versions, chunks)
     report = run_with_progress(d, opts)
     out.print(
         f"{report.store}: {report.total} runs, {report.skipped} already finished, "

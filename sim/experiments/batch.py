@@ -12,16 +12,27 @@ is run again; runs made by other model code are refused unless ``mixed_versions`
 SIGINT and SIGTERM stop the batch cleanly: workers are stopped, unfinished runs leave
 nothing behind, the manifest says ``interrupted`` and :class:`BatchInterrupted` carries
 what was kept.
+
+On Dask, runs go in *chunks*: one task runs several specs one after the other, so that
+the scheduling cost of a task (submitting it, sending it and its result: about 5 ms on a
+local cluster of the project's 2-core machine, more on a remote one;
+``benchmarks/dask_overhead.py``) is shared by the runs of the chunk when one run is short. Each run still
+stores its own tables and status, and the batch still gets one status per run (those of a
+chunk when the chunk ends). A chunk whose task fails (its worker died) keeps the runs it
+had finished and tries the others again one per task, so that only the run at fault is
+recorded failed. See :func:`chunk_size`.
 """
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +55,7 @@ from sim.experiments.design import (
 from sim.experiments.paths import RESULTS, slug
 from sim.experiments.pool import WorkerPool
 from sim.experiments.replicate import replicate_iter
-from sim.experiments.runs import RunSpec, code_version, execute, now
+from sim.experiments.runs import RunSpec, code_version, execute, now, record_failure
 from sim.experiments.store import Store, git_commit
 
 
@@ -134,6 +145,7 @@ def run_batch(
     mixed_versions: bool = False,
     progress: Callable[[dict[str, Any]], None] | None = None,
     on_plan: Callable[[int, int], None] | None = None,
+    chunk: int | str = "auto",
 ) -> BatchReport:
     """Run (or resume) a design.
 
@@ -148,6 +160,8 @@ def run_batch(
         mixed_versions: keep finished runs made by other model code.
         progress: called with each finished run's status.
         on_plan: called with (runs to do, runs already finished) before starting.
+        chunk: on Dask, runs per task: a number, or ``"auto"`` (:func:`chunk_size`);
+            local worker processes take one run at a time whatever it says.
 
     Raises:
         GovsimError: the store is busy, holds another design, or (unless
@@ -156,6 +170,7 @@ def run_batch(
     """
     d = design if isinstance(design, Design) else load_design(design)
     slug(d.name, "design name")
+    chunk = check_chunk(chunk)
     store = Store(out or RESULTS / d.name)
     digest = design_hash(d)
     table = expand(d)
@@ -173,7 +188,7 @@ def run_batch(
         ok, failures = 0, []
         try:
             session.write("running")
-            for st in _map(todo, workers, scheduler, local_cluster):
+            for st in _map(todo, workers, scheduler, local_cluster, chunk):
                 if st["status"] == "ok":
                     ok += 1
                 else:
@@ -300,35 +315,174 @@ def _backend_name(workers: int, scheduler: str | None, local_cluster: bool) -> s
 
 
 def _map(
-    specs: list[RunSpec], workers: int, scheduler: str | None, local_cluster: bool
+    specs: list[RunSpec], workers: int, scheduler: str | None, local_cluster: bool, chunk: int | str = "auto"
 ) -> Iterable[dict[str, Any]]:
     """Run specs on the chosen backend, yielding statuses as runs finish."""
     if not specs:
         return
     if scheduler or local_cluster:
-        yield from _dask(specs, workers, scheduler)
+        yield from _dask(specs, workers, scheduler, chunk)
     else:
         yield from replicate_iter(execute, specs, WorkerPool(max(workers, 1)))
 
 
+TASKS_PER_WORKER = 4
+"""``auto`` chunks leave at least this many tasks per Dask worker (load balance)."""
+CHUNK_RESIDENT_DAYS = 5e8
+"""``auto`` chunks hold at most about this many resident-days of runs: about 7 town-years
+(190,000 residents × 365 days), i.e. a task of ~2 s at issue 12's 0.3 s per town-year and
+~16 s with the engine of early 2026 (2.3 s). A county-year (1.5M residents) is a chunk of
+its own."""
+
+
+def check_chunk(chunk: int | str) -> int | str:
+    """``chunk`` as :func:`run_batch` takes it: ``"auto"`` or a whole number >= 1."""
+    if chunk == "auto":
+        return chunk
+    try:
+        n = int(chunk)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1 or str(n) != str(chunk).strip():
+        raise GovsimError(f"--chunk: {chunk!r} is not allowed; use a whole number >= 1 or auto")
+    return n
+
+
+def chunk_size(specs: list[RunSpec], workers: int, chunk: int | str = "auto") -> int:
+    """Runs per Dask task.
+
+    A number is taken as it is. ``auto`` is the smaller of
+
+    - ``ceil(runs / (workers × TASKS_PER_WORKER))``: every worker still gets several
+      tasks, so the last tasks do not leave workers idle for long, and
+    - ``CHUNK_RESIDENT_DAYS / resident-days of a run`` (the median run, at least 1): a
+      task of short runs lasts a few seconds, long enough that its scheduling cost is a
+      small share, short enough that progress moves and a lost worker loses little.
+
+    So long runs (a county-year) go one per task as before, and a sweep of many short
+    runs in chunks of up to a few town-years.
+    """
+    if chunk != "auto":
+        return int(chunk)
+    if not specs:
+        return 1
+    balance = math.ceil(len(specs) / (max(workers, 1) * TASKS_PER_WORKER))
+    per_run = float(np.median([_resident_days(s) for s in specs]))
+    by_size = max(1, int(CHUNK_RESIDENT_DAYS // max(per_run, 1.0)))
+    return max(1, min(balance, by_size))
+
+
+def _resident_days(spec: RunSpec) -> float:
+    """A run's residents × days (its cost, roughly): residents from its overrides, else
+    its scenario's."""
+    try:
+        residents = float(spec.overrides["population.residents"])
+    except (KeyError, TypeError, ValueError):
+        residents = _scenario_residents(spec.scenario, spec.context)
+    return residents * spec.days
+
+
+@cache
+def _scenario_residents(scenario: str, context: str | None) -> float:
+    """A scenario's residents (a town's, 190,000, if it does not load)."""
+    try:
+        return float(load_scenario(scenario, context=context).population.residents)
+    except GovsimError:
+        return 190_000.0
+
+
+def chunks(specs: list[RunSpec], size: int) -> list[list[RunSpec]]:
+    """Specs in design order, cut into consecutive chunks of ``size``."""
+    return [specs[i : i + size] for i in range(0, len(specs), max(size, 1))]
+
+
+def run_chunk(fn: Callable[[RunSpec], dict[str, Any]], specs: list[RunSpec]) -> list[dict[str, Any]]:
+    """One Dask task: ``fn`` (:func:`execute`) over a chunk's specs, one after the other.
+
+    A run that fails is recorded failed (``execute`` does so itself; anything it lets
+    through is recorded here) and the chunk goes on with the next.
+    """
+    out = []
+    for spec in specs:
+        started, t0 = now(), time.perf_counter()
+        try:
+            out.append(fn(spec))
+        except Exception as exc:
+            out.append(
+                record_failure(spec, f"{type(exc).__name__}: {exc}", started, time.perf_counter() - t0)
+            )
+    return out
+
+
+def _finished(spec: RunSpec) -> dict[str, Any] | None:
+    """A run's status if it is stored finished and intact (see :meth:`Store.finished`)."""
+    return Store(spec.store).finished(spec.run_id, spec.design_hash)
+
+
+def _salvage(specs: list[RunSpec], exc: BaseException) -> list[dict[str, Any]]:
+    """The statuses of runs whose task failed: those finished as stored, the rest failed."""
+    out = []
+    for spec in specs:
+        st = _finished(spec)
+        if st is None:
+            st = record_failure(
+                spec,
+                f"{type(exc).__name__}: the Dask task running it failed: {exc}",
+                now(),
+                0.0,
+            )
+        out.append(st)
+    return out
+
+
 @dataclass(frozen=True)
 class _DaskCompleted:
-    """A Dask client as an executor for :func:`replicate_iter`: results as runs finish."""
+    """A Dask client as an executor for :func:`replicate_iter`: results as runs finish.
+
+    Runs go ``chunk`` to a task (:func:`run_chunk`); the statuses of a chunk's runs are
+    yielded one by one when its task ends. When a task of several runs fails (its worker
+    died: a run crashed it, or it shared a worker with one that did), the runs it finished
+    are kept and the others are tried again one run per task, so that the run at fault
+    fails alone (:func:`_salvage`) — unless Dask, as without chunks, also blames runs that
+    were on the worker each time it died (``distributed.scheduler.allowed-failures``).
+    """
 
     client: Any
+    chunk: int = 1
 
     def map(
         self, fn: Callable[[RunSpec], dict[str, Any]], specs: Iterable[RunSpec], /
     ) -> Iterator[dict[str, Any]]:
         from dask.distributed import as_completed
 
-        futures = [self.client.submit(fn, s, key=f"govsim-{s.run_id}-{s.seed}", pure=False) for s in specs]
-        for fut in as_completed(futures):
-            yield fut.result()
+        def submit(part: list[RunSpec]) -> Any:
+            key = f"govsim-{part[0].run_id}-{part[0].seed}-{len(part)}"
+            return self.client.submit(run_chunk, fn, part, key=key, pure=False)
+
+        futures = {submit(part): part for part in chunks(list(specs), self.chunk)}
+        pending = as_completed(list(futures))
+        for fut in pending:
+            part = futures.pop(fut)
+            try:
+                statuses = fut.result()
+            except Exception as exc:  # the task itself failed (e.g. its worker died, KilledWorker)
+                if len(part) == 1:
+                    statuses = _salvage(part, exc)
+                else:
+                    kept = {s.run_id: _finished(s) for s in part}
+                    statuses = [st for st in kept.values() if st is not None]
+                    for spec in part:
+                        if kept[spec.run_id] is None:
+                            again = submit([spec])
+                            futures[again] = [spec]
+                            pending.add(again)
+            yield from statuses
             fut.release()
 
 
-def _dask(specs: list[RunSpec], workers: int, scheduler: str | None) -> Iterable[dict[str, Any]]:
+def _dask(
+    specs: list[RunSpec], workers: int, scheduler: str | None, chunk: int | str = "auto"
+) -> Iterable[dict[str, Any]]:
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
@@ -340,7 +494,9 @@ def _dask(specs: list[RunSpec], workers: int, scheduler: str | None) -> Iterable
         )
         client = Client(cluster)
     try:
-        yield from replicate_iter(execute, specs, _DaskCompleted(client))
+        slots = sum(client.nthreads().values()) or max(workers, 1)
+        size = chunk_size(specs, slots, chunk)
+        yield from replicate_iter(execute, specs, _DaskCompleted(client, size))
     finally:
         client.close()
         if cluster is not None:
