@@ -76,6 +76,7 @@ def test_the_rating_sets_bounded_responses_for_rated_units_and_towns() -> None:
 
 def test_a_town_that_answers_misroutes_less() -> None:
     m = _model(days=1)
+    m.step()
     w, flow = m.world, m.mechanisms["flow"]
     dept = w.units.of_kind(Kind.DEPARTMENT)
     i = int(np.flatnonzero(w.places.town_of_grid[m.ledger.column("grid")] == 0)[0])  # a case of town 0

@@ -20,15 +20,19 @@ def test_erlang_c_known_values() -> None:
 
 @pytest.mark.parametrize(("lam", "mu", "c"), [(60.0, 8.0, 10), (20.0, 6.0, 4)])
 def test_mmc_mean_time_in_system(lam: float, mu: float, c: int) -> None:
-    res = sim.run(mmc_scenario(lam, mu, c), seed=5, days=1500)
-    cases = res.cases
-    warm = cases[(cases["occurred_at"] > 100) & cases["resolved_at"].notna()]
-    w = (warm["resolved_at"] - warm["occurred_at"]).to_numpy()
-    assert res.summary["tier_share_department"] == 1.0
-    assert res.summary["cases_dropped"] == 0 and res.summary["bounces_per_case"] == 0
-    assert np.mean(w) == pytest.approx(mmc_mean_time_in_system(lam, mu, c), rel=0.04)
-    # arrivals are Poisson at rate lambda
-    assert len(cases) / 1500 == pytest.approx(lam, rel=0.02)
+    """The mean time in system over three replications of 1,500 days (one replication's
+    mean wanders by about 3% at the heavier load) is within 4% of Erlang C's."""
+    means = []
+    for seed in (5, 6, 7):
+        res = sim.run(mmc_scenario(lam, mu, c), seed=seed, days=1500)
+        cases = res.cases
+        warm = cases[(cases["occurred_at"] > 100) & cases["resolved_at"].notna()]
+        means.append((warm["resolved_at"] - warm["occurred_at"]).mean())
+        assert res.summary["tier_share_department"] == 1.0
+        assert res.summary["cases_dropped"] == 0 and res.summary["bounces_per_case"] == 0
+        # arrivals are Poisson at rate lambda
+        assert len(cases) / 1500 == pytest.approx(lam, rel=0.02)
+    assert np.mean(means) == pytest.approx(mmc_mean_time_in_system(lam, mu, c), rel=0.04)
 
 
 def test_mmc_utilisation_matches_offered_load() -> None:

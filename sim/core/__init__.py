@@ -3,5 +3,3 @@
 Nothing here imports from :mod:`sim.experiments`, :mod:`sim.presentation` or
 :mod:`sim.cli` (an import-linter contract in ``pyproject.toml``), writes files or plots.
 """
-
-from sim.core import jit as _jit  # noqa: E402,F401  (numba caches stamped by all compiled sources)

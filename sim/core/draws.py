@@ -18,8 +18,9 @@ statistical batteries for this use (each input is hashed, not stepped).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from sim.core.jit import njit
+from sim.core.rng import FLOW_STREAMS as STREAMS
 from sim.core.rng import stream
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
@@ -29,9 +30,9 @@ _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(
 _UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 
-STREAMS = ("dispatch", "handling", "verification", "assessment", "enforcement", "powers", "quality")
-"""The case flow's streams, in the order of their keys and of the ledger's ``draws`` columns."""
-RNG_DISPATCH, RNG_HANDLING, RNG_VERIFICATION, RNG_ASSESSMENT, RNG_ENFORCEMENT, RNG_POWERS, RNG_QUALITY = range(len(STREAMS))
+RNG_DISPATCH, RNG_HANDLING, RNG_VERIFICATION, RNG_ASSESSMENT, RNG_ENFORCEMENT, RNG_POWERS, RNG_QUALITY = (
+    range(len(STREAMS))
+)
 
 
 def stream_keys(seed: int) -> np.ndarray:

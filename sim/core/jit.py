@@ -6,7 +6,9 @@ so an edit to one of them would leave a stale compiled flow in the cache. Import
 this module makes every cached function of :mod:`sim.core` stamped by all of the core's
 compiled sources together (each file's path, time and size): an edit anywhere in them
 recompiles the lot on the next run (the kernels are cached with ``cache=True``; see
-``benchmarks/cold_start.py`` for the cost of a cold start).
+``benchmarks/cold_start.py`` for the cost of a cold start). The core's modules take
+``njit`` from here, so the locators are in place before any kernel is declared, and
+importing a part of the core that compiles nothing loads no numba.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from numba import njit
 from numba.core import caching
 
 _ROOT = Path(__file__).parent
@@ -57,3 +60,5 @@ def install() -> None:
 
 
 install()
+
+__all__ = ["njit", "source_stamp"]

@@ -38,7 +38,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from sim.core.draws import STREAMS
+from sim.core.rng import FLOW_STREAMS
 
 
 class Stage(IntEnum):
@@ -176,7 +176,7 @@ class Ledger:
             k: np.full(self._cap, fill, dtype=dt) for k, (dt, fill) in _COLUMNS.items()
         }
         self.route = np.full((self._cap, MAX_ROUTE), -1, dtype=np.int32)
-        self.draws = np.zeros((self._cap, len(STREAMS)), dtype=np.int16)
+        self.draws = np.zeros((self._cap, len(FLOW_STREAMS)), dtype=np.int16)
         self.active = np.empty(0, dtype=np.int64)
         self.max_level = max_level
         self._emit = emit
@@ -299,6 +299,6 @@ class Ledger:
             self.cols[k] = new
         route = np.full((cap, MAX_ROUTE), -1, dtype=np.int32)
         route[: self.n] = self.route[: self.n]
-        draws = np.zeros((cap, len(STREAMS)), dtype=np.int16)
+        draws = np.zeros((cap, len(FLOW_STREAMS)), dtype=np.int16)
         draws[: self.n] = self.draws[: self.n]
         self.route, self.draws, self._cap = route, draws, cap

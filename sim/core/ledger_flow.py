@@ -12,8 +12,8 @@ them through the world's hooks after the day's flow.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from sim.core.jit import njit
 from sim.core.ledger import TRANSITIONS, Outcome, Stage
 
 _CODE = {name: k for k, name in enumerate(TRANSITIONS)}

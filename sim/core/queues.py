@@ -11,8 +11,8 @@ which the callers make arrival order. Times are days since the start (floats).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from sim.core.jit import njit
 from sim.core.params import Shift
 
 

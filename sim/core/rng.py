@@ -13,6 +13,10 @@ import zlib
 
 import numpy as np
 
+FLOW_STREAMS = ("dispatch", "handling", "verification", "assessment", "enforcement", "powers", "quality")
+"""The compiled case flow's streams (:mod:`sim.core.draws`), in the order of their keys
+and of the ledger's ``draws`` columns."""
+
 
 def stream(seed: int, name: str) -> np.random.Generator:
     """The generator of the stream ``name`` for the run seeded with ``seed``."""

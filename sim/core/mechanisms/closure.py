@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from numba import njit
-
 from sim.core.draws import RNG_VERIFICATION, exponential
+from sim.core.jit import njit
 from sim.core.ledger import Stage
 from sim.core.ledger_flow import verify_until
 

@@ -29,9 +29,9 @@ passes a case back up because it lacks the authority.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from sim.core.draws import RNG_DISPATCH, erlang, uniform
+from sim.core.jit import njit
 from sim.core.kinds import Kind, Tier
 from sim.core.ledger import DropReason, Outcome
 from sim.core.ledger_flow import EV_DROPPED, announce, count_escalations, drop, level_at, send
@@ -50,7 +50,7 @@ def dispatch(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
     (or a wrong one), or drop it (lost in a hand-off; logged in ``log``)."""
     C, U, K, S = F.cases, F.units, F.cat, F.s
     g = C.grid[i]
-    if S.centre and not C.triaged[i]:
+    if S.command_centre and not C.triaged[i]:
         send(C, i, U.centre[F.town_of_grid[g]], t, TRIAGE)
         return
     cat = C.category[i]
@@ -81,13 +81,13 @@ def dispatch(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
     C.route_len[i], C.route_pos[i] = n, 0
     target = C.route[i, 0]
     delay = 0.0
-    if not S.centre:
+    if not S.command_centre:
         layer = np.int64(U.layer[target])
         hops = abs(layer - C.at_layer[i])
         count_escalations(C, i, max(layer - C.at_layer[i], 0))
         if hops > 0:
             delay = erlang(F.keys, C.draws, RNG_DISPATCH, i, hops, S.handoff_days)
-            if uniform(F.keys, C.draws, RNG_DISPATCH, i) < 1.0 - (1.0 - S.loss) ** hops:
+            if uniform(F.keys, C.draws, RNG_DISPATCH, i) < 1.0 - (1.0 - S.handoff_loss_probability) ** hops:
                 drop(C, i, t, LOST)
                 announce(F, EV_DROPPED, i, -1, t, 0.0)
                 return
@@ -108,7 +108,7 @@ def misroute(F, i, target):  # type: ignore[no-untyped-def,unused-ignore]
     bounce it (only departments and squads, where the kind has another unit)."""
     U, S = F.units, F.s
     care = U.town_response[F.town_of_grid[F.cases.grid[i]]] if S.assessment else 0.0
-    if uniform(F.keys, F.cases.draws, RNG_DISPATCH, i) >= S.misroute * (1.0 - S.duty) * (1.0 - care):
+    if uniform(F.keys, F.cases.draws, RNG_DISPATCH, i) >= S.misroute_probability * (1.0 - S.duty_list_coverage) * (1.0 - care):
         return target, WORK
     kind = U.kind[target]
     pool = U.departments if kind == DEPARTMENT_KIND else U.squads

@@ -14,9 +14,9 @@ same squad (``follow_up_hours``), which then resolves it.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from sim.core.draws import RNG_ENFORCEMENT, exponential, uniform
+from sim.core.jit import njit
 from sim.core.kinds import Kind
 from sim.core.ledger import Outcome
 from sim.core.ledger_flow import send
@@ -46,7 +46,8 @@ def first_visit(F, i, unit, start):  # type: ignore[no-untyped-def,unused-ignore
 @njit(cache=True, inline="always")
 def follow_up(F, i, unit, t):  # type: ignore[no-untyped-def,unused-ignore]
     """A squad's work at ``t`` that did not settle case ``i`` on site: the follow-up visit is
-    due after an exponential ``follow_up_days``, at the same squad (hook ``work_done``)."""
+    due after an exponential ``enforcement.follow_up_days``, at the same squad (hook
+    ``work_done``)."""
     C = F.cases
     if F.units.kind[unit] != ENFORCEMENT or C.on_site[i] != 0 or C.followed[i]:
         return

@@ -25,10 +25,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numba import njit
 
 from sim.core.agents import UNIT_LEVEL
 from sim.core.draws import stream_keys
+from sim.core.jit import njit
 from sim.core.kinds import Kind
 from sim.core.ledger import MAX_ROUTE, Stage
 from sim.core.ledger_flow import EV_BOOKED, EV_BOUNCED, EV_DROPPED, EV_RESOLVED, EV_STARTED
@@ -53,25 +53,25 @@ LOG_SIZE = 1 << 16
 class Settings(NamedTuple):
     """The scenario's settings the compiled rules read (``F.s``)."""
 
-    centre: bool
+    command_centre: bool
     handoff_days: float
-    loss: float
-    misroute: float
-    duty: float
+    handoff_loss_probability: float
+    misroute_probability: float
+    duty_list_coverage: float
     assessment: bool
     max_bounces: int
-    lead: bool
-    lead_hours: float
-    escalation_hours: float
-    bounce_hours: float
+    lead_department: bool
+    lead_coordination_hours: float
+    escalation_assessment_hours: float
+    bounce_assessment_hours: float
     triage_hours: float
     follow_up_hours: float
     follow_up_days: float
-    county_travel: float
-    town_travel: float
+    county_travel_hours: float
+    town_travel_hours: float
     exponential: bool
     sigma: float
-    joint: bool
+    joint_settles: bool
     meeting_days: int
     opening_hour: float
     deadline_watch: bool
@@ -81,7 +81,7 @@ class Settings(NamedTuple):
     grid_days_per_week: float
     days: int
     powers_on: bool
-    powers_n: int
+    items_per_domain: int
     cases_to_learn: float
     log_bookings: bool
 
@@ -100,7 +100,7 @@ class Units(NamedTuple):
     free_at: np.ndarray
     overtime_free_at: np.ndarray
     route: np.ndarray
-    centre: np.ndarray
+    command_centre: np.ndarray
     police: np.ndarray
     departments: np.ndarray
     squads: np.ndarray
@@ -114,7 +114,7 @@ class Categories(NamedTuple):
     """The catalogue's columns the flow reads (``F.cat``)."""
 
     settle: np.ndarray
-    joint: np.ndarray
+    joint_settles: np.ndarray
     domains: np.ndarray
     police: np.ndarray
     patience: np.ndarray
@@ -187,25 +187,25 @@ def settings(world: World) -> Settings:
     p = world.params
     d, dep, e, c = p.dispatch, p.departments, p.enforcement, p.clusters
     return Settings(
-        centre=bool(d.command_centre),
+        command_centre=bool(d.command_centre),
         handoff_days=float(d.handoff_days),
-        loss=float(d.handoff_loss_probability),
-        misroute=float(d.misroute_probability),
-        duty=float(dep.duty_list_coverage),
+        handoff_loss_probability=float(d.handoff_loss_probability),
+        misroute_probability=float(d.misroute_probability),
+        duty_list_coverage=float(dep.duty_list_coverage),
         assessment=bool(p.assessment.enabled),
         max_bounces=int(d.max_bounces),
-        lead=bool(dep.lead_department),
-        lead_hours=float(dep.lead_coordination_hours),
-        escalation_hours=float(d.escalation_assessment_hours),
-        bounce_hours=float(d.bounce_assessment_hours),
+        lead_department=bool(dep.lead_department),
+        lead_coordination_hours=float(dep.lead_coordination_hours),
+        escalation_assessment_hours=float(d.escalation_assessment_hours),
+        bounce_assessment_hours=float(d.bounce_assessment_hours),
         triage_hours=float(d.triage_hours),
         follow_up_hours=float(e.follow_up_hours),
         follow_up_days=float(e.follow_up_days),
-        county_travel=float(p.population.county_travel_hours),
-        town_travel=float(p.population.town_travel_hours),
+        county_travel_hours=float(p.population.county_travel_hours),
+        town_travel_hours=float(p.population.town_travel_hours),
         exponential=p.service_distribution == "exponential",
         sigma=float(np.sqrt(np.log1p(p.service_cv**2))),
-        joint=bool(c.centre and c.joint_settles),
+        joint_settles=bool(c.centre and c.joint_settles),
         meeting_days=int(c.meeting_days),
         opening_hour=float(p.calendar.office.start_hour),
         deadline_watch=bool(d.deadline_watch),
@@ -215,7 +215,7 @@ def settings(world: World) -> Settings:
         grid_days_per_week=float(p.calendar.grid.days_per_week),
         days=int(world.days),
         powers_on=world.powers is not None,
-        powers_n=int(p.powers.items_per_domain),
+        items_per_domain=int(p.powers.items_per_domain),
         cases_to_learn=float(p.powers.cases_to_learn),
         log_bookings=False,
     )

@@ -27,9 +27,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
 from sim.core.draws import RNG_ASSESSMENT, RNG_HANDLING, exponential, lognormal, uniform
+from sim.core.jit import njit
 from sim.core.kinds import Kind, Layer
 from sim.core.ledger import DropReason, Outcome, Stage
 from sim.core.ledger_flow import (
@@ -80,7 +80,9 @@ def travel_hours(world: World) -> np.ndarray:
 def arrive(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
     """Case ``i`` arrives at its unit at ``t``: decide what the unit does with it, book its
     job(s) on the unit's first-come-first-served servers, or drop it if no server could
-    start before it is given up. Arrivals come in time order, so the queues are exact."""
+    start before it is given up. Arrivals come in time order, so the queues are exact.
+    Under a lead department (``departments.lead_department``) a case needing several
+    units has all their jobs booked at once, the lead's with ``lead_coordination_hours``."""
     C, U, K, S = F.cases, F.units, F.cat, F.s
     unit, outcome, cat = C.unit[i], C.outcome[i], C.category[i]
     work = outcome == WORK
@@ -92,7 +94,7 @@ def arrive(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
         C.level[i] = lvl
     C.outcome[i] = outcome
     n_jobs = 1
-    if keep and S.lead and C.route_len[i] > 1 and C.route_pos[i] == 0:  # all at once
+    if keep and S.lead_department and C.route_len[i] > 1 and C.route_pos[i] == 0:  # all at once
         n_jobs = C.route_len[i]
         C.route_pos[i] = n_jobs - 1
     give_up = np.inf
@@ -101,7 +103,7 @@ def arrive(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
     first, last, refused = np.inf, -np.inf, False
     for j in range(n_jobs):
         u = unit if j == 0 else C.route[i, j]
-        h = hours(F, i, u, outcome) + (S.lead_hours if n_jobs > 1 and j == 0 else 0.0)
+        h = hours(F, i, u, outcome) + (S.lead_coordination_hours if n_jobs > 1 and j == 0 else 0.0)
         start, finish, taken = _book(F, i, u, t, h, outcome, give_up)
         if taken:
             first, last = min(first, start), max(last, finish)
@@ -164,17 +166,17 @@ def hours(F, i, unit, outcome):  # type: ignore[no-untyped-def,unused-ignore]
     travel = U.travel[unit]
     if far:
         county = U.layer[unit] == COUNTY or U.town[unit] != F.town_of_grid[C.grid[i]]
-        travel = 2.0 * (S.county_travel if county else S.town_travel)
+        travel = 2.0 * (S.county_travel_hours if county else S.town_travel_hours)
     if outcome == ESCALATE:
-        return S.escalation_hours
+        return S.escalation_assessment_hours
     if outcome == BOUNCE:
-        return S.bounce_hours
+        return S.bounce_assessment_hours
     if outcome == TRIAGE:
         return S.triage_hours
     if outcome == FOLLOW_UP:
         return S.follow_up_hours + travel
     tier = max(U.level[kind], 0)
-    if S.joint:  # a joint meeting's case is the department's work, done by the cluster's staff
+    if S.joint_settles:  # a joint meeting's case is the department's work, done by the cluster's staff
         tier = max(tier, C.level[i])
     if S.exponential:
         noise = exponential(F.keys, C.draws, RNG_HANDLING, i, 1.0)
@@ -193,14 +195,14 @@ def complete(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
     a command centre takes an exponential ``handoff_days``."""
     C, U, S = F.cases, F.units, F.s
     out, unit = C.outcome[i], C.unit[i]
-    hand = 0.0 if S.centre else exponential(F.keys, C.draws, RNG_HANDLING, i, S.handoff_days)
+    hand = 0.0 if S.command_centre else exponential(F.keys, C.draws, RNG_HANDLING, i, S.handoff_days)
     if out == TRIAGE:  # the centre has triaged the report: dispatch sends it on now
         redispatch(C, i, t, True)
     elif out == BOUNCE:
         _bounced(F, i, t, hand)
     elif out == ESCALATE:  # a unit without the authority passes the case up
         C.at_layer[i] = U.layer[unit]
-        if S.centre:
+        if S.command_centre:
             count_escalations(C, i, 1)
         redispatch(C, i, t, False)
     elif out == WORK:

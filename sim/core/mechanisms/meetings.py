@@ -26,8 +26,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
+from sim.core.jit import njit
 from sim.core.kinds import Kind
 from sim.core.queues import serve
 

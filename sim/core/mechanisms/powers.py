@@ -28,9 +28,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from numba import njit
 
 from sim.core.draws import RNG_POWERS, uniform
+from sim.core.jit import njit
 from sim.core.kinds import Kind, Layer
 from sim.core.powers import held_count, item_weights
 from sim.core.units import enforcement_case_rates
@@ -150,7 +150,7 @@ def reroute(F, i, dom, raw):  # type: ignore[no-untyped-def,unused-ignore]
         dom: its category's domains (-1 padded), one per route step.
         raw: the unit of each step by domain (-1 padded); changed in place.
     """
-    P, C, n = F.powers, F.cases, F.s.powers_n
+    P, C, n = F.powers, F.cases, F.s.items_per_domain
     if C.item[i] < 0:  # the item it needs, drawn the first time it reaches the tier
         n_dom = 0
         for d in dom:

@@ -20,9 +20,9 @@ close unchecked. The supervisors' hours are paid as grid staff
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from sim.core.draws import RNG_QUALITY, uniform
+from sim.core.jit import njit
 from sim.core.ledger_flow import reopen
 from sim.core.params import Params
 
