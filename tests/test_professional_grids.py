@@ -92,7 +92,9 @@ def test_other_categories_are_not_detected_by_them(wujiang_pair: tuple[pd.DataFr
 
 
 def test_the_baseline_with_them_finds_its_patrolled_categories_sooner() -> None:
-    off, on = _pair("baseline", 200, seed=4)
+    # neighbour disputes are found only a few percent sooner: pool seeds, not one seed's noise
+    pairs = [_pair("baseline", 200, seed=seed) for seed in (4, 5, 6)]
+    off, on = (pd.concat(tables, ignore_index=True) for tables in zip(*pairs, strict=True))
     for cat in PATROLLED:
         assert _discovery_delay(on, (cat,)) < _discovery_delay(off, (cat,)), cat
     assert (on["channel"] == "professional").sum() > 50

@@ -5,8 +5,8 @@ Columns are numpy arrays indexed by case id (ids are assigned in order of occurr
 Besides the published columns (see :func:`sim.core.output.case_table`) the ledger
 holds each case's working state: its ``stage``, the time of its next event
 (``next_t``), the unit it is at, its pre-sampled growth times, and its route through
-several units. Only the ids in ``active`` (cases not yet closed or dropped) are touched
-each day.
+several units. Only the ids in ``active`` (cases not yet closed or dropped, in id
+order) are touched each day.
 
 A case's life is a walk through this diagram, and the named transitions below are the
 only code that writes ``stage``, ``next_t``, ``closed`` and ``drop_reason``::
@@ -191,14 +191,12 @@ class Ledger:
         raise AttributeError(name)
 
     # ------------------------------------------------------------------ queries
-    def due(self, stage: int, before: float, among: np.ndarray | None = None) -> np.ndarray:
-        """Active ids at ``stage`` whose next event is before ``before``, in time then id order.
-
-        ``among`` narrows the search to a subset of active ids (e.g. those due today).
-        """
-        a = self.active if among is None else among
+    def due(self, stage: int, before: float) -> np.ndarray:
+        """Active ids at ``stage`` whose next event is before ``before``, in time then id
+        order (``active`` is in id order, and the sort is stable)."""
+        a = self.active
         ids = a[(self.cols["stage"][a] == stage) & (self.cols["next_t"][a] < before)]
-        return ids[np.lexsort((ids, self.cols["next_t"][ids]))]
+        return ids[np.argsort(self.cols["next_t"][ids], kind="stable")]
 
     def level_at(self, ids: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Level of each case at time ``t``: frozen once a unit able to handle it took it,

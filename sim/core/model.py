@@ -152,6 +152,15 @@ class GovModel(mesa.Model):
         self.remove_all_agents()
         self.forget_agent_ids()
 
+    def dispose(self) -> None:
+        """Release the model and break its reference cycles (the model's and the world's:
+        agents, mechanisms, hooks), so that it is freed as soon as the caller drops it,
+        without a garbage collection (which walks every object of the process). The model
+        is unusable afterwards."""
+        self.release()
+        self.world.__dict__.clear()
+        self.__dict__.clear()
+
     def forget_agent_ids(self) -> None:
         """Drop Mesa 3.3's hold on the model (its agents' id counter, ``Agent._ids``), keeping
         the agents: a finished model then goes once its holder drops it. No agent may be
@@ -166,12 +175,13 @@ class GovModel(mesa.Model):
         L, U = w.ledger, w.units
         a = L.active
         st = L.stage[a]
+        at = np.bincount(st, minlength=len(Stage))
         queued_kind = U.kind[L.unit[a[st == Stage.QUEUED]]]
         counts = np.bincount(queued_kind, minlength=len(KINDS))
         snap = self.snapshots
         snap["open_cases"].append(a.size)
-        snap["latent_cases"].append(int((st == Stage.LATENT).sum()))
-        snap["in_transit"].append(int((st == Stage.TRANSIT).sum()))
+        snap["latent_cases"].append(int(at[Stage.LATENT]))
+        snap["in_transit"].append(int(at[Stage.TRANSIT]))
         for k in BACKLOG_KINDS:
             snap[f"backlog_{k}"].append(int(counts[KINDS.index(k)]))
         snap["patrol_hours"].append(float(w.patrol_hours.sum()))

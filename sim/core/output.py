@@ -3,6 +3,9 @@
 Times are days since the start (floats, NaN where not reached). A case still moving at
 the horizon has status ``open``; its later times are NaN even where the model had
 already booked them (a queue slot beyond the horizon is not yet an event).
+
+Every column is built as a fresh array, and the tables take them as they are (pandas'
+``copy=False``: one block per column, no copy into consolidated blocks).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ def case_table(model: GovModel) -> pd.DataFrame:
     dropped = (stage == Stage.DROPPED) & ~np.isnan(times["closed"])
     status = np.where(closed, 0, np.where(dropped, 2, 1))
     resolved = ~np.isnan(times["resolved"])
-    grid = col("grid")
+    grid = col("grid").copy()
     units = model.units.units
     resolver = [f"{KINDS[u.kind]}:{u.index}" for u in units]
     on_site = col("on_site").astype(float)
@@ -76,7 +79,8 @@ def case_table(model: GovModel) -> pd.DataFrame:
             "supervised": col("supervised").copy(),
             "reopened": col("reopened").astype(np.int32),
             "poor": col("poor") & resolved,
-        }
+        },
+        copy=False,
     )
 
 
@@ -94,14 +98,24 @@ def request_table(model: GovModel) -> pd.DataFrame:
             "submitted_at": t["submitted"],
             "completed_at": np.where(done, t["completed"], np.nan),
             "trips": np.where(done, t["trips"], np.nan),
-        }
+        },
+        copy=False,
     )
 
 
-def _counts_by_day(values: np.ndarray, days: int, mask: np.ndarray | None = None) -> np.ndarray:
-    v = values if mask is None else values[mask]
-    v = v[~np.isnan(v) & (v < days)]
-    return np.bincount(np.floor(v).astype(np.int64), minlength=days)[:days]
+def _counts_by_day(
+    values: np.ndarray, days: int, group: np.ndarray | None = None, groups: int = 1
+) -> np.ndarray:
+    """Counts of the times ``values`` that fall on each day (NaN and times past the horizon
+    left out), by ``group`` (codes below ``groups``; others left out): groups × days."""
+    day = np.floor(values)
+    ok = day < days  # False for NaN
+    if group is not None:
+        ok &= (group >= 0) & (group < groups)
+    key = day[ok].astype(np.int64)
+    if group is not None:
+        key += group[ok].astype(np.int64) * days
+    return np.bincount(key, minlength=groups * days).reshape(groups, days)
 
 
 def staff_by_kind(model: GovModel) -> dict[str, int]:
@@ -112,23 +126,21 @@ def staff_by_kind(model: GovModel) -> dict[str, int]:
 def daily_table(model: GovModel) -> pd.DataFrame:
     """One row per day: flows, day-end stocks, patrol hours and utilisation by kind."""
     days, L = model.days, model.ledger
-    tier = L.column("tier")
-    res = L.column("resolved")
-    df = pd.DataFrame({"day": np.arange(days)})
-    df["occurred"] = _counts_by_day(L.column("occurred"), days)
-    df["discovered"] = _counts_by_day(L.column("discovered"), days)
-    for i, name in enumerate(LEVELS):
-        df[f"resolved_{name}"] = _counts_by_day(res, days, tier == i)
-    stage = L.column("stage")
-    df["closed"] = _counts_by_day(L.column("closed"), days, stage == Stage.CLOSED)
-    df["dropped"] = _counts_by_day(L.column("closed"), days, stage == Stage.DROPPED)
-    for k, v in model.snapshots.items():
-        df[k] = np.asarray(v)[:days]
+    cols = {
+        "day": np.arange(days),
+        "occurred": _counts_by_day(L.column("occurred"), days)[0],
+        "discovered": _counts_by_day(L.column("discovered"), days)[0],
+    }
+    resolved = _counts_by_day(L.column("resolved"), days, L.column("tier"), len(LEVELS))
+    cols |= {f"resolved_{name}": resolved[i] for i, name in enumerate(LEVELS)}
+    ended = _counts_by_day(L.column("closed"), days, L.column("stage") - Stage.CLOSED, 2)
+    cols |= {"closed": ended[0], "dropped": ended[Stage.DROPPED - Stage.CLOSED]}
+    cols |= {k: np.asarray(v)[:days] for k, v in model.snapshots.items()}
     hours = shift_hours(model)
     for i, k in enumerate(KINDS):
         cap = model.units.staff[model.units.kind == i].sum() * hours[i]
-        df[f"utilisation_{k}"] = np.divide(model.world.work.busy[i], cap, out=np.zeros(days), where=cap > 0)
-    return df
+        cols[f"utilisation_{k}"] = np.divide(model.world.work.busy[i], cap, out=np.zeros(days), where=cap > 0)
+    return pd.DataFrame(cols, copy=False)
 
 
 def shift_hours(model: GovModel) -> np.ndarray:

@@ -5,6 +5,9 @@ is ``numpy.random.Generator(PCG64(SeedSequence(seed, spawn_key=(crc32(name),))))
 depends only on the run's seed and the stream's name: scenarios that share a context
 draw identical issues from the ``occurrence`` stream (common random numbers), whatever
 else they switch on. ``crc32`` is stable across processes, unlike ``hash()``.
+
+Arrivals that do not depend on the run's state (issues, service requests) are drawn
+:data:`BLOCK_DAYS` days at a time, whatever the scenario, and taken day by day.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import numpy as np
 FLOW_STREAMS = ("dispatch", "handling", "verification", "assessment", "enforcement", "powers", "quality")
 """The compiled case flow's streams (:mod:`sim.core.draws`), in the order of their keys
 and of the ledger's ``draws`` columns."""
+
+BLOCK_DAYS = 28
+"""Days of arrivals drawn from a stream at once."""
 
 
 def stream(seed: int, name: str) -> np.random.Generator:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,7 +86,6 @@ def run(
     cases, requests, daily = case_table(model), request_table(model), daily_table(model)
     steady = assess(daily, warmup)
     kpis = {**summary(model, cases, requests, steady.warmup), **steady.columns()}
-    model.release()
+    model.dispose()  # freed here, by reference counting: no garbage collection needed
     del model
-    gc.collect()  # the model, its agents and mechanisms form cycles: free them now, not later
     return RunResult(params, seed, days, cases, daily, requests, pd.Series(kpis, name=params.name), steady)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.core.jit import njit
 from sim.core.kinds import Layer, Tier
 from sim.core.ledger import Channel
 from sim.core.mechanisms.professional_grids import ProfessionalPatrol
@@ -84,12 +85,13 @@ class Discovery:
         if not p.grid.separation:  # what the worker passed over stays unreported by him
             t_patrol[L.ignored[lat] & self._own(lat, t_patrol)] = np.inf
             self._pass_over(lat, t_patrol, np.min(cands[1:], axis=0))
-        times = np.stack(cands)
-        first = times.argmin(axis=0)
-        t = times[first, np.arange(lat.size)]
+        t, first = cands[0].copy(), np.zeros(lat.size, dtype=np.int8)
+        for k in range(1, len(cands)):  # the earliest; the first listed among equals
+            earlier = cands[k] < t
+            t[earlier], first[earlier] = cands[k][earlier], k
         found = t < end
         ids, t, first = lat[found], t[found], first[found]
-        chan = np.choose(first, chans).astype(np.int8)
+        chan = np.array(chans, dtype=np.int8)[first]
         chan = np.where(first == 3, L.self_channel[ids], chan)
         L.find(ids, t, chan, self.intake[chan])
 
@@ -140,8 +142,17 @@ class Discovery:
         (drawn from ``rng``, the discovery stream unless a channel has its own)."""
         rng = self.rng if rng is None else rng
         lo, hi = day + start_hour / 24.0, day + (start_hour + hours) / 24.0
-        ws = np.maximum(occ, lo)
-        frac = np.clip((hi - ws) / (hi - lo), 0.0, 1.0)
-        u_hit, u_when = rng.random(occ.size), rng.random(occ.size)
-        hit = u_hit < -np.expm1(-hazard * frac)
-        return np.where(hit, ws + u_when * (hi - ws), np.inf)
+        return _window_times(occ, lo, hi, hazard, rng.random((2, occ.size)))
+
+
+@njit(cache=True)
+def _window_times(occ, lo, hi, hazard, u):  # type: ignore[no-untyped-def,unused-ignore]
+    """Detection times in the window [lo, hi) of issues that occurred at ``occ``, with a
+    daily ``hazard`` over the whole window (prorated to the part after occurrence), or
+    inf: hit if ``u[0] < 1 - exp(-hazard × part)``, at ``u[1]`` of the way through the part."""
+    out = np.empty(occ.size)
+    for k in range(occ.size):
+        ws = max(occ[k], lo)
+        frac = min(max((hi - ws) / (hi - lo), 0.0), 1.0)
+        out[k] = ws + u[1, k] * (hi - ws) if u[0, k] < -np.expm1(-hazard[k] * frac) else np.inf
+    return out

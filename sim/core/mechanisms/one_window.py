@@ -1,8 +1,9 @@
 """Service requests (approvals) and the one window (便民服务一窗口; 000: 8 → 3 days).
 
 A request needs approvals from ``k`` departments (``steps_probabilities``), drawn from
-the ``requests`` stream only (common random numbers across scenarios). Requests are
-made on office working days, during office hours.
+the ``requests`` stream only (common random numbers across scenarios; drawn
+:data:`~sim.core.rng.BLOCK_DAYS` days at a time). Requests are made on office working
+days, during office hours.
 
 *Without one window* the resident takes the file to each department's desk in turn:
 each visit is a trip; the desk works ``step_hours``; with ``incomplete_probability`` the
@@ -21,11 +22,12 @@ by the days it took (hook ``served``, :meth:`sim.core.mechanisms.population.Popu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from sim.core.queues import serve
+from sim.core.rng import BLOCK_DAYS
 from sim.errors import GovsimError
 
 if TYPE_CHECKING:
@@ -50,6 +52,17 @@ _FIELDS = {
 }
 
 
+class Arrivals(NamedTuple):
+    """Requests drawn ahead, in order of their days: time, steps (0 where the kind of
+    request sets them), desk order, resident, town."""
+
+    t: np.ndarray
+    steps: np.ndarray
+    perm: np.ndarray
+    resident: np.ndarray
+    town: np.ndarray
+
+
 class OneWindow:
     """Takes service requests and moves them through desks (and the window)."""
 
@@ -64,6 +77,7 @@ class OneWindow:
         self.width = max(len(p.domains), p.service_requests.one_thing.steps)
         self.domains = np.full((64, self.width), -1, dtype=np.int64)
         self.active = np.empty(0, dtype=np.int64)
+        self._blocks: dict[str, tuple[int, Arrivals, np.ndarray]] = {}
 
     def step(self, day: int) -> None:
         """Take today's requests and move every request due today."""
@@ -78,29 +92,49 @@ class OneWindow:
         self.active = self.active[st != DONE]
 
     def _new_requests(self, day: int) -> None:
-        p, m = self.world.params, self.world
-        sr, cal = p.service_requests, p.calendar.office
-        n = int(self.demand.poisson(sr.rate_per_1000_per_day * p.population.residents / 1000.0))
-        t = day + (cal.start_hour + self.demand.random(n) * cal.hours_per_day) / 24.0
-        steps = 1 + np.searchsorted(
-            np.cumsum(sr.steps_probabilities),
-            self.demand.random(n) * sum(sr.steps_probabilities),
-            side="right",
-        )
-        steps = steps.clip(1, len(sr.steps_probabilities))
-        perm = np.argsort(self.demand.random((n, len(p.domains))), axis=1)
-        resident = self.demand.integers(0, p.population.residents, n)
-        town = m.places.town_of_grid[m.places.grid_of(resident)]
-        if n == 0 or day % 7 >= cal.days_per_week:
+        p = self.world.params
+        sr = p.service_requests
+        a = self._arrivals("ordinary", day)
+        if a.t.size == 0 or day % 7 >= p.calendar.office.days_per_week:
             return
-        ids = self._add(n)
+        ids = self._add(a.t.size)
         c = self.cols
-        c["submitted"][ids], c["steps"][ids], c["town"][ids], c["next_t"][ids] = t, steps, town, t
-        c["resident"][ids] = resident
+        c["submitted"][ids], c["steps"][ids], c["town"][ids], c["next_t"][ids] = a.t, a.steps, a.town, a.t
+        c["resident"][ids] = a.resident
         c["trips"][ids] = 1
         c["stage"][ids] = AT_WINDOW if p.one_window.enabled else AT_DESK
         c["proc"][ids], c["par"][ids] = sr.processing_days, float(p.one_window.parallel)
-        self.domains[ids] = self._cycle(perm)
+        self.domains[ids] = self._cycle(a.perm)
+
+    def _arrivals(self, kind: str, day: int) -> Arrivals:
+        """Today's requests of ``kind`` (``ordinary`` or ``one_thing``), from the block drawn."""
+        if kind not in self._blocks or not 0 <= day - self._blocks[kind][0] < BLOCK_DAYS:
+            self._blocks[kind] = (day, *self._draw(kind, day))
+        first, block, bounds = self._blocks[kind]
+        k = day - first
+        return Arrivals(*(x[bounds[k] : bounds[k + 1]] for x in block))
+
+    def _draw(self, kind: str, first: int) -> tuple[Arrivals, np.ndarray]:
+        """The requests of ``kind`` of the block of days from ``first`` (every day, worked
+        or not), on its own stream, and where each day's start among them."""
+        p, m = self.world.params, self.world
+        sr, cal = p.service_requests, p.calendar.office
+        ordinary = kind == "ordinary"
+        rng = self.demand if ordinary else self.one_thing
+        rate = sr.rate_per_1000_per_day if ordinary else sr.one_thing.rate_per_1000_per_day
+        counts = rng.poisson(rate * p.population.residents / 1000.0, BLOCK_DAYS)
+        n = int(counts.sum())
+        day = np.repeat(np.arange(first, first + BLOCK_DAYS, dtype=float), counts)
+        t = day + (cal.start_hour + rng.random(n) * cal.hours_per_day) / 24.0
+        steps = np.zeros(n, dtype=np.int64)
+        if ordinary:
+            cum = np.cumsum(sr.steps_probabilities)
+            steps = 1 + np.searchsorted(cum, rng.random(n) * sum(sr.steps_probabilities), side="right")
+            steps = steps.clip(1, len(sr.steps_probabilities))
+        perm = np.argsort(rng.random((n, len(p.domains))), axis=1)
+        resident = rng.integers(0, p.population.residents, n)
+        town = m.places.town_of_grid[m.places.grid_of(resident)]
+        return Arrivals(t, steps, perm, resident, town), np.concatenate(([0], np.cumsum(counts)))
 
     def _cycle(self, perm: np.ndarray) -> np.ndarray:
         """Desk order per request, repeating the domains when a request has more steps."""
@@ -109,24 +143,21 @@ class OneWindow:
     def _new_one_things(self, day: int) -> None:
         """Today's "one thing" requests: department by department, through the window, or
         (with a lead department, 004) fewer steps coordinated by the lead in parallel."""
-        p, m, rng = self.world.params, self.world, self.one_thing
-        ot, cal = p.service_requests.one_thing, p.calendar.office
-        n = int(rng.poisson(ot.rate_per_1000_per_day * p.population.residents / 1000.0))
-        t = day + (cal.start_hour + rng.random(n) * cal.hours_per_day) / 24.0
-        perm = np.argsort(rng.random((n, len(p.domains))), axis=1)
-        resident = rng.integers(0, p.population.residents, n)
-        town = m.places.town_of_grid[m.places.grid_of(resident)]
-        if n == 0 or day % 7 >= cal.days_per_week:
+        p = self.world.params
+        ot = p.service_requests.one_thing
+        a = self._arrivals("one_thing", day)
+        n = a.t.size
+        if n == 0 or day % 7 >= p.calendar.office.days_per_week:
             return
         ids = self._add(n)
         c, lead = self.cols, p.departments.lead_department
-        c["submitted"][ids], c["town"][ids], c["next_t"][ids], c["trips"][ids] = t, town, t, 1
-        c["resident"][ids] = resident
+        c["submitted"][ids], c["town"][ids], c["next_t"][ids], c["trips"][ids] = a.t, a.town, a.t, 1
+        c["resident"][ids] = a.resident
         c["kind"][ids], c["proc"][ids] = 1, ot.processing_days
         c["steps"][ids] = ot.steps_with_lead if lead else ot.steps
         c["par"][ids] = 1.0 if lead else float(p.one_window.parallel)
         c["stage"][ids] = BACK if lead else AT_WINDOW if p.one_window.enabled else AT_DESK
-        self.domains[ids] = self._cycle(perm)
+        self.domains[ids] = self._cycle(a.perm)
 
     def _add(self, n: int) -> np.ndarray:
         if self.n + n > self.cols["stage"].size:

@@ -2,13 +2,15 @@
 
 Each resident has a base willingness to report (Beta distributed) and a satisfaction
 with past handling. Issues occur as Poisson counts per category and day (rates from the
-catalogue), at a uniformly drawn resident and time. At occurrence each issue's future is
-pre-sampled from the ``occurrence`` stream only — its initial level, the times at which
-it would grow a level if nobody handled it ("discover early, handle while small", 004),
-the random draw that decides whether the resident reports it, the delay and the channel
-— so scenarios sharing a context meet identical issues (common random numbers). The
-decision compares that draw with the resident's *current* willingness, base × (0.5 +
-satisfaction), capped at 1, so it can differ between scenarios as satisfaction does.
+catalogue), at a uniformly drawn resident and time. Each issue's future is pre-sampled
+from the ``occurrence`` stream only — its initial level, the times at which it would
+grow a level if nobody handled it ("discover early, handle while small", 004), the
+random draw that decides whether the resident reports it, the delay and the channel —
+so scenarios sharing a context meet identical issues (common random numbers). The
+issues of :data:`~sim.core.rng.BLOCK_DAYS` days are drawn at once, at the block's first day, and
+enter the ledger day by day. The decision, taken at occurrence, compares that draw with
+the resident's *current* willingness, base × (0.5 + satisfaction), capped at 1, so it
+can differ between scenarios as satisfaction does.
 When one resident has several cases closed on the same day, the last update counts.
 When a case is closed (or dropped) the resident's satisfaction moves toward
 0.5 ** (delay / reference_delay_days) (0 if dropped, or closed on a poor resolution) at
@@ -17,16 +19,36 @@ the learning rate.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from sim.core.ledger import Channel
+from sim.core.rng import BLOCK_DAYS
 
 if TYPE_CHECKING:
     from sim.core.world import World
 
 RESIDENT_CHANNELS = {"hotline": Channel.HOTLINE, "app": Channel.APP, "walk_in": Channel.WALK_IN}
+
+
+class Issues(NamedTuple):
+    """Issues drawn ahead, in order of occurrence: what the ledger records of each, and
+    the chance (``report``, before willingness), draw (``u_report``) and time
+    (``report_at``) of the resident's own report."""
+
+    category: np.ndarray
+    occurred: np.ndarray
+    resident: np.ndarray
+    grid: np.ndarray
+    level0: np.ndarray
+    grow1: np.ndarray
+    grow2: np.ndarray
+    grow3: np.ndarray
+    channel: np.ndarray
+    report: np.ndarray
+    u_report: np.ndarray
+    report_at: np.ndarray
 
 
 class Population:
@@ -50,44 +72,60 @@ class Population:
         shares = p.channel_shares
         self.channel_codes = np.array([RESIDENT_CHANNELS[k] for k in shares], dtype=np.int8)
         self.channel_cum = np.cumsum(list(shares.values()))
+        self._first = -BLOCK_DAYS  # the first day of the block drawn (none yet)
+        self._issues: Issues | None = None
+        self._bounds = np.zeros(BLOCK_DAYS + 1, dtype=np.int64)
         world.hooks.subscribe("closed", self.closed)
         world.hooks.subscribe("dropped", self.dropped)
         world.hooks.subscribe("served", self.served)
 
     def step(self, day: int) -> None:
         """Create today's issues in the ledger."""
+        if self._issues is None or not self._first <= day < self._first + BLOCK_DAYS:
+            self._first = day
+            self._issues, self._bounds = self._draw(day)
+        k = day - self._first
+        i = Issues(*(x[self._bounds[k] : self._bounds[k + 1]] for x in self._issues))
+        will = np.minimum(self.willingness[i.resident] * (0.5 + self.satisfaction[i.resident]), 1.0)
+        L = self.world.ledger
+        ids = L.occur(np.where(i.u_report < i.report * will, i.report_at, np.inf))
+        L.category[ids], L.resident[ids], L.occurred[ids] = i.category, i.resident, i.occurred
+        L.grid[ids], L.level0[ids], L.self_channel[ids] = i.grid, i.level0, i.channel
+        if self.world.params.growth:
+            L.grow1[ids], L.grow2[ids], L.grow3[ids] = i.grow1, i.grow2, i.grow3
+
+    def _draw(self, first: int) -> tuple[Issues, np.ndarray]:
+        """The issues of the block of days from ``first``, and where each day's start
+        among them (``BLOCK_DAYS + 1`` bounds)."""
         w, cat, rng = self.world, self.world.catalogue, self.rng
         n_res = w.params.population.residents
-        counts = rng.poisson(cat.rate * n_res / 1000.0)
+        counts = rng.poisson(cat.rate * n_res / 1000.0, (BLOCK_DAYS, cat.rate.size))
         n = int(counts.sum())
-        c = np.repeat(np.arange(len(counts), dtype=np.int16), counts)
+        c = np.repeat(np.tile(np.arange(cat.rate.size, dtype=np.int16), BLOCK_DAYS), counts.ravel())
+        day = np.repeat(np.arange(first, first + BLOCK_DAYS, dtype=float), counts.sum(axis=1))
         t = np.minimum(day + rng.random(n), np.nextafter(day + 1.0, day))  # stay inside the day
-        resident = rng.integers(0, n_res, n)
-        u_level, u_self, u_chan = rng.random(n), rng.random(n), rng.random(n)
-        e_grow, e_self = rng.exponential(1.0, (n, 3)), rng.exponential(1.0, n)
-        order = np.argsort(t, kind="stable")
-        c, t, resident = c[order], t[order], resident[order]
-        u_level, u_self, u_chan, e_grow, e_self = (
-            x[order] for x in (u_level, u_self, u_chan, e_grow, e_self)
+        order = np.argsort(t, kind="stable")  # in order of occurrence, hence of days
+        c, t = c[order], t[order]
+        resident = rng.integers(0, n_res, n)[order]
+        u_level, u_self, u_chan = rng.random((3, n))[:, order]
+        e_grow, e_self = rng.exponential(1.0, (3, n))[:, order], rng.exponential(1.0, n)[order]
+        grow = np.cumsum(np.vstack((t, cat.growth_days[c] * e_grow)), axis=0)  # t, then its steps
+        chan = np.searchsorted(self.channel_cum, u_chan * self.channel_cum[-1], side="right")
+        issues = Issues(
+            category=c,
+            occurred=t,
+            resident=resident,
+            grid=w.places.grid_of(resident),
+            level0=(u_level[:, None] >= cat.initial_cum[c]).sum(axis=1).clip(0, 3),
+            grow1=grow[1],
+            grow2=grow[2],
+            grow3=grow[3],
+            channel=self.channel_codes[chan.clip(0, len(self.channel_codes) - 1)],
+            report=cat.self_report[c],
+            u_report=u_self,
+            report_at=t + cat.self_delay[c] * e_self,
         )
-
-        will = np.minimum(self.willingness[resident] * (0.5 + self.satisfaction[resident]), 1.0)
-        reports = u_self < cat.self_report[c] * will
-        L = w.ledger
-        ids = L.occur(np.where(reports, t + cat.self_delay[c] * e_self, np.inf))
-        L.category[ids], L.resident[ids], L.occurred[ids] = c, resident, t
-        L.grid[ids] = w.places.grid_of(resident)
-        L.level0[ids] = (u_level[:, None] >= cat.initial_cum[c]).sum(axis=1).clip(0, 3)
-        if w.params.growth:
-            g = cat.growth_days[c]
-            L.grow1[ids] = t + g * e_grow[:, 0]
-            L.grow2[ids] = L.grow1[ids] + g * e_grow[:, 1]
-            L.grow3[ids] = L.grow2[ids] + g * e_grow[:, 2]
-        L.self_channel[ids] = self.channel_codes[
-            np.searchsorted(self.channel_cum, u_chan * self.channel_cum[-1], side="right").clip(
-                0, len(self.channel_codes) - 1
-            )
-        ]
+        return issues, np.concatenate(([0], np.cumsum(counts.sum(axis=1))))
 
     def closed(self, ids: np.ndarray) -> None:
         """Residents of closed cases learn from how long the case took, or — if it was
