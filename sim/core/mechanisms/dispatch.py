@@ -108,7 +108,8 @@ def misroute(F, i, target):  # type: ignore[no-untyped-def,unused-ignore]
     bounce it (only departments and squads, where the kind has another unit)."""
     U, S = F.units, F.s
     care = U.town_response[F.town_of_grid[F.cases.grid[i]]] if S.assessment else 0.0
-    if uniform(F.keys, F.cases.draws, RNG_DISPATCH, i) >= S.misroute_probability * (1.0 - S.duty_list_coverage) * (1.0 - care):
+    wrong = S.misroute_probability * (1.0 - S.duty_list_coverage) * (1.0 - care)
+    if uniform(F.keys, F.cases.draws, RNG_DISPATCH, i) >= wrong:
         return target, WORK
     kind = U.kind[target]
     pool = U.departments if kind == DEPARTMENT_KIND else U.squads
