@@ -100,7 +100,7 @@ class Units(NamedTuple):
     free_at: np.ndarray
     overtime_free_at: np.ndarray
     route: np.ndarray
-    command_centre: np.ndarray
+    centre: np.ndarray
     police: np.ndarray
     departments: np.ndarray
     squads: np.ndarray
@@ -114,7 +114,7 @@ class Categories(NamedTuple):
     """The catalogue's columns the flow reads (``F.cat``)."""
 
     settle: np.ndarray
-    joint_settles: np.ndarray
+    joint: np.ndarray
     domains: np.ndarray
     police: np.ndarray
     patience: np.ndarray
