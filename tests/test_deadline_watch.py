@@ -29,7 +29,9 @@ class Servers(NamedTuple):
     """One unit's servers, as :func:`sim.core.queues.book` reads them."""
 
     free_at: np.ndarray
+    heap: np.ndarray
     overtime_free_at: np.ndarray
+    overtime_heap: np.ndarray
     first: np.ndarray
     staff: np.ndarray
     calendar: np.ndarray
@@ -45,7 +47,9 @@ def _watched(
     given, booked)."""
     U = Servers(
         np.array([h(0, 17)]),
+        np.zeros(1, dtype=np.int64),
         np.zeros(1),
+        np.zeros(1, dtype=np.int64),
         np.array([0]),
         np.array([1]),
         np.array([0]),
@@ -82,6 +86,7 @@ def test_without_deadlines_it_is_the_plain_kernel() -> None:
     free = np.array([h(0, 17)])
     plain = serve(
         free.copy(),
+        np.zeros(1, dtype=np.int64),
         np.array([0]),
         np.array([1]),
         np.array([0]),

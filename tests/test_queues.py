@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim.core.params import Shift
-from sim.core.queues import advance, next_open, serve, shift_array, working_days
+from sim.core.queues import advance, next_open, serve, server_heap, shift_array, working_days
 
 OFFICE = shift_array(Shift(start_hour=9, hours_per_day=8, days_per_week=5))  # 9:00-17:00 Mon-Fri
 ALWAYS = shift_array(Shift(start_hour=0, hours_per_day=24, days_per_week=7))
@@ -38,7 +38,7 @@ def test_serve_fifo_two_servers() -> None:
     unit = np.zeros(4, dtype=np.int64)
     arrival = np.array([h(0, 0), h(0, 1), h(0, 2), h(0, 3)])
     hours = np.array([5.0, 5.0, 1.0, 1.0])
-    start, finish = serve(free, first, n, cal, ALWAYS[None, :], unit, arrival, hours)
+    start, finish = serve(free, server_heap(n), first, n, cal, ALWAYS[None, :], unit, arrival, hours)
     np.testing.assert_allclose(start * 24, [0, 1, 5, 6])
     np.testing.assert_allclose(finish * 24, [5, 6, 6, 7])
     np.testing.assert_allclose(np.sort(free) * 24, [6, 7])
@@ -50,7 +50,9 @@ def test_serve_keeps_units_apart_and_respects_calendar() -> None:
     calendars = np.stack([OFFICE, ALWAYS])
     unit = np.array([0, 1, 0], dtype=np.int64)
     arrival = np.array([h(0, 20), h(0, 20), h(0, 21)])
-    start, finish = serve(free, first, n, cal, calendars, unit, arrival, np.array([2.0, 2.0, 1.0]))
+    start, finish = serve(
+        free, server_heap(n), first, n, cal, calendars, unit, arrival, np.array([2.0, 2.0, 1.0])
+    )
     np.testing.assert_allclose(start, [h(1, 9), h(0, 20), h(1, 11)])
     np.testing.assert_allclose(finish, [h(1, 11), h(0, 22), h(1, 12)])
 

@@ -1,8 +1,11 @@
 """First-come-first-served multi-server queues on working calendars (numba kernels).
 
-Each handling unit has ``n`` servers (staff) whose next free times live in one array.
-A job arriving at time ``a`` with ``w`` hours of work goes to the unit's server that is
-free first (ties: the lowest server index); it starts at the first working moment not
+Each handling unit has ``n`` servers (staff) whose next free times live in one array
+(``free_at``), and a binary min-heap of its server indices keyed by (free time, index)
+in another (``heap``: positions ``first .. first+n-1`` hold the unit's heap, so the
+server free first is at ``heap[first]``; a unit of a thousand staff costs a few steps per
+job, not a thousand). A job arriving at time ``a`` with ``w`` hours of work goes to the
+unit's server that is free first (ties: the lowest server index); it starts at the first working moment not
 before ``max(a, free)`` and ends when ``w`` working hours have passed on the unit's
 calendar (Kiefer–Wolfowitz recurrence). Jobs are served in the order they are given,
 which the callers make arrival order. Times are days since the start (floats).
@@ -49,23 +52,49 @@ def advance(t: float, hours: float, open_: float, close: float, dpw: float) -> f
         t = end
 
 
+def server_heap(staff: np.ndarray) -> np.ndarray:
+    """The servers' heaps while every server is free: each unit's servers in index order."""
+    return np.arange(int(staff.sum()), dtype=np.int64)
+
+
 @njit(cache=True)
-def _book(free_at, s0, n, cal, arrival, hours):  # type: ignore[no-untyped-def,unused-ignore]
-    """Book one job on the first-free of servers ``s0 .. s0+n-1``: (server, start, finish)."""
-    best = s0
-    for s in range(s0 + 1, s0 + n):
-        if free_at[s] < free_at[best]:
-            best = s
+def _book(free_at, heap, s0, cal, arrival, hours):  # type: ignore[no-untyped-def,unused-ignore]
+    """Book one job on the first-free server of the unit whose heap starts at ``s0``:
+    (server, start, finish); :func:`_take` commits it."""
+    best = heap[s0]
     t = next_open(max(arrival, free_at[best]), cal[0], cal[1], cal[2])
     return best, t, advance(t, hours, cal[0], cal[1], cal[2])
 
 
 @njit(cache=True)
-def serve(free_at, first, n_servers, unit_calendar, calendars, unit, arrival, hours):  # type: ignore[no-untyped-def,unused-ignore]
+def _take(free_at, heap, s0, n, finish):  # type: ignore[no-untyped-def,unused-ignore]
+    """The unit's first-free server (its heap's root) is busy until ``finish``: set it and
+    sift it down its heap (``heap[s0 : s0+n]``)."""
+    item = heap[s0]
+    free_at[item] = finish
+    k = 0
+    while True:
+        c = 2 * k + 1
+        if c >= n:
+            break
+        a = heap[s0 + c]
+        if c + 1 < n:
+            b = heap[s0 + c + 1]
+            if free_at[b] < free_at[a] or (free_at[b] == free_at[a] and b < a):
+                c, a = c + 1, b
+        if finish < free_at[a] or (finish == free_at[a] and item < a):
+            break
+        heap[s0 + k] = a
+        k = c
+    heap[s0 + k] = item
+
+
+@njit(cache=True)
+def serve(free_at, heap, first, n_servers, unit_calendar, calendars, unit, arrival, hours):  # type: ignore[no-untyped-def,unused-ignore]
     """Serve jobs in the given order; returns their start and finish times.
 
     Args:
-        free_at: next free time of every server (updated in place).
+        free_at, heap: every server's next free time and the units' heaps (updated in place).
         first, n_servers: each unit's first server index and number of servers.
         unit_calendar: each unit's row in ``calendars`` (rows of ``shift_array``).
         unit, arrival, hours: the jobs' unit, arrival time and hours of work.
@@ -75,10 +104,10 @@ def serve(free_at, first, n_servers, unit_calendar, calendars, unit, arrival, ho
     finish = np.empty(m)
     for i in range(m):
         u = unit[i]
-        best, start[i], finish[i] = _book(
-            free_at, first[u], n_servers[u], calendars[unit_calendar[u]], arrival[i], hours[i]
+        _, start[i], finish[i] = _book(
+            free_at, heap, first[u], calendars[unit_calendar[u]], arrival[i], hours[i]
         )
-        free_at[best] = finish[i]
+        _take(free_at, heap, first[u], n_servers[u], finish[i])
     return start, finish
 
 
@@ -87,24 +116,25 @@ def book(U, unit, arrival, hours, deadline, give_up):  # type: ignore[no-untyped
     """Book one job at ``unit`` (jobs come in arrival order): start, finish, whether it is
     worked in overtime, and whether it is taken.
 
-    ``U`` holds the servers (``free_at``, ``overtime_free_at``, ``first``, ``staff``,
-    ``calendar``, ``calendars``, ``overtime_calendars``). A job whose regular finish is
+    ``U`` holds the servers (``free_at``, ``heap``, ``overtime_free_at``,
+    ``overtime_heap``, ``first``, ``staff``, ``calendar``, ``calendars``,
+    ``overtime_calendars``). A job whose regular finish is
     after ``deadline`` is worked in overtime instead (the unit's servers, on the row of
     ``overtime_calendars``) when that finishes sooner; a row with no working days has no
     overtime. A job whose start (regular or overtime, as chosen) would be after
     ``give_up`` is not taken: no server's time is used (start and finish NaN).
     """
     s0, n, row = U.first[unit], U.staff[unit], U.calendar[unit]
-    best, start, finish = _book(U.free_at, s0, n, U.calendars[row], arrival, hours)
+    _, start, finish = _book(U.free_at, U.heap, s0, U.calendars[row], arrival, hours)
     ot = U.overtime_calendars[row]
     if finish > deadline and ot[2] > 0:
-        ot_best, ot_start, ot_finish = _book(U.overtime_free_at, s0, n, ot, arrival, hours)
+        _, ot_start, ot_finish = _book(U.overtime_free_at, U.overtime_heap, s0, ot, arrival, hours)
         if ot_finish < finish and ot_start <= give_up:
-            U.overtime_free_at[ot_best] = ot_finish
+            _take(U.overtime_free_at, U.overtime_heap, s0, n, ot_finish)
             return ot_start, ot_finish, True, True
     if start > give_up:
         return np.nan, np.nan, False, False
-    U.free_at[best] = finish
+    _take(U.free_at, U.heap, s0, n, finish)
     return start, finish, False, True
 
 

@@ -37,7 +37,7 @@ from sim.core.kinds import LEVELS, Layer, Tier
 from sim.core.params import Category, Params
 from sim.core.places import Places
 from sim.core.powers import county_share, held_count
-from sim.core.queues import overtime_array, shift_array
+from sim.core.queues import overtime_array, server_heap, shift_array
 
 CALENDARS: tuple[str, ...] = tuple(dict.fromkeys(KIND_CALENDAR))
 """The working calendars units use, in first-use order (rows of ``UnitTable.calendars``)."""
@@ -78,7 +78,9 @@ class UnitTable:
     calendars: np.ndarray
     overtime_calendars: np.ndarray
     free_at: np.ndarray
+    heap: np.ndarray
     overtime_free_at: np.ndarray
+    overtime_heap: np.ndarray
     route: np.ndarray
     desk: np.ndarray
     window: np.ndarray
@@ -371,7 +373,9 @@ def build_units(model: mesa.Model, p: Params, places: Places) -> UnitTable:
         calendars=calendars,
         overtime_calendars=overtime,
         free_at=np.zeros(int(staff.sum())),
+        heap=server_heap(staff),
         overtime_free_at=np.zeros(int(staff.sum())),
+        overtime_heap=server_heap(staff),
         route=_route(units, p, places, plan.team_of_grid),
         grid_unit=plan.team_of_grid,
         desk=_desk_lookup(units, p),

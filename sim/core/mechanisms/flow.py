@@ -98,7 +98,9 @@ class Units(NamedTuple):
     calendars: np.ndarray
     overtime_calendars: np.ndarray
     free_at: np.ndarray
+    heap: np.ndarray
     overtime_free_at: np.ndarray
+    overtime_heap: np.ndarray
     route: np.ndarray
     centre: np.ndarray
     police: np.ndarray
@@ -238,7 +240,8 @@ class CaseFlow:
         self._static = dict(
             kind=U.kind, layer=U.layer, town=U.town, staff=U.staff, first=U.first,
             calendar=U.calendar, calendars=U.calendars, overtime_calendars=U.overtime_calendars,
-            free_at=U.free_at, overtime_free_at=U.overtime_free_at, route=U.route,
+            free_at=U.free_at, heap=U.heap, overtime_free_at=U.overtime_free_at,
+            overtime_heap=U.overtime_heap, route=U.route,
             centre=U.centre, police=U.police, departments=U.of_kind(Kind.DEPARTMENT),
             squads=U.of_kind(Kind.ENFORCEMENT), travel=travel_hours(world), level=UNIT_LEVEL,
         )  # fmt: skip

@@ -68,6 +68,6 @@ class ClusterMeetings:
             np.full(unit.size, float(day)), p.clusters.meeting_days, p.calendar.office.start_hour
         )
         hours = np.full(unit.size, p.clusters.meeting_hours)
-        start, _ = serve(U.free_at, U.first, U.staff, U.calendar, U.calendars, unit, opening, hours)
+        start, _ = serve(U.free_at, U.heap, U.first, U.staff, U.calendar, U.calendars, unit, opening, hours)
         self.world.work.record(unit, start, hours)
         self.hours_held += float(hours.sum())

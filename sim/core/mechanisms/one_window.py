@@ -180,6 +180,7 @@ class OneWindow:
         finish = np.empty(arrival.size)
         start, finish[order] = serve(
             U.free_at,
+            U.heap,
             U.first,
             U.staff,
             U.calendar,
