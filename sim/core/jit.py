@@ -50,13 +50,18 @@ def _core_locator(base: type) -> type:
     return Locator
 
 
+def _caching(name: str) -> Any:
+    """A class of numba's caching module (public since numba 0.61, underscored before)."""
+    return getattr(caching, name, None) or getattr(caching, f"_{name}")
+
+
 def install() -> None:
     """Put the core's locators first in numba's list (once)."""
-    classes: list[Any] = caching.CacheImpl._locator_classes
+    classes: list[Any] = _caching("CacheImpl")._locator_classes
     if any(c.__name__.startswith("Core") for c in classes):
         return
-    bases = (caching.UserProvidedCacheLocator, caching.InTreeCacheLocator, caching.UserWideCacheLocator)
-    classes[:0] = [_core_locator(b) for b in bases]
+    names = ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator")
+    classes[:0] = [_core_locator(_caching(n)) for n in names]
 
 
 install()
