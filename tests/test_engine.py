@@ -1,0 +1,56 @@
+"""The compiled case flow's machinery: its caches, its random draws, its log."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import sim
+import sim.core.jit as jit
+import sim.core.mechanisms.flow as flow
+from sim.core.draws import RNG_DISPATCH, RNG_HANDLING, exponential, stream_keys, uniform
+from tests.conftest import SMALL
+
+
+def test_the_flow_is_cached_under_the_stamp_of_every_compiled_source() -> None:
+    assert type(flow.run_day._cache._impl.locator).__name__.startswith("Core")
+    stamped = {Path(p).name for p, _, _ in jit.source_stamp()}
+    assert {"handling.py", "dispatch.py", "ledger_flow.py", "queues.py", "draws.py", "flow.py"} <= stamped
+
+
+def test_the_stamp_changes_when_a_compiled_source_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "rule.py"
+    src.write_text("x = 1\n")
+    monkeypatch.setattr(jit, "_SOURCES", [str(src)])
+    before = jit.source_stamp()
+    src.write_text("x = 22\n")
+    os.utime(src, (1e9, 1e9))
+    assert jit.source_stamp() != before
+
+
+def test_draws_are_uniform_and_each_stream_counts_its_own() -> None:
+    keys, draws = stream_keys(3), np.zeros((2000, 7), dtype=np.int16)
+    u = np.array([uniform(keys, draws, RNG_DISPATCH, i) for i in range(2000) for _ in range(5)])
+    assert stats.kstest(u, "uniform").pvalue > 0.01
+    assert (draws[:, RNG_DISPATCH] == 5).all() and (draws[:, RNG_HANDLING] == 0).all()
+    # a case's handling draws do not depend on its dispatch draws
+    fresh = np.zeros((2000, 7), dtype=np.int16)
+    a = [exponential(keys, draws, RNG_HANDLING, 7, 1.0) for _ in range(3)]
+    b = [exponential(keys, fresh, RNG_HANDLING, 7, 1.0) for _ in range(3)]
+    assert a == b
+
+
+def test_a_day_whose_log_fills_resumes_where_it_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log of a few entries makes the flow stop and resume many times a day: the run is
+    the same as with the full log."""
+    params = sim.load_scenario("reform", overrides=SMALL)
+    whole = sim.run(params, seed=2, days=30)
+    monkeypatch.setattr(flow, "LOG_SIZE", 2 * flow.MAX_JOBS + 8)
+    pieces = sim.run(params, seed=2, days=30)
+    pd.testing.assert_frame_equal(whole.cases, pieces.cases)
+    pd.testing.assert_series_equal(whole.summary, pieces.summary)
