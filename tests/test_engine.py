@@ -23,7 +23,9 @@ def test_the_flow_is_cached_under_the_stamp_of_every_compiled_source() -> None:
     assert {"handling.py", "dispatch.py", "ledger_flow.py", "queues.py", "draws.py", "flow.py"} <= stamped
 
 
-def test_the_stamp_changes_when_a_compiled_source_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_stamp_changes_when_a_compiled_source_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     src = tmp_path / "rule.py"
     src.write_text("x = 1\n")
     monkeypatch.setattr(jit, "_SOURCES", [str(src)])
