@@ -27,12 +27,12 @@ fail is ``min(max_response, response_per_failure × failure share)`` (``world.un
 
 - a county unit that would send a misrouted case back forwards it to the unit with
   authority instead (hand-off as any other; no bounce, no new dispatch) —
-  :meth:`sim.core.mechanisms.handling.Handling._bounced`;
+  :func:`sim.core.mechanisms.handling._bounced`;
 - a county unit works a job that would finish past the case's deadline in overtime when
   that is sooner (paid hours, as the centre's deadline watch; the overtime calendar is
-  ``dispatch.overtime_hours_per_day`` after the shift) — :meth:`Handling._book`;
+  ``dispatch.overtime_hours_per_day`` after the shift) — :func:`sim.core.mechanisms.handling._book`;
 - a town's dispatch misroutes less: its misroute probability is scaled by
-  ``1 - town_response`` — :meth:`sim.core.mechanisms.dispatch.Dispatch._misroute`.
+  ``1 - town_response`` — :func:`sim.core.mechanisms.dispatch.misroute`.
 
 The loop balances itself: answering lowers the failures that drive the response. The
 benefit costs overtime hours; the care a town takes over routing is not costed (an
