@@ -3,8 +3,12 @@
 A mechanism (:mod:`sim.core.mechanisms`) receives a :class:`World`: the parameters,
 the case ledger, the units, the places, the catalogue, the run's random streams and
 the work accounts — not the model. One mechanism's effect on another goes through
-:class:`Hooks`: the ledger announces a case that is resolved, closed or dropped, the
-handling announces work that starts or ends, and whoever cares subscribes.
+:class:`Hooks`: the case flow announces a case that is resolved or dropped, work that
+starts and a case bounced (after the day's flow, in order), the ledger a case closed, and
+whoever cares subscribes. Within the compiled case flow the rules call each other's
+compiled functions directly where a hook would be (enforcement's follow-up when a
+squad's work is done, closure's verification and supervision's check on a resolution;
+:mod:`sim.core.mechanisms.flow`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ EVENTS = {
     "closed": "(ids,) cases verified and closed",
     "dropped": "(ids,) cases dropped (lost in a hand-off, or past the bounce limit)",
     "work_started": "(ids, unit, start) first job of work on a case at a unit",
-    "work_done": "(ids, unit, t) a unit's work on cases at the end of their route",
     "served": "(residents, days) residents served (an approval in hand) after `days`",
     "bounced": "(ids, unit) cases a wrong unit sent back to the layer that sent them",
 }
