@@ -24,10 +24,11 @@ only code that writes ``stage``, ``next_t``, ``closed`` and ``drop_reason``::
                                           +--reopen--> TRANSIT (back to its resolver)
 
 :data:`TRANSITIONS` lists the edges; with ``trace`` on, the ledger records every edge a
-run takes (a test checks them against the diagram). The transitions ``resolve``,
-``close`` and ``drop`` announce themselves (as the events ``resolved``, ``closed``,
-``dropped``) through the world's hooks
-(:class:`sim.core.world.Hooks`), which is how closure and residents learn of them.
+run takes (a test checks them against the diagram). ``occur``, ``find`` and ``close`` are
+methods here (``close`` announces the event ``closed`` through the world's hooks,
+:class:`sim.core.world.Hooks`); the edges the case flow takes are the ledger's compiled
+transitions (:mod:`sim.core.ledger_flow`), over its columns as :data:`Cases`, whose
+``resolved`` and ``dropped`` the flow announces after the day's flow.
 """
 
 from __future__ import annotations
