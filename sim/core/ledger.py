@@ -199,15 +199,6 @@ class Ledger:
         ids = a[(self.cols["stage"][a] == stage) & (self.cols["next_t"][a] < before)]
         return ids[np.argsort(self.cols["next_t"][ids], kind="stable")]
 
-    def level_at(self, ids: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Level of each case at time ``t``: frozen once a unit able to handle it took it,
-        else its initial level plus the growth steps passed by ``t``, capped at its max level."""
-        c = self.cols
-        grown = c["level0"][ids] + (c["grow1"][ids] <= t) + (c["grow2"][ids] <= t) + (c["grow3"][ids] <= t)
-        lvl = np.minimum(grown, self.max_level[c["category"][ids]]).astype(np.int8)
-        frozen = c["level"][ids]
-        return np.where(frozen >= 0, frozen, lvl)
-
     def column(self, name: str) -> np.ndarray:
         """The first ``n`` values of a column (a view)."""
         return self.cols[name][: self.n]

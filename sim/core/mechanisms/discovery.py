@@ -31,6 +31,7 @@ import numpy as np
 from sim.core.jit import njit
 from sim.core.kinds import Layer, Tier
 from sim.core.ledger import Channel
+from sim.core.ledger_flow import level_at
 from sim.core.mechanisms.professional_grids import ProfessionalPatrol
 
 if TYPE_CHECKING:
@@ -127,7 +128,8 @@ class Discovery:
     def _own(self, lat: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Whether the grid team would settle each issue itself at time ``t``."""
         L, cat = self.world.ledger, self.world.catalogue
-        return (cat.settle[L.category[lat], L.level_at(lat, t)] == Tier.GRID) & ~cat.police[L.category[lat]]
+        level = levels_at(L.cases(), L.max_level, lat, t)
+        return (cat.settle[L.category[lat], level] == Tier.GRID) & ~cat.police[L.category[lat]]
 
     def _window_draw(
         self,
@@ -143,6 +145,16 @@ class Discovery:
         rng = self.rng if rng is None else rng
         lo, hi = day + start_hour / 24.0, day + (start_hour + hours) / 24.0
         return _window_times(occ, lo, hi, hazard, rng.random((2, occ.size)))
+
+
+@njit(cache=True)
+def levels_at(C, max_level, ids, t):  # type: ignore[no-untyped-def,unused-ignore]
+    """The level of each case ``ids`` at its time ``t`` (the ledger's rule,
+    :func:`sim.core.ledger_flow.level_at`)."""
+    out = np.empty(ids.size, dtype=np.int64)
+    for k in range(ids.size):
+        out[k] = level_at(C, max_level, ids[k], t[k])
+    return out
 
 
 @njit(cache=True)
