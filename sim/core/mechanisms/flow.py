@@ -3,10 +3,11 @@
 Every case found and not yet resolved has one next event, at its ``next_t``: at stage
 DISPATCH, dispatch (:func:`sim.core.mechanisms.dispatch.dispatch`); at TRANSIT, its
 arrival at a unit (:func:`sim.core.mechanisms.handling.arrive`); at QUEUED, the finish
-of its job there (:func:`sim.core.mechanisms.handling.complete`). :func:`run_day` keeps
-the day's events in a heap keyed by (time, case) and handles the earliest first; an
-event may give the case a next event, which joins the heap if it falls before the day's
-end. So arrivals at every unit come in time order — the queues are exactly first come,
+of its job there (:func:`sim.core.mechanisms.handling.complete`). :func:`run_day`
+handles the day's events earliest first, keyed by (time, case): those due at the day's
+start come sorted, and an event may give the case a next event, which is handled at
+once when it is at the same time (no other key comes between) and otherwise waits in a
+heap if it falls before the day's end. So arrivals at every unit come in time order — the queues are exactly first come,
 first served — and a hand-off, an escalation or a bounce reaches its next unit on the
 same day when its time comes. The rules are the mechanisms' (compiled functions in
 their modules); the ledger's compiled transitions (:mod:`sim.core.ledger_flow`) change
@@ -42,8 +43,8 @@ if TYPE_CHECKING:
     from sim.core.world import World
 
 DISPATCH, TRANSIT, QUEUED = int(Stage.DISPATCH), int(Stage.TRANSIT), int(Stage.QUEUED)
-EVENTS_PER_CASE = 10_000
-"""A day's events per case due that mean the flow is looping (an error, not a result)."""
+EVENTS_AT_ONCE = 1_000
+"""Events of one case at one moment that mean the flow is looping (an error, not a result)."""
 MAX_JOBS = MAX_ROUTE + 1
 """Most log entries one event makes (a job booked per unit of a route, and its start)."""
 LOG_SIZE = 1 << 16
@@ -146,7 +147,7 @@ class Checks(NamedTuple):
 
 class Buffers(NamedTuple):
     """The flow's working arrays (``F.buf``): the event heap, the log, a route scratch and
-    the counts ``[heap size, log size, events handled today, events allowed today]``."""
+    the counts ``[heap size, log size, events read from the day's due list]``."""
 
     heap_t: np.ndarray
     heap_i: np.ndarray
@@ -165,7 +166,7 @@ class Buffers(NamedTuple):
         return Buffers(
             np.empty(heap), np.empty(heap, i64), np.empty(LOG_SIZE, i64), np.empty(LOG_SIZE, i64),
             np.empty(LOG_SIZE, i64), np.empty(LOG_SIZE), np.empty(LOG_SIZE),
-            np.empty(MAX_ROUTE, np.int32), np.zeros(4, i64),
+            np.empty(MAX_ROUTE, np.int32), np.zeros(3, i64),
         )  # fmt: skip
 
 
@@ -278,18 +279,20 @@ class CaseFlow:
         a = L.active
         st = L.stage[a]
         due = a[(L.next_t[a] < day + 1.0) & (st >= DISPATCH) & (st <= QUEUED)]
-        if due.size > self.buf.heap_t.size:  # each case is in the heap at most once
+        due_t = L.next_t[due]
+        order = np.argsort(due_t, kind="stable")  # by time, then id (``active`` is in id order)
+        due, due_t = due[order], due_t[order]
+        if due.size > self.buf.heap_t.size:  # each case waits in the heap at most once
             self.buf = Buffers.sized(2 * due.size)
-        self.buf.counts[:] = (0, 0, 0, EVENTS_PER_CASE * (due.size + 1))
+        self.buf.counts[:] = 0
         state = self.state()
-        status = run_day(state, float(day), due)
         while True:
+            status = run_day(state, float(day), due, due_t)
             self._emit()
             if status == 0:
                 break
             if status == 2:
                 raise GovsimError(f"day {day}: the case flow loops (cases move without time passing)")
-            status = run_day(state, float(day), due[:0])
         L.absorb_trace()
 
     def _emit(self) -> None:
@@ -350,34 +353,46 @@ def _pop(B):  # type: ignore[no-untyped-def,unused-ignore]
 
 
 @njit(cache=True, _nrt=False)  # type: ignore[call-overload]
-def run_day(F, day, due):  # type: ignore[no-untyped-def,unused-ignore]
-    """Handle the events of cases ``due`` (none when resuming) and those they lead to,
-    before ``day + 1``, in time order (ties by case id), logging in ``F.buf``.
+def run_day(F, day, due, due_t):  # type: ignore[no-untyped-def,unused-ignore]
+    """Handle the events of cases ``due`` (sorted by their times ``due_t``, then id) and
+    those they lead to before ``day + 1``, in time order (ties by case id), logging in
+    ``F.buf``.
 
-    Returns 0 when the day's events are done, 1 when the log is nearly full (emit it,
-    reset ``count[1]`` and call again to resume), 2 when the flow loops without time
+    The day's first events are read in order from ``due`` (from ``counts[2]`` on); an
+    event a case gets at the very time of the one just handled is handled at once (no
+    other event comes between: keys are distinct); one later in the day waits in the
+    heap. Returns 0 when the day's events are done, 1 when the log is nearly full (emit
+    it, reset ``count[1]`` and call again to resume), 2 when the flow loops without time
     passing (an error). Compiled without reference counting (``_nrt=False``): it and the
     rules it inlines allocate nothing, so the many arrays they read cost nothing to pass.
     """
     C, B, end = F.cases, F.buf, day + 1.0
-    for k in range(due.size):
-        _push(B, C.next_t[due[k]], due[k])
     room = B.code.size - 2 * MAX_JOBS - 2
-    while B.counts[0] > 0:
+    while True:
         if B.counts[1] > room:
             return 1
-        t, i = _pop(B)
-        st = C.stage[i]
-        if st == DISPATCH:
-            dispatch(F, i, t)
-        elif st == TRANSIT:
-            arrive(F, i, t)
+        p = B.counts[2]
+        if B.counts[0] > 0 and (
+            p >= due.size or B.heap_t[0] < due_t[p] or (B.heap_t[0] == due_t[p] and B.heap_i[0] < due[p])
+        ):
+            t, i = _pop(B)
+        elif p < due.size:
+            t, i = due_t[p], due[p]
+            B.counts[2] = p + 1
         else:
-            complete(F, i, t)
-        st = C.stage[i]
+            return 0
+        for _ in range(EVENTS_AT_ONCE):
+            st = C.stage[i]
+            if st == DISPATCH:
+                dispatch(F, i, t)
+            elif st == TRANSIT:
+                arrive(F, i, t)
+            else:
+                complete(F, i, t)
+            st = C.stage[i]
+            if not (DISPATCH <= st <= QUEUED and C.next_t[i] == t) or B.counts[1] > room:
+                break
+        else:
+            return 2
         if DISPATCH <= st <= QUEUED and C.next_t[i] < end:
             _push(B, C.next_t[i], i)
-        B.counts[2] += 1
-        if B.counts[2] > B.counts[3]:
-            return 2
-    return 0
