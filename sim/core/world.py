@@ -51,6 +51,10 @@ class Hooks:
         """Call ``fn`` on every ``event`` (one of :data:`EVENTS`)."""
         self._subs[event].append(fn)
 
+    def heard(self, event: str) -> bool:
+        """Whether ``event`` has subscribers (an emitter may skip preparing it if not)."""
+        return bool(self._subs[event])
+
     def emit(self, event: str, *args: Any) -> None:
         """Call the subscribers of ``event`` with ``args``."""
         for fn in self._subs[event]:

@@ -296,18 +296,22 @@ class CaseFlow:
         L.absorb_trace()
 
     def _emit(self) -> None:
-        """Emit the logged events through the hooks, in order of kind; empty the log."""
-        B, emit = self.buf, self.world.hooks.emit
+        """Emit the logged events that have subscribers through the hooks, in order of
+        kind; empty the log."""
+        B, hooks = self.buf, self.world.hooks
         n = int(B.counts[1])
         code, ids, unit, t = B.code[:n], B.case[:n], B.unit[:n], B.t[:n]
-        on = code == EV_STARTED
-        emit("work_started", ids[on], unit[on], t[on])
-        on = code == EV_BOUNCED
-        emit("bounced", ids[on], unit[on])
-        on = code == EV_RESOLVED
-        emit("resolved", ids[on], t[on])
-        on = code == EV_DROPPED
-        emit("dropped", ids[on])
+        if hooks.heard("work_started"):
+            on = code == EV_STARTED
+            hooks.emit("work_started", ids[on], unit[on], t[on])
+        if hooks.heard("bounced"):
+            on = code == EV_BOUNCED
+            hooks.emit("bounced", ids[on], unit[on])
+        if hooks.heard("resolved"):
+            on = code == EV_RESOLVED
+            hooks.emit("resolved", ids[on], t[on])
+        if hooks.heard("dropped"):
+            hooks.emit("dropped", ids[code == EV_DROPPED])
         if self.bookings is not None:
             on = code == EV_BOOKED
             self.bookings.append((unit[on].copy(), t[on].copy(), B.aux[:n][on].copy()))

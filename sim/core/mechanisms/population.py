@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from sim.core.jit import njit
 from sim.core.ledger import Channel
 from sim.core.rng import BLOCK_DAYS
 
@@ -104,22 +105,24 @@ class Population:
         c = np.repeat(np.tile(np.arange(cat.rate.size, dtype=np.int16), BLOCK_DAYS), counts.ravel())
         day = np.repeat(np.arange(first, first + BLOCK_DAYS, dtype=float), counts.sum(axis=1))
         t = np.minimum(day + rng.random(n), np.nextafter(day + 1.0, day))  # stay inside the day
-        order = np.argsort(t, kind="stable")  # in order of occurrence, hence of days
+        order = _occurrence_order(t)
         c, t = c[order], t[order]
         resident = rng.integers(0, n_res, n)[order]
         u_level, u_self, u_chan = rng.random((3, n))[:, order]
         e_grow, e_self = rng.exponential(1.0, (3, n))[:, order], rng.exponential(1.0, n)[order]
-        grow = np.cumsum(np.vstack((t, cat.growth_days[c] * e_grow)), axis=0)  # t, then its steps
+        step = cat.growth_days[c]
+        grow1 = t + step * e_grow[0]  # the times of its growth steps
+        grow2 = grow1 + step * e_grow[1]
         chan = np.searchsorted(self.channel_cum, u_chan * self.channel_cum[-1], side="right")
         issues = Issues(
             category=c,
             occurred=t,
             resident=resident,
             grid=w.places.grid_of(resident),
-            level0=(u_level[:, None] >= cat.initial_cum[c]).sum(axis=1).clip(0, 3),
-            grow1=grow[1],
-            grow2=grow[2],
-            grow3=grow[3],
+            level0=_initial_levels(u_level, cat.initial_cum, c),
+            grow1=grow1,
+            grow2=grow2,
+            grow3=grow2 + step * e_grow[2],
             channel=self.channel_codes[chan.clip(0, len(self.channel_codes) - 1)],
             report=cat.self_report[c],
             u_report=u_self,
@@ -149,3 +152,25 @@ class Population:
     def _learn(self, residents: np.ndarray, outcome: np.ndarray) -> None:
         s = self.satisfaction[residents]
         self.satisfaction[residents] = s + self.world.params.residents.learning_rate * (outcome - s)
+
+
+def _occurrence_order(t: np.ndarray) -> np.ndarray:
+    """The order of times ``t``, ties in index order (a stable sort); sorted by the
+    faster unstable sort, which gives the same order when no two times are equal."""
+    order = np.argsort(t)
+    s = t[order]
+    return order if not (s[1:] == s[:-1]).any() else np.argsort(t, kind="stable")
+
+
+@njit(cache=True)
+def _initial_levels(u, cum, c):  # type: ignore[no-untyped-def,unused-ignore]
+    """Each issue's initial level: how many of its category's cumulative level
+    probabilities ``cum[c]`` its draw ``u`` reaches, at most 3."""
+    out = np.empty(u.size, dtype=np.int8)
+    for k in range(u.size):
+        row = cum[c[k]]
+        n = 0
+        for j in range(row.size):
+            n += u[k] >= row[j]
+        out[k] = min(n, 3)
+    return out
