@@ -7,13 +7,13 @@ of its job there (:func:`sim.core.mechanisms.handling.complete`). :func:`run_day
 handles the day's events earliest first, keyed by (time, case): those due at the day's
 start come sorted, and an event may give the case a next event, which is handled at
 once when it is at the same time (no other key comes between) and otherwise waits in a
-heap if it falls before the day's end. So arrivals at every unit come in time order — the queues are exactly first come,
-first served — and a hand-off, an escalation or a bounce reaches its next unit on the
-same day when its time comes. The rules are the mechanisms' (compiled functions in
-their modules); the ledger's compiled transitions (:mod:`sim.core.ledger_flow`) change
-the cases. The events other mechanisms listen to (``work_started``, ``bounced``,
-``resolved``, ``dropped``) are logged and emitted through the world's hooks after the
-day's flow, in the order they happened.
+heap if it falls before the day's end. So arrivals at every unit come in time order —
+the queues are exactly first come, first served — and a hand-off, an escalation or a
+bounce reaches its next unit on the same day when its time comes. The rules are the
+mechanisms' (compiled functions in their modules); the ledger's compiled transitions
+(:mod:`sim.core.ledger_flow`) change the cases. The events other mechanisms listen to
+(``work_started``, ``bounced``, ``resolved``, ``dropped``) are logged and emitted
+through the world's hooks after the day's flow, in the order they happened.
 
 The flow's state is one tuple of tuples of arrays (:class:`Flow`), built each day over
 the world's arrays (no copies): the cases, the units and their servers, the catalogue,
