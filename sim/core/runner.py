@@ -10,7 +10,6 @@ from typing import Any
 import pandas as pd
 
 from sim.core.limits import check_run
-from sim.core.memory import keep_freed_memory
 from sim.core.metrics import summary
 from sim.core.model import GovModel
 from sim.core.output import case_table, daily_table, request_table
@@ -79,7 +78,6 @@ def run(
     )
     check_run(params, days, seed)
     warmup = check_warmup(warmup, days)
-    keep_freed_memory()
     model = GovModel(params, seed=seed, days=days)
     for d in range(days):
         model.step()
