@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.kinds import LEVELS, PLAN_TIERS
-from sim.core.ledger import CHANNELS
+from sim.core.ledger import CHANNELS, DROP_REASONS
 
 if TYPE_CHECKING:
     from sim.core.model import GovModel
@@ -130,6 +130,9 @@ DELAYS = {
 }
 """Each delay: the case-table columns of the times it runs from and to."""
 
+DELAY_TIMES = tuple(dict.fromkeys(c for pair in DELAYS.values() for c in pair))
+"""The case-table columns of the times the delays run between."""
+
 
 def delay_parts(times: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every delay of :data:`DELAYS`, case by case.
@@ -155,27 +158,51 @@ def tier_distance(shares: Mapping[str, float]) -> float:
     return float(sum(abs(shares[k] - v) for k, v in TARGET_TIER_SHARES.items()) / 2)
 
 
+def _delay(times: Mapping[str, np.ndarray], among: np.ndarray, name: str) -> np.ndarray:
+    """One delay of :data:`DELAYS` of the cases ``among``, as in :func:`delay_parts`."""
+    a, b = DELAYS[name]
+    return times[b][among] - times[a][among]
+
+
 def _mean(x: np.ndarray) -> float:
-    x = x[~np.isnan(x)]
+    """The mean of the values that are not NaN (NaN if none is)."""
+    missing = np.isnan(x)
+    if missing.any():
+        x = x[~missing]
     return float(x.mean()) if x.size else float("nan")
 
 
+def _int_mean(x: np.ndarray, where: np.ndarray) -> float:
+    """The mean of integers where ``where``, as :func:`_mean` of them as floats (their sums
+    are exact either way)."""
+    return _ratio(int(np.sum(x, where=where, dtype=np.int64)), _count(where))
+
+
+def _count(mask: np.ndarray) -> int:
+    """How many are true."""
+    return int(np.count_nonzero(mask))
+
+
+def _ratio(k: int, n: int) -> float:
+    """``k`` of ``n`` as a share (NaN of none)."""
+    return k / n if n else float("nan")
+
+
 def _share(mask: np.ndarray, among: np.ndarray) -> float:
-    n = int(among.sum())
-    return float((mask & among).sum() / n) if n else float("nan")
+    return _ratio(_count(mask & among), _count(among))
 
 
-def _counts(cases: pd.DataFrame) -> dict[str, float]:
+def _counts(cases: pd.DataFrame, status: np.ndarray) -> dict[str, float]:
     """The ledger's accounting: cases created, closed, open, dropped (timed out), resolved."""
-    status = cases["status"].cat.codes.to_numpy()  # closed, open, dropped
-    timed_out = (cases["drop_reason"] == "timed_out").to_numpy()
+    dropped = status == 2
+    timed_out = cases["drop_reason"].cat.codes.to_numpy() == DROP_REASONS.index("timed_out")
     return {
         "cases_created": float(len(cases)),
-        "cases_closed": float((status == 0).sum()),
-        "cases_open": float((status == 1).sum()),
-        "cases_dropped": float((status == 2).sum()),
-        "cases_timed_out": float((timed_out & (status == 2)).sum()),
-        "cases_resolved": float(cases["resolved_at"].notna().sum()),
+        "cases_closed": float(_count(status == 0)),
+        "cases_open": float(_count(status == 1)),
+        "cases_dropped": float(_count(dropped)),
+        "cases_timed_out": float(_count(timed_out & dropped)),
+        "cases_resolved": float(_count(~np.isnan(cases["resolved_at"].to_numpy(dtype=float)))),
     }
 
 
@@ -192,36 +219,27 @@ def summary(
     """
     from sim.core.output import staff_hours  # the model's tables: loaded only to summarise a run
 
-    counts = _counts(cases)
     horizon = float(model.days)
-    col = {
-        k: cases[k].to_numpy(dtype=float)
-        for k in (
-            "occurred_at",
-            "discovered_at",
-            "dispatched_at",
-            "resolved_at",
-            "closed_at",
-            "deadline_days",
-            "escalations",
-            "bounces",
-            "on_site",
-        )
-    }
-    disc, res_t = col["discovered_at"], col["resolved_at"]
+    col = {k: cases[k].to_numpy(dtype=float) for k in (*DELAY_TIMES, "closed_at", "deadline_days")}
+    disc, res_t, deadline = col["discovered_at"], col["resolved_at"], col["deadline_days"]
     status = cases["status"].cat.codes.to_numpy()  # closed, open, dropped
     tier = cases["tier"].cat.codes.to_numpy()  # -1 unresolved, else a Tier code
-    need = cases["need"].cat.codes.to_numpy()  # the level at occurrence
     channel = cases["channel"].cat.codes.to_numpy()
     # observed after the warm-up (a time that is NaN, not reached, compares False)
     res = res_t >= warmup
+    n_res = _count(res)
     settled = res | ((status == 2) & (col["closed_at"] >= warmup))
-    delay = delay_parts(col)
-    total = delay["total"][res]
+    total = _delay(col, res, "total")
+    tiers = tier[res]
+    needs = cases["need"].cat.codes.to_numpy()[res]  # the level at occurrence
+    by_tier = [_count(tiers == i) for i in range(len(LEVELS))]
+    by_need = [_count(needs == i) for i in range(len(LEVELS))]
     found = disc >= warmup
-    deadline_at = disc + col["deadline_days"]
+    channels = channel[found]
+    by_channel = {c: _count(channels == CHANNELS.index(c)) for c in CHANNELS}
+    deadline_at = disc + deadline
     due = (deadline_at >= warmup) & (deadline_at <= horizon)
-    in_time = (res_t - disc) <= col["deadline_days"]  # False where unresolved (NaN)
+    in_time = np.subtract(res_t, disc, out=deadline_at) <= deadline  # False where unresolved (NaN)
     enf = res & (tier == LEVELS.index("enforcement"))
     since = col["occurred_at"] >= warmup
     one = (requests["kind"] == "one_thing").to_numpy()
@@ -232,26 +250,27 @@ def summary(
     finished = done >= warmup
     req_due_at = sub + model.params.service_requests.deadline_days
     req_due = (req_due_at >= warmup) & (req_due_at <= horizon)
+    nan = float("nan")
     out = {
-        **counts,
-        "resolution_rate": _share(res, settled),
-        **{f"tier_share_{k}": _share(tier == i, res) for i, k in enumerate(LEVELS)},
-        **{f"plan_share_{k}": _share(np.isin(tier, ts), res) for k, ts in PLAN_TIERS.items()},
-        **{f"structural_share_{k}": _share(need == i, res) for i, k in enumerate(LEVELS)},
+        **_counts(cases, status),
+        "resolution_rate": _ratio(n_res, _count(settled)),
+        **{f"tier_share_{k}": _ratio(by_tier[i], n_res) for i, k in enumerate(LEVELS)},
+        **{f"plan_share_{k}": _ratio(sum(by_tier[t] for t in ts), n_res) for k, ts in PLAN_TIERS.items()},
+        **{f"structural_share_{k}": _ratio(by_need[i], n_res) for i, k in enumerate(LEVELS)},
         "delay_total_mean_days": _mean(total),
-        "delay_total_median_days": float(np.median(total)) if total.size else float("nan"),
-        "delay_total_p90_days": float(np.quantile(total, 0.9)) if total.size else float("nan"),
-        "delay_discovery_mean_days": _mean(delay["discovery"][res]),
-        "delay_dispatch_mean_days": _mean(delay["dispatch"][res]),
-        "delay_handling_mean_days": _mean(delay["handling"][res]),
-        "on_site_disposal_rate": _mean(col["on_site"][enf]),
-        "patrol_reported_share": _share(np.isin(channel, PATROL_CHANNELS), found),
-        "professional_reported_share": _share(channel == CHANNELS.index("professional"), found),
-        "raised_from_below_share": _share(channel != CHANNELS.index("inspection"), found),
+        # the order statistics after the mean: they reorder ``total`` in place
+        "delay_total_median_days": float(np.median(total, overwrite_input=True)) if n_res else nan,
+        "delay_total_p90_days": float(np.quantile(total, 0.9, overwrite_input=True)) if n_res else nan,
+        # the others one at a time: with ``total`` the largest temporaries
+        **{f"delay_{k}_mean_days": _mean(_delay(col, res, k)) for k in ("discovery", "dispatch", "handling")},
+        "on_site_disposal_rate": _mean(cases["on_site"].to_numpy(dtype=float)[enf]),
+        "patrol_reported_share": _ratio(sum(by_channel[CHANNELS[c]] for c in PATROL_CHANNELS), channels.size),
+        "professional_reported_share": _ratio(by_channel["professional"], channels.size),
+        "raised_from_below_share": _ratio(channels.size - by_channel["inspection"], channels.size),
         "completion_within_deadline_rate": _share(in_time, due),
         "supervised_share": _share(cases["supervised"].to_numpy(), found),
-        "escalations_per_case": _mean(col["escalations"][since]),
-        "bounces_per_case": _mean(col["bounces"][since]),
+        "escalations_per_case": _int_mean(cases["escalations"].to_numpy(), since),
+        "bounces_per_case": _int_mean(cases["bounces"].to_numpy(), since),
         "approval_days_mean": _mean((done - sub)[finished]),
         "approval_trips_mean": _mean(requests["trips"].to_numpy()[finished]),
         "approval_completion_rate": _share(done <= req_due_at, req_due),
@@ -263,7 +282,7 @@ def summary(
         "satisfaction_mean": float(model.mechanisms["population"].satisfaction.mean()),
         "reopened_share": _share(cases["reopened"].to_numpy() > 0, res),
         "poor_closed_share": _share(cases["poor"].to_numpy(), status == 0),
-        "police_reported_share": _share(channel == CHANNELS.index("police"), found),
+        "police_reported_share": _ratio(by_channel["police"], channels.size),
     }
     out["tier_distance_from_target"] = tier_distance({k: out[f"plan_share_{k}"] for k in TARGET_TIER_SHARES})
     return out
@@ -281,9 +300,8 @@ def delay_table(cases: pd.DataFrame, by: str) -> pd.DataFrame:
     """
     res = cases[cases["resolved_at"].notna()]
     rows = []
-    times = {c for pair in DELAYS.values() for c in pair}
     for key, grp in res.groupby(by, observed=True, sort=True):
-        for name, d in delay_parts({c: grp[c].to_numpy(dtype=float) for c in times}).items():
+        for name, d in delay_parts({c: grp[c].to_numpy(dtype=float) for c in DELAY_TIMES}).items():
             rows.append(
                 {
                     by: key,

@@ -27,8 +27,9 @@ TIME_COLUMNS = ("occurred", "discovered", "dispatched", "started", "resolved", "
 
 
 def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical[str]:
-    """Codes (-1 for missing) as a pandas categorical."""
-    return pd.Categorical.from_codes(codes.astype(np.int64), categories=pd.Index(categories))
+    """Integer codes (-1 for missing) as a pandas categorical, which keeps ``codes`` itself
+    when they are of the width it stores (int8 below 127 categories): pass the table's own."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories))
 
 
 def case_table(model: GovModel) -> pd.DataFrame:
@@ -36,28 +37,26 @@ def case_table(model: GovModel) -> pd.DataFrame:
     the tier and unit that resolved it, escalations, bounces, status."""
     L, horizon = model.ledger, float(model.days)
     col = L.column
-    times = {k: col(k).copy() for k in TIME_COLUMNS}
-    for v in times.values():
-        v[v >= horizon] = np.nan
+    times = {k: np.where(col(k) >= horizon, np.nan, col(k)) for k in TIME_COLUMNS}
     stage = col("stage")
     closed = (stage == Stage.CLOSED) & ~np.isnan(times["closed"])
     dropped = (stage == Stage.DROPPED) & ~np.isnan(times["closed"])
-    status = np.where(closed, 0, np.where(dropped, 2, 1))
+    status = np.where(closed, np.int8(0), np.where(dropped, np.int8(2), np.int8(1)))
     resolved = ~np.isnan(times["resolved"])
     grid = col("grid").copy()
     units = model.units.units
     resolver = [f"{KINDS[u.kind]}:{u.index}" for u in units]
-    on_site = col("on_site").astype(float)
-    on_site[(col("tier") != Tier.ENFORCEMENT) | ~resolved] = np.nan
+    on_site = np.where((col("tier") != Tier.ENFORCEMENT) | ~resolved, np.nan, col("on_site"))
     return pd.DataFrame(
         {
             "case_id": np.arange(L.n),
-            "category": _categorical(col("category"), categories=list(model.catalogue.names)),
+            "category": _categorical(col("category").copy(), categories=list(model.catalogue.names)),
             "town": model.places.town_of_grid[grid],
             "village": model.places.village_of_grid[grid],
             "grid": grid,
             "channel": _categorical(
-                np.where(np.isnan(times["discovered"]), -1, col("channel")), categories=list(CHANNELS)
+                np.where(np.isnan(times["discovered"]), np.int8(-1), col("channel")),
+                categories=list(CHANNELS),
             ),
             "occurred_at": times["occurred"],
             "discovered_at": times["discovered"],
@@ -65,15 +64,15 @@ def case_table(model: GovModel) -> pd.DataFrame:
             "handling_started_at": times["started"],
             "resolved_at": times["resolved"],
             "closed_at": times["closed"],
-            "need": _categorical(col("level0"), categories=list(LEVELS)),
-            "tier": _categorical(np.where(resolved, col("tier"), -1), categories=list(LEVELS)),
+            "need": _categorical(col("level0").copy(), categories=list(LEVELS)),
+            "tier": _categorical(np.where(resolved, col("tier"), np.int8(-1)), categories=list(LEVELS)),
             "resolver": _categorical(np.where(resolved, col("resolver"), -1), categories=resolver),
             "escalations": col("escalations").astype(np.int32),
             "bounces": col("bounces").astype(np.int32),
             "on_site": on_site,
             "status": _categorical(status, categories=["closed", "open", "dropped"]),
             "drop_reason": _categorical(
-                np.where(dropped, col("drop_reason"), 0), categories=list(DROP_REASONS)
+                np.where(dropped, col("drop_reason"), np.int8(0)), categories=list(DROP_REASONS)
             ),
             "deadline_days": model.catalogue.deadline[col("category")],
             "supervised": col("supervised").copy(),
@@ -103,19 +102,29 @@ def request_table(model: GovModel) -> pd.DataFrame:
     )
 
 
+BLOCK = 1 << 16
+"""Cases counted at a time by :func:`_counts_by_day` (as ``np.histogram`` does): its
+temporaries stay small and in cache, whatever the size of the run."""
+
+
 def _counts_by_day(
     values: np.ndarray, days: int, group: np.ndarray | None = None, groups: int = 1
 ) -> np.ndarray:
-    """Counts of the times ``values`` that fall on each day (NaN and times past the horizon
-    left out), by ``group`` (codes below ``groups``; others left out): groups × days."""
-    day = np.floor(values)
-    ok = day < days  # False for NaN
-    if group is not None:
-        ok &= (group >= 0) & (group < groups)
-    key = day[ok].astype(np.int64)
-    if group is not None:
-        key += group[ok].astype(np.int64) * days
-    return np.bincount(key, minlength=groups * days).reshape(groups, days)
+    """Counts of the times ``values`` (days, none negative) that fall on each day (NaN and
+    times past the horizon left out), by ``group`` (codes below ``groups``; others left
+    out): groups × days."""
+    out = np.zeros(groups * days, dtype=np.int64)
+    for lo in range(0, values.size, BLOCK):
+        v = values[lo : lo + BLOCK]
+        ok = v < days  # False for NaN
+        if group is not None:
+            g = group[lo : lo + BLOCK]
+            ok &= (g >= 0) & (g < groups)
+        key = v[ok].astype(np.int64)  # the day: truncation is the floor of a time not negative
+        if group is not None:
+            key += g[ok] * np.int64(days)
+        out += np.bincount(key, minlength=groups * days)
+    return out.reshape(groups, days)
 
 
 def staff_by_kind(model: GovModel) -> dict[str, int]:
