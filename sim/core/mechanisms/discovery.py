@@ -24,7 +24,7 @@ mechanisms the brief names; the resulting patrol-reported share is an outcome.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -45,6 +45,40 @@ INTAKE_LAYER = np.array(
 app, walk-in, inspection, professional patrol, police); inspections enter at the
 departments' layer, professional patrollers report through the grid like basic ones."""
 
+CANDIDATES = np.array(
+    [Channel.PATROL, Channel.VOLUNTEER, Channel.INSPECTION, -1, Channel.POLICE, Channel.PROFESSIONAL],
+    dtype=np.int8,
+)
+"""The channels that may find an issue, in the order that breaks ties (the first listed
+wins): patrol, volunteers, inspection, the resident's own report (his ``self_channel``),
+police, professional patrol."""
+GRID = int(Tier.GRID)
+
+
+class Today(NamedTuple):
+    """The day's channels as the compiled pass takes them (:func:`_find`): each drawn
+    channel's window ``[lo, hi)`` and hazard, and the day's random numbers by channel, two
+    a column (:func:`_window_time`)."""
+
+    end: float
+    windows: np.ndarray  # (5, 2): patrol, volunteers, inspection, police, professional patrol
+    detectability: np.ndarray  # by category
+    patrol_hours: np.ndarray  # by grid, over shift_hours a day
+    shift_hours: float
+    volunteers: float  # volunteers per grid × their detectability factor
+    inspection: float  # inspection rate; 0 on the offices' days off
+    police_per_grid: float
+    professional: np.ndarray  # the professional patrol's hazard of each latent issue, or empty
+    report: np.ndarray  # by grid: the chance the patrol reports an issue of its own
+    settle: np.ndarray  # the catalogue's settle[category, level]
+    police: np.ndarray  # by category: settled and reported by the grid's police officers
+    u_patrol: np.ndarray  # (2, latent)
+    u_volunteers: np.ndarray  # (2, latent)
+    u_inspection: np.ndarray  # (2, latent)
+    u_police: np.ndarray  # (2, latent of police categories), or (2, 0) when they do not patrol
+    u_professional: np.ndarray  # (2, latent), or (2, 0) without professional grids
+    u_pass: np.ndarray  # (latent,) the pass-over's, or empty when patrol and handling are separate
+
 
 class Discovery:
     """Finds latent issues each day and hands them to dispatch."""
@@ -59,112 +93,182 @@ class Discovery:
         self.professional = ProfessionalPatrol(world) if pro else None
 
     def step(self, day: int) -> None:
-        """Find latent issues today; found ones go to dispatch at the time found."""
-        w, L, cat, p = self.world, self.world.ledger, self.world.catalogue, self.world.params
-        hours = w.patrol_hours
+        """Find latent issues today; found ones go to dispatch at the time found. Each
+        issue's channels are weighed in one compiled pass (:func:`_find`)."""
+        L = self.world.ledger
         lat = L.undiscovered()
         if lat.size == 0:
             return
-        end, c, g, occ = day + 1.0, L.category[lat], L.grid[lat], L.occurred[lat]
-        det = cat.detectability[c]
-        gcal, ocal = p.calendar.grid, p.calendar.office
-        t_patrol = self._window_draw(
-            day, occ, gcal.start_hour, gcal.hours_per_day, det * hours[g] / gcal.hours_per_day
-        )
-        vol = p.grid.volunteers_per_grid * p.grid.volunteer_detectability_factor
-        t_vol = self._window_draw(day, occ, 8.0, 12.0, det * vol)
-        insp = det * p.departments.inspection_rate if day % 7 < ocal.days_per_week else 0.0 * det
-        t_insp = self._window_draw(day, occ, ocal.start_hour, ocal.hours_per_day, insp)
-        t_self = L.self_report_at[lat]
-        cands = [t_patrol, t_vol, t_insp, t_self, self._police(day, lat)]
-        chans = [Channel.PATROL, Channel.VOLUNTEER, Channel.INSPECTION, 0, Channel.POLICE]
+        n = lat.size
+        ids, t, chan = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n, dtype=np.int8)
+        m = _find(L.cases(), L.max_level, lat, self._today(day, lat), ids, t, chan)
+        L.find(ids[:m], t[:m], chan[:m], self.intake[chan[:m]])
+
+    def _today(self, day: int, lat: np.ndarray) -> Today:
+        """The day's channels for the latent issues ``lat``, their random numbers drawn in
+        each stream's order: the discovery stream's for the patrol, the volunteers, the
+        inspections, then the pass-over (if patrol and handling are not separate); the
+        police's (:meth:`_police`); the professional patrol's, after it has seen the new
+        issues (:meth:`ProfessionalPatrol.hazard`)."""
+        w, cat, p, n = self.world, self.world.catalogue, self.world.params, lat.size
+        gcal, ocal, ecal = p.calendar.grid, p.calendar.office, p.calendar.enforcement
+        u = [self.rng.random((2, n)) for _ in range(3)]  # patrol, volunteers, inspection
+        u_pass = np.empty(0) if p.grid.separation else self.rng.random(n)
+        pro, u_pro = np.empty(0), np.empty((2, 0))
         if self.professional is not None:
             pro = self.professional.hazard(lat, day)
-            rng = self.professional.rng
-            cands.append(self._window_draw(day, occ, gcal.start_hour, gcal.hours_per_day, pro, rng))
-            chans.append(Channel.PROFESSIONAL)
-        if not p.grid.separation:  # what the worker passed over stays unreported by him
-            t_patrol[L.ignored[lat] & self._own(lat, t_patrol)] = np.inf
-            self._pass_over(lat, t_patrol, np.min(cands[1:], axis=0))
-        t, first = cands[0].copy(), np.zeros(lat.size, dtype=np.int8)
-        for k in range(1, len(cands)):  # the earliest; the first listed among equals
-            earlier = cands[k] < t
-            t[earlier], first[earlier] = cands[k][earlier], k
-        found = t < end
-        ids, t, first = lat[found], t[found], first[found]
-        chan = np.array(chans, dtype=np.int8)[first]
-        chan = np.where(first == 3, L.self_channel[ids], chan)
-        L.find(ids, t, chan, self.intake[chan])
+            u_pro = self.professional.rng.random((2, n))
+        grid, office, police = (_window(day, c.start_hour, c.hours_per_day) for c in (gcal, ocal, ecal))
+        return Today(
+            end=day + 1.0,
+            windows=np.array([grid, _window(day, 8.0, 12.0), office, police, grid]),
+            detectability=cat.detectability,
+            patrol_hours=w.patrol_hours,
+            shift_hours=float(gcal.hours_per_day),
+            volunteers=float(p.grid.volunteers_per_grid * p.grid.volunteer_detectability_factor),
+            inspection=float(p.departments.inspection_rate if day % 7 < ocal.days_per_week else 0.0),
+            police_per_grid=float(p.grid.police_per_grid),
+            professional=pro,
+            report=w.report_probability,
+            settle=cat.settle,
+            police=cat.police,
+            u_patrol=u[0],
+            u_volunteers=u[1],
+            u_inspection=u[2],
+            u_police=self._police(day, lat),
+            u_professional=u_pro,
+            u_pass=u_pass,
+        )
 
     def _police(self, day: int, lat: np.ndarray) -> np.ndarray:
-        """When the grid's police officers find each latent issue of a police category
-        today (inf for the others, or with no officers): each officer finds them as a
-        full-time patroller would (hazard ``detectability × police_per_grid``, *assumption*),
-        on his calendar's working hours and days (stream ``police``)."""
-        w, L = self.world, self.world.ledger
-        t = np.full(lat.size, np.inf)
-        cal = w.params.calendar.enforcement
-        mine = w.catalogue.police[L.category[lat]]
-        if not mine.any() or day % 7 >= cal.days_per_week:
-            return t
-        ids = lat[mine]
-        hazard = w.catalogue.detectability[L.category[ids]] * w.params.grid.police_per_grid
-        t[mine] = self._window_draw(
-            day, L.occurred[ids], cal.start_hour, cal.hours_per_day, hazard, w.stream("police")
-        )
-        return t
-
-    def _pass_over(self, lat: np.ndarray, t_patrol: np.ndarray, t_other: np.ndarray) -> None:
-        """An unseparated worker who finds a grid-level issue first may pass over it: it
-        is then not his report (``t_patrol`` set to inf in place) and he ignores it."""
-        L = self.world.ledger
-        first = np.isfinite(t_patrol) & (t_patrol < t_other)
-        small = first & self._own(lat, np.where(first, t_patrol, 0.0))
-        report = self.world.report_probability[L.grid[lat]]
-        passed = small & (self.rng.random(lat.size) >= report)
-        L.ignored[lat[passed]] = True
-        t_patrol[passed] = np.inf
-
-    def _own(self, lat: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Whether the grid team would settle each issue itself at time ``t``."""
-        L, cat = self.world.ledger, self.world.catalogue
-        level = levels_at(L.cases(), L.max_level, lat, t)
-        return (cat.settle[L.category[lat], level] == Tier.GRID) & ~cat.police[L.category[lat]]
-
-    def _window_draw(
-        self,
-        day: int,
-        occ: np.ndarray,
-        start_hour: float,
-        hours: float,
-        hazard: np.ndarray,
-        rng: np.random.Generator | None = None,
-    ) -> np.ndarray:
-        """Time of a detection with daily ``hazard`` spread over a daily window, or inf
-        (drawn from ``rng``, the discovery stream unless a channel has its own)."""
-        rng = self.rng if rng is None else rng
-        lo, hi = day + start_hour / 24.0, day + (start_hour + hours) / 24.0
-        return _window_times(occ, lo, hi, hazard, rng.random((2, occ.size)))
+        """The draws of the grid's police officers today: two for each latent issue of a
+        police category (none on their days off, or with no officers; stream ``police``).
+        Each officer finds them as a full-time patroller would (hazard
+        ``detectability × police_per_grid``, *assumption*), on his calendar's working hours
+        and days (:func:`_find`)."""
+        w = self.world
+        if day % 7 >= w.params.calendar.enforcement.days_per_week or not w.catalogue.police.any():
+            return np.empty((2, 0))
+        m = np.count_nonzero(w.catalogue.police[w.ledger.category[lat]])
+        return w.stream("police").random((2, m)) if m else np.empty((2, 0))
 
 
-@njit(cache=True)
-def levels_at(C, max_level, ids, t):  # type: ignore[no-untyped-def,unused-ignore]
-    """The level of each case ``ids`` at its time ``t`` (the ledger's rule,
-    :func:`sim.core.ledger_flow.level_at`)."""
-    out = np.empty(ids.size, dtype=np.int64)
-    for k in range(ids.size):
-        out[k] = level_at(C, max_level, ids[k], t[k])
-    return out
+def _window(day: int, start_hour: float, hours: float) -> tuple[float, float]:
+    """A daily window ``[lo, hi)`` of ``hours`` from ``start_hour`` on ``day``, in days."""
+    return day + start_hour / 24.0, day + (start_hour + hours) / 24.0
 
 
-@njit(cache=True)
-def _window_times(occ, lo, hi, hazard, u):  # type: ignore[no-untyped-def,unused-ignore]
-    """Detection times in the window [lo, hi) of issues that occurred at ``occ``, with a
+@njit(cache=True, _nrt=False)  # type: ignore[call-overload]
+def _find(C, max_level, lat, D, ids, when, chan):  # type: ignore[no-untyped-def,unused-ignore]
+    """Which latent issues ``lat`` are found today, when and through which channel: each
+    issue's time of detection by every channel (:func:`_candidates`), the patrol's after
+    the unseparated worker's choices (:func:`_pass_over`), and the earliest of them,
+    the first listed among equals (:data:`CANDIDATES`), if before the day's end. Writes
+    the found issues in order to ``ids``, ``when`` and ``chan``; returns their number.
+    Compiled without reference counting (``_nrt=False``): it and the rules it inlines
+    allocate nothing, so the many arrays they read cost nothing to pass."""
+    found, used = 0, 0  # used: the police draws taken so far
+    for k in range(lat.size):
+        i = lat[k]
+        t, used = _candidates(C, D, i, k, used)
+        if D.u_pass.size:
+            t = (_pass_over(C, max_level, D, i, t, D.u_pass[k]),) + t[1:]
+        first = _earliest(t)
+        if t[first] < D.end:
+            ids[found], when[found] = i, t[first]
+            chan[found] = C.self_channel[i] if CANDIDATES[first] < 0 else CANDIDATES[first]
+            found += 1
+    return found
+
+
+@njit(cache=True, inline="always")
+def _candidates(C, D, i, k, used):  # type: ignore[no-untyped-def,unused-ignore]
+    """The times at which each channel of :data:`CANDIDATES` finds issue ``i`` (the
+    ``k``-th latent) today, or inf, and the police draws taken so far (``used`` before).
+
+    The patrol's hazard is ``detectability × patrol hours / shift hours``, the volunteers'
+    ``detectability × volunteers × their factor``, the inspections' ``detectability ×
+    inspection_rate`` on the offices' working days; the resident's own report was drawn at
+    occurrence; the police officers find the issues of their categories with hazard
+    ``detectability × police_per_grid`` on the enforcement calendar's working days; the
+    professional patrol's hazard is its own (:mod:`sim.core.mechanisms.professional_grids`)."""
+    det, occ, W, u = D.detectability[C.category[i]], C.occurred[i], D.windows, D.u_patrol
+    hazard = det * D.patrol_hours[C.grid[i]] / D.shift_hours
+    patrol = _window_time(occ, W[0, 0], W[0, 1], hazard, u[0, k], u[1, k])
+    u = D.u_volunteers
+    volunteers = _window_time(occ, W[1, 0], W[1, 1], det * D.volunteers, u[0, k], u[1, k])
+    u = D.u_inspection
+    inspection = _window_time(occ, W[2, 0], W[2, 1], det * D.inspection, u[0, k], u[1, k])
+    officers = professional = np.inf
+    if D.u_police.shape[1] and D.police[C.category[i]]:
+        u = D.u_police
+        officers = _window_time(occ, W[3, 0], W[3, 1], det * D.police_per_grid, u[0, used], u[1, used])
+        used += 1
+    if D.professional.size:
+        u = D.u_professional
+        professional = _window_time(occ, W[4, 0], W[4, 1], D.professional[k], u[0, k], u[1, k])
+    return (patrol, volunteers, inspection, C.self_report_at[i], officers, professional), used
+
+
+@njit(cache=True, inline="always")
+def _earliest(t):  # type: ignore[no-untyped-def,unused-ignore]
+    """The index of the earliest of the times ``t``, the first among equals."""
+    first = 0
+    for j in range(1, len(t)):
+        if t[j] < t[first]:
+            first = j
+    return first
+
+
+@njit(cache=True, inline="always")
+def _pass_over(C, max_level, D, i, t, u):  # type: ignore[no-untyped-def,unused-ignore]
+    """The patrol's time of issue ``i`` after the unseparated worker's choices: what he
+    passed over stays unreported by him (inf). A worker who finds a grid-level issue
+    first (before every other channel in ``t``) may pass over it, with the complementary
+    probability of his grid's ``report`` (passed if ``u`` is not below it): it is then not
+    his report (inf) and he ignores it (``ignored`` set)."""
+    tp = t[0]
+    if C.ignored[i] and _own(C, max_level, D, i, tp):
+        return np.inf
+    first = np.isfinite(tp)
+    for j in range(1, len(t)):
+        first = first and tp < t[j]
+    if first and _own(C, max_level, D, i, tp) and u >= D.report[C.grid[i]]:
+        C.ignored[i] = True
+        return np.inf
+    return tp
+
+
+@njit(cache=True, inline="always")
+def _own(C, max_level, D, i, t):  # type: ignore[no-untyped-def,unused-ignore]
+    """Whether the grid team would settle issue ``i`` itself at time ``t`` (its level
+    then, the ledger's rule :func:`sim.core.ledger_flow.level_at`)."""
+    c = C.category[i]
+    return D.settle[c, level_at(C, max_level, i, t)] == GRID and not D.police[c]
+
+
+@njit(cache=True, inline="always")
+def _window_time(occ, lo, hi, hazard, u0, u1):  # type: ignore[no-untyped-def,unused-ignore]
+    """Detection time in the window [lo, hi) of an issue that occurred at ``occ``, with a
     daily ``hazard`` over the whole window (prorated to the part after occurrence), or
-    inf: hit if ``u[0] < 1 - exp(-hazard × part)``, at ``u[1]`` of the way through the part."""
-    out = np.empty(occ.size)
-    for k in range(occ.size):
-        ws = max(occ[k], lo)
-        frac = min(max((hi - ws) / (hi - lo), 0.0), 1.0)
-        out[k] = ws + u[1, k] * (hi - ws) if u[0, k] < -np.expm1(-hazard[k] * frac) else np.inf
-    return out
+    inf: hit if ``u0 < 1 - exp(-hazard × part)``, at ``u1`` of the way through the part."""
+    ws = max(occ, lo)
+    frac = min(max((hi - ws) / (hi - lo), 0.0), 1.0)
+    return ws + u1 * (hi - ws) if _hit(u0, hazard * frac) else np.inf
+
+
+@njit(cache=True, inline="always")
+def _hit(u, x):  # type: ignore[no-untyped-def,unused-ignore]
+    """Whether ``u < 1 - exp(-x)`` as ``-expm1(-x)`` computes it (``u`` in [0, 1), ``x ≥ 0``).
+    It is not where ``u`` is at least the upper bound ``x``; else it is settled by the
+    cheaper ``1 - exp(-x)`` where ``u`` is 10⁻⁹ clear of that, by ``expm1`` only when
+    closer. The margins are far wider than the rounding of ``exp``, ``expm1`` and the
+    bound, so the answer is always the one by ``expm1``."""
+    if u >= x * (1.0 + 1e-9):
+        return False
+    p = 1.0 - np.exp(-x)
+    if u < p - 1e-9:
+        return True
+    if u >= p + 1e-9:
+        return False
+    return u < -np.expm1(-x)

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.core.jit import njit
 from sim.core.params import Params
 
 if TYPE_CHECKING:
@@ -75,9 +76,9 @@ def layout(p: Params, places: Places) -> np.ndarray:
 class ProfessionalPatrol:
     """The professional grids' patrol: a daily detection hazard for each latent issue.
 
-    ``rate[kind, category, grid]`` is the hazard on a full working day of an issue of the
-    category in that basic grid, if it is in the kind's remit; ``share[kind, category]``
-    the chance that it is.
+    ``detectability[category] × strength[kind, grid]`` is the hazard on a full working day
+    of an issue of the category in that basic grid, if it is in the kind's remit;
+    ``share[kind, category]`` the chance that it is.
     """
 
     def __init__(self, world: World) -> None:
@@ -88,8 +89,8 @@ class ProfessionalPatrol:
         names = p.category_names
         self.share = np.array([[g.patrols.get(c, 0.0) for c in names] for g in kinds])
         staff = np.array([g.patrollers_per_grid for g in kinds], dtype=float)
-        strength = p.professional_grids.detectability_factor * staff[:, None] / layout(p, world.places)
-        self.rate = world.catalogue.detectability[None, :, None] * strength[:, None, :]
+        self.strength = p.professional_grids.detectability_factor * staff[:, None] / layout(p, world.places)
+        self.detectability = world.catalogue.detectability
         self._hazard = np.zeros(1024)
         self._seen = 0
 
@@ -111,6 +112,20 @@ class ProfessionalPatrol:
             grown[:lo] = self._hazard[:lo]
             self._hazard = grown
         c, g = L.category[lo : L.n], L.grid[lo : L.n]
-        remit = self.rng.random((self.share.shape[0], c.size)) < self.share[:, c]
-        self._hazard[lo : L.n] = (remit * self.rate[:, c, g]).sum(axis=0)
+        u = self.rng.random((self.share.shape[0], c.size))
+        _remit_hazard(u, self.share, self.detectability, self.strength, c, g, self._hazard[lo : L.n])
         self._seen = L.n
+
+
+@njit(cache=True)
+def _remit_hazard(u, share, det, strength, c, g, out):  # type: ignore[no-untyped-def,unused-ignore]
+    """Into ``out``, the hazard of each new issue (category ``c``, basic grid ``g``): the
+    sum, over the kinds in order, of the kind's ``det × strength`` if the issue is in its
+    remit (``u < share``), else 0 (as numpy's sum of the kinds' terms, from the first)."""
+    for k in range(c.size):
+        h = 0.0
+        for kind in range(share.shape[0]):
+            rate = det[c[k]] * strength[kind, g[k]]
+            term = (1.0 if u[kind, k] < share[kind, c[k]] else 0.0) * rate
+            h = term if kind == 0 else h + term
+        out[k] = h
