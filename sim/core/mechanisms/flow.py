@@ -31,7 +31,7 @@ from sim.core.agents import UNIT_LEVEL
 from sim.core.draws import stream_keys
 from sim.core.jit import njit
 from sim.core.kinds import Kind
-from sim.core.ledger import MAX_ROUTE, Stage
+from sim.core.ledger import MAX_ROUTE, Stage, time_order
 from sim.core.ledger_flow import EV_BOOKED, EV_BOUNCED, EV_DROPPED, EV_RESOLVED, EV_STARTED
 from sim.core.mechanisms.dispatch import dispatch
 from sim.core.mechanisms.handling import arrive, complete, travel_hours
@@ -280,7 +280,7 @@ class CaseFlow:
         st = L.stage[a]
         due = a[(L.next_t[a] < day + 1.0) & (st >= DISPATCH) & (st <= QUEUED)]
         due_t = L.next_t[due]
-        order = np.argsort(due_t, kind="stable")  # by time, then id (``active`` is in id order)
+        order = time_order(due_t)  # by time, then id (``active`` is in id order)
         due, due_t = due[order], due_t[order]
         if due.size > self.buf.heap_t.size:  # each case waits in the heap at most once
             self.buf = Buffers.sized(2 * due.size)

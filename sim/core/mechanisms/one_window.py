@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from sim.core.ledger import time_order
 from sim.core.queues import serve
 from sim.core.rng import BLOCK_DAYS
 from sim.errors import GovsimError
@@ -176,7 +177,7 @@ class OneWindow:
 
     def _serve(self, unit: np.ndarray, arrival: np.ndarray, hours: np.ndarray) -> np.ndarray:
         U = self.world.units
-        order = np.argsort(arrival, kind="stable")
+        order = time_order(arrival)
         finish = np.empty(arrival.size)
         start, finish[order] = serve(
             U.free_at,

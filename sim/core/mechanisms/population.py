@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from sim.core.jit import njit
-from sim.core.ledger import Channel
+from sim.core.ledger import Channel, time_order
 from sim.core.rng import BLOCK_DAYS
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ class Population:
         c = np.repeat(np.tile(np.arange(cat.rate.size, dtype=np.int16), BLOCK_DAYS), counts.ravel())
         day = np.repeat(np.arange(first, first + BLOCK_DAYS, dtype=float), counts.sum(axis=1))
         t = np.minimum(day + rng.random(n), np.nextafter(day + 1.0, day))  # stay inside the day
-        order = _occurrence_order(t)
+        order = time_order(t)  # in order of occurrence, hence of days
         c, t = c[order], t[order]
         resident = rng.integers(0, n_res, n)[order]
         u_level, u_self, u_chan = rng.random((3, n))[:, order]
@@ -152,14 +152,6 @@ class Population:
     def _learn(self, residents: np.ndarray, outcome: np.ndarray) -> None:
         s = self.satisfaction[residents]
         self.satisfaction[residents] = s + self.world.params.residents.learning_rate * (outcome - s)
-
-
-def _occurrence_order(t: np.ndarray) -> np.ndarray:
-    """The order of times ``t``, ties in index order (a stable sort); sorted by the
-    faster unstable sort, which gives the same order when no two times are equal."""
-    order = np.argsort(t)
-    s = t[order]
-    return order if not (s[1:] == s[:-1]).any() else np.argsort(t, kind="stable")
 
 
 @njit(cache=True)
