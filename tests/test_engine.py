@@ -14,6 +14,7 @@ import sim
 import sim.core.jit as jit
 import sim.core.mechanisms.flow as flow
 from sim.core.draws import RNG_DISPATCH, RNG_HANDLING, exponential, stream_keys, uniform
+from sim.core.ledger import time_order
 from tests.conftest import SMALL
 
 
@@ -56,3 +57,12 @@ def test_a_day_whose_log_fills_resumes_where_it_stopped(monkeypatch: pytest.Monk
     pieces = sim.run(params, seed=2, days=30)
     pd.testing.assert_frame_equal(whole.cases, pieces.cases)
     pd.testing.assert_series_equal(whole.summary, pieces.summary)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_time_order_is_the_stable_order_of_times(ties: bool) -> None:
+    """The due lists' order (time, then id) is a stable sort's, with and without ties."""
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 2, 17, 1000):
+        t = rng.integers(0, max(n // 4, 1), n) / 4.0 if ties else rng.random(n)
+        assert np.array_equal(time_order(t), np.argsort(t, kind="stable"))

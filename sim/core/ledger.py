@@ -162,12 +162,19 @@ TRACE_SHAPE = (len(TRANSITIONS), len(Stage) + 1, len(Stage) + 1)
 
 
 def time_order(t: np.ndarray) -> np.ndarray:
-    """The order of times ``t``, ties in index order (a stable sort). Sorted by the faster
-    unstable sort, which gives that same order when no two times are equal; by the
-    stable one when some are."""
+    """The order of times ``t``, ties in index order: a stable sort's, by the faster
+    unstable sort and then, among the times that tie (jobs of fixed hours end on the
+    hour), a stable sort of those alone."""
     order = np.argsort(t)
     s = t[order]
-    return order if not (s[1:] == s[:-1]).any() else np.argsort(t, kind="stable")
+    tie = s[1:] == s[:-1]
+    if tie.any():
+        tied = np.zeros(t.size, dtype=bool)
+        tied[1:] = tie
+        tied[:-1] |= tie
+        at = np.flatnonzero(tied)  # runs of equal times, in order of time
+        order[at] = order[at][np.lexsort((order[at], s[at]))]
+    return order
 
 
 class Ledger:
