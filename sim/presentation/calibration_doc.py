@@ -144,7 +144,8 @@ def calibration_markdown(cal: Calibration, command: str, minutes: float, previou
         "",
         f"Written by `{command}` on this project's 2-core machine: {cal.runs} model runs in its run "
         f"log ({cal.failures} failed), of which this invocation did {cal.new_runs} in {minutes:.0f} "
-        "minutes (the others it resumed). Every figure below comes from that command.",
+        f"minute{'' if round(minutes) == 1 else 's'} (the others it resumed). Every figure below comes "
+        "from that command.",
         "",
         "**In brief.** "
         f"{cal_hit} of {cal_n} calibrated figures and {val_hit} of {val_n} held-back figures lie within "
