@@ -11,7 +11,7 @@ from sim.core.kinds import Kind, Tier
 from sim.core.ledger import Stage
 from sim.core.mechanisms import REGISTRY
 from sim.core.model import DAY_ORDER, GovModel
-from tests.conftest import SMALL
+from tests.conftest import REFERENCE, SMALL
 
 
 def _model(scenario: str = "baseline", days: int = 30, **over: object) -> GovModel:
@@ -139,7 +139,8 @@ def test_multi_domain_enforcement_is_never_on_site_with_line_teams() -> None:
 
 
 def test_clusters_pool_grid_handlers() -> None:
-    m = _model(**{"clusters.villages_per_cluster": 2, "grid.separation": True, "grid.leaders_per_grid": 1})
+    over = {**SMALL, "clusters.villages_per_cluster": 2, "grid.separation": True, "grid.leaders_per_grid": 1}
+    m = GovModel(sim.load_scenario("baseline", context=REFERENCE, overrides=over), seed=1, days=30)
     U, places = m.units, m.places
     teams = U.of_kind(Kind.GRID)
     assert len(teams) < places.n_grids
@@ -151,7 +152,7 @@ def test_clusters_pool_grid_handlers() -> None:
         assert len(set(places.town_of_grid[grids])) == 1 and len(set(places.village_of_grid[grids])) <= 2
         assert (U.route[0, 0, grids] == k).all()
     res = sim.run(m.params, seed=1, days=40)
-    assert res.summary["tier_share_grid"] > 0.45 and res.summary["cases_closed"] > 0  # 0.48-0.51 by seed
+    assert res.summary["tier_share_grid"] > 0.45 and res.summary["cases_closed"] > 0  # 0.50-0.52 by seed
 
 
 def test_duty_list_removes_misrouting() -> None:
