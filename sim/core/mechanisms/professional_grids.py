@@ -121,11 +121,10 @@ class ProfessionalPatrol:
 def _remit_hazard(u, share, det, strength, c, g, out):  # type: ignore[no-untyped-def,unused-ignore]
     """Into ``out``, the hazard of each new issue (category ``c``, basic grid ``g``): the
     sum, over the kinds in order, of the kind's ``det × strength`` if the issue is in its
-    remit (``u < share``), else 0 (as numpy's sum of the kinds' terms, from the first)."""
+    remit (``u < share``), else 0 (summed over the kinds in order, as numpy's sum)."""
     for k in range(c.size):
         h = 0.0
         for kind in range(share.shape[0]):
-            rate = det[c[k]] * strength[kind, g[k]]
-            term = (1.0 if u[kind, k] < share[kind, c[k]] else 0.0) * rate
-            h = term if kind == 0 else h + term
+            if u[kind, k] < share[kind, c[k]]:
+                h += det[c[k]] * strength[kind, g[k]]
         out[k] = h
