@@ -25,6 +25,14 @@ def _show(df: pd.DataFrame, title: str) -> None:
     out.print(t)
 
 
+StageBar = Callable[[str], Callable[[int, int], None]]
+
+
+def _prefixed(stage: StageBar) -> StageBar:
+    """The progress of the rerun's stages, named apart from the first fit's."""
+    return lambda name: stage(f"rerun {name}")
+
+
 @app.command()
 @friendly
 def calibrate(
@@ -32,6 +40,13 @@ def calibrate(
     check: Annotated[
         bool,
         typer.Option("--check", help="only screen which parameters the targets can move (a small design)"),
+    ] = False,
+    stability: Annotated[
+        bool,
+        typer.Option(
+            "--stability",
+            help="also refit with other seeds for every run (twice the runs) and report which verdicts hold",
+        ),
     ] = False,
     workers: Annotated[int, typer.Option(callback=bounded(1), help="parallel processes")] = DEFAULT_WORKERS,
     out_dir: Annotated[Path | None, typer.Option("--out", help="folder for the runs and tables")] = None,
@@ -42,6 +57,7 @@ def calibrate(
     from sim.experiments.calibration_check import check as run_check
     from sim.experiments.calibration_fit import calibrate as run_calibration
     from sim.experiments.calibration_fit import draw_overrides
+    from sim.experiments.calibration_stability import RERUN_SEEDS, parameter_stability, target_stability
     from sim.experiments.posterior import write_posterior
     from sim.presentation.calibration_doc import calibration_markdown
 
@@ -74,6 +90,10 @@ def calibrate(
             )
             start = time.monotonic()
             cal = run_calibration(config, target_dir, workers, stage)
+            rerun = None
+            if stability:
+                seed = cfg.waves.run_seed + RERUN_SEEDS
+                rerun = run_calibration(config, target_dir / "rerun", workers, _prefixed(stage), seed)
     if check:
         _show(table, "effect across each prior range, in tolerances (* within two standard errors of 0)")
         atomic_write_bytes(target_dir / "check.csv", table.to_csv(index=False).encode())
@@ -99,6 +119,13 @@ def calibrate(
     ):
         atomic_write_bytes(target_dir / f"{name}.csv", df.to_csv(index=False).encode())
     atomic_write_parquet(target_dir / "fit.parquet", cal.predictive)
+    if rerun is not None:
+        par = parameter_stability(cal, rerun)
+        _show(par[["parameter", "median_a", "median_b", "verdict_a", "verdict_b", "same"]], "stability")
+        atomic_write_bytes(target_dir / "stability_parameters.csv", par.to_csv(index=False).encode())
+        atomic_write_bytes(
+            target_dir / "stability_targets.csv", target_stability(cal, rerun).to_csv(index=False).encode()
+        )
     command = (
         "govsim calibrate " + " ".join(shlex.quote(a) for a in sys.argv[2:])
         if len(sys.argv) > 2
@@ -121,7 +148,7 @@ def calibrate(
     if cfg.docs_out:
         docs = (folder / cfg.docs_out).resolve()
         previous = docs.read_text(encoding="utf-8") if docs.is_file() else ""
-        page = calibration_markdown(cal, command, (time.monotonic() - start) / 60.0, previous)
+        page = calibration_markdown(cal, command, (time.monotonic() - start) / 60.0, previous, rerun)
         atomic_write_bytes(docs, page.encode())
         written.append(str(docs))
     out.print(f"tables in {target_dir}/; written: {', '.join(written)}", highlight=False)

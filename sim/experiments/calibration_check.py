@@ -48,7 +48,7 @@ def check(path: str | Path, folder: Path, workers: int = 1, progress: Progress |
     x = latin_hypercube(lo, hi, c.points, config.waves.seed)
     scenarios = sorted({t.scenario for t in fitted})
     metrics = sorted({t.metric for t in fitted})
-    jobs = jobs_at(config, "check", x, scenarios, c, metrics, config.waves.seed)
+    jobs = jobs_at(config, "check", x, scenarios, c, metrics, config.waves.run_seed)
     log = RunLog(folder)
     log.run(jobs, workers, progress)
     table: dict[str, list[str]] = {"parameter": [p.name for p in config.parameters]}

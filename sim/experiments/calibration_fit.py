@@ -107,14 +107,20 @@ def _fit(
     points: np.ndarray,
     targets: Sequence[Target],
     box: tuple[np.ndarray, np.ndarray],
-) -> tuple[Fit, dict[str, np.ndarray]]:
-    """Emulators of the targets over the runs ``jobs`` at ``points``; also each target's values."""
+    offset: dict[str, int] | None = None,
+) -> tuple[Fit, dict[str, np.ndarray], np.ndarray]:
+    """Emulators of the targets over the runs ``jobs`` at ``points`` (each point's replicates
+    as runs of their own; a stage's points start at its ``offset``); also each target's
+    values, and the point of each value."""
     ys = {}
+    at = np.empty(0, dtype=np.int64)
     for t in targets:
         mine = [j for j in jobs if j.scenario == t.scenario]
         ys[t.id] = log.values(mine, t.metric)
-    ems = tuple(fit_emulator(points, ys[t.id], *box) for t in targets)
-    return Fit(ems, tuple(_observation(t) for t in targets), *box), ys
+        at = np.array([j.point + (offset or {}).get(j.stage, 0) for j in mine], dtype=np.int64)
+    x = points[at]
+    ems = tuple(fit_emulator(x, ys[t.id], *box) for t in targets)
+    return Fit(ems, tuple(_observation(t) for t in targets), *box), ys, at
 
 
 def identification(
@@ -217,10 +223,17 @@ def leave_one_out(fit: Fit, targets: Sequence[Target], n_draws: int, seed: int) 
 
 
 def calibrate(
-    path: str | Path, folder: Path, workers: int = 1, progress: StageProgress | None = None
+    path: str | Path,
+    folder: Path,
+    workers: int = 1,
+    progress: StageProgress | None = None,
+    run_seed: int | None = None,
 ) -> Calibration:
-    """Run (or resume) the calibration of ``path``, keeping its runs in ``folder``."""
+    """Run (or resume) the calibration of ``path``, keeping its runs in ``folder``;
+    ``run_seed`` (default: the file's ``waves.run_seed``) is the first seed of its runs."""
     config, targets, _ = load_calibration(path)
+    if run_seed is not None:
+        config = config.model_copy(update={"waves": config.waves.model_copy(update={"run_seed": run_seed})})
     fitted = config.fitted(targets)
     box = _box(config)
     log = RunLog(folder)
@@ -230,26 +243,30 @@ def calibrate(
     def metrics_for(scenarios: Sequence[str]) -> list[str]:
         return sorted({t.metric for t in targets if t.scenario in scenarios})
 
-    def stage(name: str, points: np.ndarray, scenarios: Sequence[str], budget: Budget) -> list[Job]:
-        jobs = jobs_at(config, name, points, scenarios, budget, metrics_for(scenarios), w.seed)
+    def stage(
+        name: str, points: np.ndarray, scenarios: Sequence[str], budget: Budget, first_seed: int, reps: int
+    ) -> list[Job]:
+        jobs = jobs_at(config, name, points, scenarios, budget, metrics_for(scenarios), first_seed, reps)
         log.run(jobs, workers, None if progress is None else progress(name))
         return jobs
 
+    r = w.replicates
     x1 = latin_hypercube(*box, w.first, w.seed)
-    jobs = stage("wave1", x1, scen, config.evaluation)
-    fit1, _ = _fit(log, jobs, x1, fitted, box)
+    jobs = stage("wave1", x1, scen, config.evaluation, w.run_seed, r)
+    fit1, _, _ = _fit(log, jobs, x1, fitted, box)
     x2, nroy = not_ruled_out(fit1, w.second, w.seed + 1) if w.second else (x1[:0], 1.0)
-    jobs += stage("wave2", x2, scen, config.evaluation)  # job order: points of wave 1, then wave 2
-    points = np.vstack([x1, x2])
-    fit, ys = _fit(log, jobs, points, fitted, box)
+    jobs2 = stage("wave2", x2, scen, config.evaluation, w.run_seed + w.first * r, r)
+    points = np.vstack([x1, x2])  # points of wave 1, then wave 2
+    fit, ys, at = _fit(log, jobs + jobs2, points, fitted, box, {"wave2": len(x1)})
     checks = pd.DataFrame(
-        [{"target": t.id, **cross_check(points, ys[t.id], *box)} for t in fitted],
+        [{"target": t.id, **cross_check(points[at], ys[t.id], *box, groups=at)} for t in fitted],
         columns=["target", "r2", "coverage"],
     )
     post = sample_posterior(fit, config.posterior_draws, w.seed + 2)
     names = tuple(p.name for p in config.parameters)
     k = config.predictive.draws
-    pjobs = stage("predictive", post.draws[:k], _scenarios(targets), config.predictive)
+    first = w.run_seed + (w.first + w.second) * r  # each draw its own seed: run-to-run noise included
+    pjobs = stage("predictive", post.draws[:k], _scenarios(targets), config.predictive, first, 1)
     predicted = {
         t.id: log.values([j for j in pjobs if j.scenario == t.scenario], t.metric).tolist() for t in targets
     }

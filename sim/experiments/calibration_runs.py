@@ -5,8 +5,8 @@ Every finished run is appended, as one JSON line, to ``runs.jsonl`` in the calib
 folder, keyed by its place in the design and a digest of what sets it (written and
 flushed as each result arrives); a run that raised is recorded with its error and counts
 as missing (NaN) in the fit. On a restart the records are read back and only the missing
-runs are done. All runs of a stage share one seed (common random numbers): the points
-differ only in their parameters.
+runs are done. Each run of a point has its own seed (:func:`jobs_at`); the scenarios of one
+run share it.
 """
 
 from __future__ import annotations
@@ -134,15 +134,21 @@ def jobs_at(
     scenarios: Sequence[str],
     budget: Budget,
     metrics: Sequence[str],
-    seed: int,
+    first_seed: int,
+    replicates: int = 1,
 ) -> list[Job]:
-    """A job per point and scenario: the context values of the point at the budget's size."""
+    """``replicates`` jobs per point and scenario: the context values of the point at the
+    budget's size. Point ``i``'s replicate ``r`` has seed ``first_seed + i * replicates + r``
+    in every scenario (the scenarios of a replicate are paired: common random numbers);
+    jobs are in point, then replicate, then scenario order."""
     base = load_scenario("baseline", context=config.base_context)
     jobs = []
     for i, x in enumerate(points):
         over = {**context_values(base, config.parameters, x), "population.residents": budget.residents}
-        for s in scenarios:
-            jobs.append(Job(stage, i, s, config.base_context, over, seed, budget.days, tuple(metrics)))
+        for r in range(replicates):
+            seed = first_seed + i * replicates + r
+            for s in scenarios:
+                jobs.append(Job(stage, i, s, config.base_context, over, seed, budget.days, tuple(metrics)))
     return jobs
 
 

@@ -95,17 +95,26 @@ def fit_emulator(x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray, s
 
 
 def cross_check(
-    x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray, seed: int = 0
+    x: np.ndarray,
+    y: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Five-fold check of an emulator: R² of its predictions of held-out runs, and the
-    share of those runs inside its 95% interval (latent doubt plus run noise)."""
+    share of those runs inside its 95% interval (latent doubt plus run noise). Runs of one
+    ``groups`` value (the replicates of a design point) are held out together."""
     keep = np.isfinite(y)
-    x, y = np.asarray(x, dtype=float)[keep], np.asarray(y, dtype=float)[keep]
+    g = np.arange(y.size) if groups is None else np.asarray(groups)
+    x, y, g = np.asarray(x, dtype=float)[keep], np.asarray(y, dtype=float)[keep], g[keep]
     if y.size < 10 or np.std(y) < 1e-12:
         return {"r2": float("nan"), "coverage": float("nan")}
     pred, inside = np.empty_like(y), np.empty(y.size, dtype=bool)
-    for train, test in KFold(5, shuffle=True, random_state=seed).split(x):
-        em = fit_emulator(x[train], y[train], lo, hi, seed)
+    labels = np.unique(g)
+    for _, held in KFold(5, shuffle=True, random_state=seed).split(labels):
+        test = np.isin(g, labels[held])
+        em = fit_emulator(x[~test], y[~test], lo, hi, seed)
         mu, sd = em.predict(x[test])
         pred[test] = mu
         inside[test] = np.abs(y[test] - mu) <= 1.96 * np.sqrt(sd**2 + em.noise) + 1e-12

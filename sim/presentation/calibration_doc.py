@@ -16,6 +16,7 @@ import pandas as pd
 
 from sim.experiments.calibration import Target
 from sim.experiments.calibration_fit import Calibration
+from sim.experiments.calibration_stability import parameter_stability, target_stability
 from sim.experiments.emulator import CUTOFF
 
 KEEP = re.compile(r"<!-- draws:start -->.*?<!-- draws:end -->", re.DOTALL)
@@ -45,6 +46,10 @@ def _reported(t: pd.Series | Target) -> str:
         )
     )
     return f"{_g(value)} ({BOUND[d]}{_g(tol)})"
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 def _yes(v: object) -> str:
@@ -120,8 +125,54 @@ def _lopo(cal: Calibration) -> list[str]:
     )
 
 
-def calibration_markdown(cal: Calibration, command: str, minutes: float, previous: str = "") -> str:
-    """The page, from ``cal``; ``previous`` is the page it replaces (its draws section is kept)."""
+def _stability(cal: Calibration, rerun: Calibration | None) -> list[str]:
+    if rerun is None:
+        return []
+    par, tgt = parameter_stability(cal, rerun), target_stability(cal, rerun)
+    par_rows = [
+        [
+            f"`{r['parameter']}`",
+            f"{_g(r['median_a'])} / {_g(r['median_b'])}",
+            f"{r['sd_ratio_a']:.2f} / {r['sd_ratio_b']:.2f}",
+            f"{r['verdict_a']} / {r['verdict_b']}",
+            _yes(r["same"]),
+        ]
+        for _, r in par.iterrows()
+    ]
+    tgt_rows = [
+        [
+            f"`{r['target']}`",
+            r["role"],
+            _g(r["reported"]),
+            f"{_g(r['sim_a'])} / {_g(r['sim_b'])}",
+            f"{'yes' if r['within_a'] else 'no'} / {'yes' if r['within_b'] else 'no'}",
+            _yes(r["same"]),
+        ]
+        for _, r in tgt.iterrows()
+    ]
+    return [
+        "## Robust to the model's random numbers?",
+        "",
+        f"The whole calibration run a second time (`--stability`), every run with other seeds "
+        f"(the first seed {rerun.config.waves.run_seed:,} instead of {cal.config.waves.run_seed:,}), "
+        f"the design's points drawn by the same rule. {int(par['same'].sum())} of {len(par)} parameter "
+        f"verdicts and {int(tgt['same'].sum())} of {len(tgt)} figures' verdicts (within tolerance or "
+        "not) are the same in both fits; a verdict that differs is decided by run-to-run noise, "
+        "not by the figures, and is unsettled. The calibrated context and its draws are the first "
+        "fit's.",
+        "",
+        *_table(["parameter", "median (first / second)", "sd ratio", "verdict", "same"], par_rows),
+        "",
+        *_table(["target", "role", "reported", "simulated median", "within tolerance", "same"], tgt_rows),
+        "",
+    ]
+
+
+def calibration_markdown(
+    cal: Calibration, command: str, minutes: float, previous: str = "", rerun: Calibration | None = None
+) -> str:
+    """The page, from ``cal``; ``previous`` is the page it replaces (its draws section is
+    kept); ``rerun``, the same calibration with other seeds, adds the stability section."""
     c = cal.config
     ident = cal.identification
     n_id = int((ident["verdict"] == "identified").sum())
@@ -168,19 +219,24 @@ def calibration_markdown(cal: Calibration, command: str, minutes: float, previou
         f"{c.waves.second} points from the region the first wave's emulators did not rule out "
         f"(largest implausibility ≤ {CUTOFF:g}; it held {100 * cal.nroy_share:.1f}% of the box; when "
         "fewer points survive than the wave needs, it takes the least implausible). Each "
-        f"point runs once in each scenario of the calibrated figures at {c.evaluation.residents:,} "
-        f"residents for {c.evaluation.days} days, all with one seed (common random numbers).",
+        f"point runs {_times(c.waves.replicates)} in each scenario of the calibrated figures at "
+        f"{c.evaluation.residents:,} residents for {c.evaluation.days} days, each run of a point with "
+        "its own seed (the scenarios of one run share it: common random numbers), so that the "
+        "emulators learn the run-to-run noise from the replicates instead of fitting one seed's "
+        "noise as if it were the model.",
         "- **Likelihood**: a figure `v` with tolerance `τ` is read as observed with standard deviation "
         "`τ/2`; the emulator's own doubt adds to it; one-sided figures penalise only the wrong side.",
         f"- **Posterior**: uniform priors on the box, sampled by an ensemble MCMC (emcee) on the "
         f"emulators (effective sample size {cal.ess:,.0f}); {len(cal.draws)} equally weighted draws kept in "
         f"`{ctx}.draws.json` beside the calibrated context `{ctx}.yaml`, which holds the posterior "
         "median of each parameter.",
-        f"- **Emulator check** (five-fold, both waves): {checks}.",
-        f"- **Posterior predictive**: the first {c.predictive.draws} draws run once in the scenario of "
-        f"every figure at {c.predictive.residents:,} residents for {c.predictive.days} days; the "
-        "intervals hold parameter and run-to-run uncertainty together. *Within tolerance*: the median "
-        "lies in the figure's band; *in interval*: the reported value lies in the 95% interval.",
+        f"- **Emulator check** (five-fold over the design's points, a point's replicates held out "
+        f"together; both waves): {checks}.",
+        f"- **Posterior predictive**: the first {c.predictive.draws} draws run once, each with its own "
+        f"seed, in the scenario of every figure at {c.predictive.residents:,} residents for "
+        f"{c.predictive.days} days; the intervals hold parameter and run-to-run uncertainty "
+        "together. *Within tolerance*: the median lies in the figure's band; *in interval*: the "
+        "reported value lies in the 95% interval.",
         "- **Resumable**: each run is appended to `runs.jsonl` in the output folder as it ends; a "
         "rerun does only what is missing. `govsim calibrate --check` screens, in a few minutes, "
         "which parameters the figures can move at all.",
@@ -227,6 +283,7 @@ def calibration_markdown(cal: Calibration, command: str, minutes: float, previou
         "",
         *_identification(cal),
         "",
+        *_stability(cal, rerun),
     ]
     text = "\n".join(lines)
     return text + ("\n" + kept.group(0) + "\n" if kept else "")
