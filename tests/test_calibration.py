@@ -225,7 +225,7 @@ base_context: town
 context_out: ctx/calibrated_tiny.yaml
 docs_out: calibration.md
 evaluation: {residents: 20000, days: 90}
-waves: {first: 12, second: 6, seed: 3, replicates: 2}
+waves: {first: 12, second: 6, third: 4, seed: 3, replicates: 2}
 posterior_draws: 200
 predictive: {draws: 2, residents: 20000, days: 90}
 check: {points: 8, residents: 20000, days: 60}
@@ -271,9 +271,10 @@ def test_calibrate_recovers_a_known_parameter_of_the_model_and_resumes(tmp_path:
     page = (tmp_path / "calibration.md").read_text()
     assert "Validation: held-back figures" in page and "kept" in page and "PREVIOUS-PAGE" not in page
     runs = (tmp_path / "out" / "runs.jsonl").read_text().splitlines()
-    assert len(runs) == (12 + 6) * 2 + 2 * 2  # baseline twice at each point; predictive: both scenarios
-    seeds = {json.loads(x)["key"].split(":")[-1] for x in runs[: (12 + 6) * 2]}
-    assert len(seeds) == (12 + 6) * 2  # every run of the design with its own seed
+    assert len(runs) == (12 + 6 + 4) * 2 + 2 * 2  # baseline twice at each point; predictive: both scenarios
+    seeds = {json.loads(x)["key"].split(":")[-1] for x in runs[: (12 + 6 + 4) * 2]}
+    assert len(seeds) == (12 + 6 + 4) * 2  # every run of the design with its own seed
+    assert sum(json.loads(x)["stage"] == "wave3" for x in runs) == 4 * 2
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0 and (tmp_path / "out" / "runs.jsonl").read_text().splitlines() == runs
 
@@ -285,7 +286,8 @@ def test_stability_refits_with_other_seeds_and_reports_which_verdicts_hold(tmp_p
     )
     (tmp_path / "ctx").mkdir()
     small = TINY.replace(
-        "first: 12, second: 6, seed: 3, replicates: 2", "first: 8, second: 0, seed: 3, replicates: 1"
+        "first: 12, second: 6, third: 4, seed: 3, replicates: 2",
+        "first: 8, second: 0, third: 0, seed: 3, replicates: 1",
     )
     (tmp_path / "cal.yaml").write_text(small.replace("days: 90", "days: 60"))
     args = [

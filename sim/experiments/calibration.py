@@ -77,12 +77,17 @@ class Budget(Section):
 
 class Waves(Section):
     """The design: a Latin hypercube over the prior box, then points from the region the
-    first wave's emulators have not ruled out; each point run ``replicates`` times, each
+    first wave's emulators have not ruled out, then points from the posterior the first two
+    waves give (so that the emulators are sure where the posterior lies, and the posterior
+    cannot settle where they are unsure because they are); each point run ``replicates`` times, each
     time with its own seed, so that the emulators learn the run-to-run noise from the
     replicates rather than fit one seed's noise as if it were the model."""
 
     first: int = Field(80, ge=4, description="points of the first wave")
     second: int = Field(60, ge=0, description="points of the second wave, from the region not ruled out")
+    third: int = Field(
+        60, ge=0, description="points of the third wave, from the posterior of the first two waves' emulators"
+    )
     seed: int = Field(11, ge=0, description="seed of the design (the points drawn)")
     replicates: int = Field(3, ge=1, le=20, description="runs of each point, each with its own seed")
     run_seed: int = Field(0, ge=0, description="first seed of the model runs")

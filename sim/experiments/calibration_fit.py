@@ -12,10 +12,14 @@ plan) comes from model runs at posterior draws.
 The stages (:func:`calibrate`):
 
 1. *Wave 1*: a Latin hypercube of ``waves.first`` points over the prior box, each run
-   once in every scenario a calibrated target names (common random numbers).
+   ``waves.replicates`` times (each run with its own seed) in every scenario a calibrated
+   target names (the scenarios of one run share its seed: common random numbers).
 2. *History matching*: emulators of the calibrated targets; ``waves.second`` points are
    drawn from the region not ruled out (largest implausibility ≤ 3) and run.
-3. *Posterior*: emulators refitted on both waves (their five-fold check is reported);
+   *Refocusing*: ``waves.third`` points drawn from the posterior of the emulators of both
+   waves, and run: where the emulators are unsure, a figure the model misses looks less
+   missed, so a posterior can settle where the design is thin; runs there settle it.
+3. *Posterior*: emulators refitted on all waves (their five-fold check is reported);
    an ensemble MCMC (emcee) of the posterior under the uniform prior (the emulators'
    doubt and the targets' tolerances in the likelihood); ``posterior_draws`` draws kept.
 4. *Identification*: per parameter, the posterior's standard deviation against the
@@ -256,8 +260,16 @@ def calibrate(
     fit1, _, _ = _fit(log, jobs, x1, fitted, box)
     x2, nroy = not_ruled_out(fit1, w.second, w.seed + 1) if w.second else (x1[:0], 1.0)
     jobs2 = stage("wave2", x2, scen, config.evaluation, w.run_seed + w.first * r, r)
-    points = np.vstack([x1, x2])  # points of wave 1, then wave 2
-    fit, ys, at = _fit(log, jobs + jobs2, points, fitted, box, {"wave2": len(x1)})
+    offset = {"wave2": len(x1), "wave3": len(x1) + len(x2)}  # points of wave 1, then 2, then 3
+    jobs += jobs2
+    if w.third:
+        fit2, _, _ = _fit(log, jobs, np.vstack([x1, x2]), fitted, box, offset)
+        x3 = sample_posterior(fit2, w.third, w.seed + 4).draws
+        jobs += stage("wave3", x3, scen, config.evaluation, w.run_seed + (w.first + w.second) * r, r)
+    else:
+        x3 = x1[:0]
+    points = np.vstack([x1, x2, x3])
+    fit, ys, at = _fit(log, jobs, points, fitted, box, offset)
     checks = pd.DataFrame(
         [{"target": t.id, **cross_check(points[at], ys[t.id], *box, groups=at)} for t in fitted],
         columns=["target", "r2", "coverage"],
@@ -265,7 +277,7 @@ def calibrate(
     post = sample_posterior(fit, config.posterior_draws, w.seed + 2)
     names = tuple(p.name for p in config.parameters)
     k = config.predictive.draws
-    first = w.run_seed + (w.first + w.second) * r  # each draw its own seed: run-to-run noise included
+    first = w.run_seed + (w.first + w.second + w.third) * r  # each draw its own seed: run noise included
     pjobs = stage("predictive", post.draws[:k], _scenarios(targets), config.predictive, first, 1)
     predicted = {
         t.id: log.values([j for j in pjobs if j.scenario == t.scenario], t.metric).tolist() for t in targets

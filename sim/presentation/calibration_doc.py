@@ -194,9 +194,10 @@ def calibration_markdown(
         "# Calibration: the shared context against the reported figures",
         "",
         f"Written by `{command}` on this project's 2-core machine: {cal.runs} model runs in its run "
-        f"log ({cal.failures} failed), of which this invocation did {cal.new_runs} in {minutes:.0f} "
-        f"minute{'' if round(minutes) == 1 else 's'} (the others it resumed). Every figure below comes "
-        "from that command.",
+        f"log ({cal.failures} failed), of which this invocation did {cal.new_runs}"
+        + ("" if rerun is None else f" (and {rerun.new_runs} for its rerun with other seeds, below)")
+        + f" in {minutes:.0f} minute{'' if round(minutes) == 1 else 's'} (the others it resumed). "
+        "Every figure below comes from that command.",
         "",
         "**In brief.** "
         f"{cal_hit} of {cal_n} calibrated figures and {val_hit} of {val_n} held-back figures lie within "
@@ -218,7 +219,10 @@ def calibration_markdown(
         f"- **Design**: a Latin hypercube of {c.waves.first} points over the prior box, then "
         f"{c.waves.second} points from the region the first wave's emulators did not rule out "
         f"(largest implausibility ≤ {CUTOFF:g}; it held {100 * cal.nroy_share:.1f}% of the box; when "
-        "fewer points survive than the wave needs, it takes the least implausible). Each "
+        "fewer points survive than the wave needs, it takes the least implausible), then "
+        f"{c.waves.third} points drawn from the posterior of the emulators of those two waves "
+        "(where the emulators are unsure, a figure the model misses looks less missed, so a "
+        "posterior can settle where the design is thin; runs there settle it). Each "
         f"point runs {_times(c.waves.replicates)} in each scenario of the calibrated figures at "
         f"{c.evaluation.residents:,} residents for {c.evaluation.days} days, each run of a point with "
         "its own seed (the scenarios of one run share it: common random numbers), so that the "
@@ -231,7 +235,7 @@ def calibration_markdown(
         f"`{ctx}.draws.json` beside the calibrated context `{ctx}.yaml`, which holds the posterior "
         "median of each parameter.",
         f"- **Emulator check** (five-fold over the design's points, a point's replicates held out "
-        f"together; both waves): {checks}.",
+        f"together; all waves): {checks}.",
         f"- **Posterior predictive**: the first {c.predictive.draws} draws run once, each with its own "
         f"seed, in the scenario of every figure at {c.predictive.residents:,} residents for "
         f"{c.predictive.days} days; the intervals hold parameter and run-to-run uncertainty "
