@@ -35,7 +35,7 @@ def test_separation_speeds_discovery_at_a_cost_in_handling() -> None:
 
 def test_slower_discovery_shifts_tiers_up() -> None:
     """Tier shares emerge: patrols that find issues later let them grow past the grid."""
-    params = sim.load_scenario("reform", overrides=SMALL)
+    params = sim.load_scenario("reform", context=REFERENCE, overrides=SMALL)
     slow = {f"categories.{c}.detectability": cat.detectability * 0.25 for c, cat in params.categories.items()}
     for a, b in _pair(slow, scenario="reform"):
         assert b["delay_discovery_mean_days"] > a["delay_discovery_mean_days"]

@@ -125,6 +125,31 @@ def _lopo(cal: Calibration) -> list[str]:
     )
 
 
+def _conflict(cal: Calibration) -> str:
+    """What an empty not-ruled-out region means for the posterior, when it is empty."""
+    if cal.nroy_share >= 0.01:
+        return ""
+    missed = cal.predictive[(cal.predictive["role"] == "calibrate") & ~cal.predictive["within"]]
+    names = ", ".join(f"`{t}`" for t in missed["target"]) or "none in the posterior predictive"
+    return (
+        f" No point of the prior box is consistent with every calibrated figure at once (history "
+        f"matching left {100 * cal.nroy_share:.1f}% of it; missed: {names}): the posterior is then "
+        "the best compromise the box allows, and the parameters that move the missed figures pile "
+        "towards the bounds of their ranges. Read it as the model's closest approach to the figures, "
+        "not as an estimate of the parameters."
+    )
+
+
+def _stable_brief(cal: Calibration, rerun: Calibration | None) -> str:
+    if rerun is None:
+        return ""
+    par, tgt = parameter_stability(cal, rerun), target_stability(cal, rerun)
+    return (
+        f" Refitted with other seeds (`--stability`, below), {int(par['same'].sum())} of {len(par)} "
+        f"parameter verdicts and {int(tgt['same'].sum())} of {len(tgt)} figures' verdicts hold."
+    )
+
+
 def _stability(cal: Calibration, rerun: Calibration | None) -> list[str]:
     if rerun is None:
         return []
@@ -203,7 +228,9 @@ def calibration_markdown(
         f"{cal_hit} of {cal_n} calibrated figures and {val_hit} of {val_n} held-back figures lie within "
         f"tolerance in the posterior predictive runs; {plan_hit} of {plan_n} parts of the 70/20/10 plan "
         f"are reached. {n_id} of {len(ident)} parameters are identified by the figures; the others keep "
-        "most of their prior uncertainty, which the answers over posterior draws carry.",
+        "most of their prior uncertainty, which the answers over posterior draws carry."
+        + _conflict(cal)
+        + _stable_brief(cal, rerun),
         "",
         "## What is fitted, and how",
         "",
@@ -262,8 +289,8 @@ def calibration_markdown(
         "Approval days before and the house-building days before are set mostly by their own service "
         "parameters (approval processing and the trip interval, which trade off against each other: "
         "see their correlation below; the one-thing processing time): meeting them shows those "
-        "parameters are pinned, not that the model explains the figures. The same holds for the "
-        "on-site rate and the on-site scale.",
+        "parameters are pinned, not that the model explains the figures. The on-site scale "
+        "likewise sets the on-site rate.",
         "",
         "## Validation: held-back figures, predicted",
         "",
@@ -282,8 +309,9 @@ def calibration_markdown(
         "",
         "## Parameters: identified or not",
         "",
-        f"Identified: posterior standard deviation under {0.5:g} of the prior's; weakly: under 0.8. "
-        f"Posterior correlations: {corr}.",
+        f"Identified: posterior standard deviation under {0.5:g} of the prior's; weakly: under 0.8; "
+        "a ratio above 1 means more spread than the uniform prior: the mass sits towards both ends "
+        f"of the range. Posterior correlations: {corr}.",
         "",
         *_identification(cal),
         "",
