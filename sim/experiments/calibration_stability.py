@@ -17,40 +17,30 @@ RERUN_SEEDS = 1_000_000
 """How far the rerun's first seed lies from the first fit's (no seed is shared)."""
 
 
+def _side_by_side(
+    x: pd.DataFrame, y: pd.DataFrame, keep: list[str], pairs: dict[str, str], verdict: str
+) -> pd.DataFrame:
+    """The ``keep`` columns of ``x``; each ``pairs`` column (name: source) from ``x`` as
+    ``name_a`` and from ``y`` as ``name_b``; and whether the ``verdict`` columns agree."""
+    out = x[keep].copy()
+    for name, src in pairs.items():
+        out[f"{name}_a"], out[f"{name}_b"] = x[src].to_numpy(), y[src].to_numpy()
+    out["same"] = x[verdict].to_numpy() == y[verdict].to_numpy()
+    return out
+
+
 def parameter_stability(a: Calibration, b: Calibration) -> pd.DataFrame:
     """Per parameter: posterior median, spread ratio and verdict in each fit, and whether
     the verdicts agree."""
-    x, y = a.identification, b.identification
-    return pd.DataFrame(
-        {
-            "parameter": x["parameter"],
-            "median_a": x["median"],
-            "median_b": y["median"],
-            "sd_ratio_a": x["sd_ratio"],
-            "sd_ratio_b": y["sd_ratio"],
-            "verdict_a": x["verdict"],
-            "verdict_b": y["verdict"],
-            "same": x["verdict"].to_numpy() == y["verdict"].to_numpy(),
-        }
-    )
+    pairs = {"median": "median", "sd_ratio": "sd_ratio", "verdict": "verdict"}
+    return _side_by_side(a.identification, b.identification, ["parameter"], pairs, "verdict")
 
 
 def target_stability(a: Calibration, b: Calibration) -> pd.DataFrame:
     """Per figure: the posterior predictive median in each fit, whether each lies within
     tolerance, and whether they agree."""
-    x, y = a.predictive, b.predictive
-    return pd.DataFrame(
-        {
-            "target": x["target"],
-            "role": x["role"],
-            "reported": x["reported"],
-            "sim_a": x["sim_mean"],
-            "sim_b": y["sim_mean"],
-            "within_a": x["within"],
-            "within_b": y["within"],
-            "same": x["within"].to_numpy() == y["within"].to_numpy(),
-        }
-    )
+    pairs = {"sim": "sim_mean", "within": "within"}
+    return _side_by_side(a.predictive, b.predictive, ["target", "role", "reported"], pairs, "within")
 
 
 __all__ = ["RERUN_SEEDS", "parameter_stability", "target_stability"]
