@@ -310,7 +310,7 @@ def test_stability_refits_with_other_seeds_and_reports_which_verdicts_hold(tmp_p
     assert list(par["parameter"]) == ["approval_processing_days"]
     assert par["same"].iloc[0] == (par["verdict_a"].iloc[0] == par["verdict_b"].iloc[0])
     tgt = pd.read_csv(tmp_path / "out" / "stability_targets.csv")
-    assert list(tgt["target"]) == ["approval", "after"]
+    assert list(tgt["target"]) == ["approval"]
     assert (tgt["same"] == (tgt["within_a"] == tgt["within_b"])).all()
     page = (tmp_path / "calibration.md").read_text()
     assert "## Robust to the model's random numbers?" in page and "1,000,000" in page
