@@ -370,3 +370,24 @@ def test_the_main_job_runs_on_the_calibrated_context_over_its_posterior_draws() 
             assert list(got)[1:] == pytest.approx(value[1:], abs=1e-5)  # type: ignore[call-overload]
         else:
             assert got == pytest.approx(value, rel=1e-5, abs=1e-6), path
+
+
+def test_the_page_says_what_an_empty_region_means_and_names_what_spreads() -> None:
+    """With nothing left by history matching, the page names the missed figures and the
+    parameters whose posterior spreads wider than the prior; with a region left, it says nothing."""
+    from types import SimpleNamespace
+
+    from sim.presentation.calibration_doc import _conflict
+
+    predictive = pd.DataFrame(
+        {
+            "target": ["a", "b", "c"],
+            "role": ["calibrate", "calibrate", "validate"],
+            "within": [True, False, False],
+        }
+    )
+    ident = pd.DataFrame({"parameter": ["p", "q"], "sd_ratio": [1.3, 0.4]})
+    empty = SimpleNamespace(nroy_share=0.0, predictive=predictive, identification=ident)
+    text = _conflict(empty)  # type: ignore[arg-type]
+    assert "missed: `b`)" in text and "`p` spreads wider" in text and "`q`" not in text
+    assert _conflict(SimpleNamespace(nroy_share=0.2, predictive=predictive, identification=ident)) == ""  # type: ignore[arg-type]

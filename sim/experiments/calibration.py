@@ -78,10 +78,10 @@ class Budget(Section):
 class Waves(Section):
     """The design: a Latin hypercube over the prior box, then points from the region the
     first wave's emulators have not ruled out, then points from the posterior the first two
-    waves give (so that the emulators are sure where the posterior lies, and the posterior
-    cannot settle where they are unsure because they are); each point run ``replicates`` times, each
-    time with its own seed, so that the emulators learn the run-to-run noise from the
-    replicates rather than fit one seed's noise as if it were the model."""
+    waves give (so that the emulators are sure where the posterior lies); each point run
+    ``replicates`` times, each time with its own seed, so that the emulators learn the
+    run-to-run noise from the replicates rather than fit one seed's noise as if it were the
+    model."""
 
     first: int = Field(80, ge=4, description="points of the first wave")
     second: int = Field(60, ge=0, description="points of the second wave, from the region not ruled out")

@@ -112,18 +112,16 @@ def _fit(
     targets: Sequence[Target],
     box: tuple[np.ndarray, np.ndarray],
     offset: dict[str, int] | None = None,
-) -> tuple[Fit, dict[str, np.ndarray], np.ndarray]:
+) -> tuple[Fit, dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Emulators of the targets over the runs ``jobs`` at ``points`` (each point's replicates
     as runs of their own; a stage's points start at its ``offset``); also each target's
     values, and the point of each value."""
-    ys = {}
-    at = np.empty(0, dtype=np.int64)
+    ys, at = {}, {}
     for t in targets:
         mine = [j for j in jobs if j.scenario == t.scenario]
         ys[t.id] = log.values(mine, t.metric)
-        at = np.array([j.point + (offset or {}).get(j.stage, 0) for j in mine], dtype=np.int64)
-    x = points[at]
-    ems = tuple(fit_emulator(x, ys[t.id], *box) for t in targets)
+        at[t.id] = np.array([j.point + (offset or {}).get(j.stage, 0) for j in mine], dtype=np.int64)
+    ems = tuple(fit_emulator(points[at[t.id]], ys[t.id], *box) for t in targets)
     return Fit(ems, tuple(_observation(t) for t in targets), *box), ys, at
 
 
@@ -271,7 +269,7 @@ def calibrate(
     points = np.vstack([x1, x2, x3])
     fit, ys, at = _fit(log, jobs, points, fitted, box, offset)
     checks = pd.DataFrame(
-        [{"target": t.id, **cross_check(points[at], ys[t.id], *box, groups=at)} for t in fitted],
+        [{"target": t.id, **cross_check(points[at[t.id]], ys[t.id], *box, groups=at[t.id])} for t in fitted],
         columns=["target", "r2", "coverage"],
     )
     post = sample_posterior(fit, config.posterior_draws, w.seed + 2)

@@ -125,35 +125,41 @@ def _lopo(cal: Calibration) -> list[str]:
     )
 
 
+Stability = tuple[pd.DataFrame, pd.DataFrame]
+"""The parameters' and the figures' verdicts in a fit and its rerun with other seeds."""
+
+
 def _conflict(cal: Calibration) -> str:
     """What an empty not-ruled-out region means for the posterior, when it is empty."""
     if cal.nroy_share >= 0.01:
         return ""
     missed = cal.predictive[(cal.predictive["role"] == "calibrate") & ~cal.predictive["within"]]
     names = ", ".join(f"`{t}`" for t in missed["target"]) or "none in the posterior predictive"
+    wide = cal.identification[cal.identification["sd_ratio"] > 1.0]["parameter"]
+    spread = (
+        f"; the posterior of {', '.join(f'`{p}`' for p in wide)} spreads wider than its uniform prior, "
+        "its mass towards both ends of the range"
+        if len(wide)
+        else ""
+    )
     return (
         f" No point of the prior box is consistent with every calibrated figure at once (history "
         f"matching left {100 * cal.nroy_share:.1f}% of it; missed: {names}): the posterior is then "
-        "the best compromise the box allows, and the parameters that move the missed figures pile "
-        "towards the bounds of their ranges. Read it as the model's closest approach to the figures, "
-        "not as an estimate of the parameters."
+        f"the best compromise the box allows{spread}. Read it as the model's closest approach to the "
+        "figures, not as an estimate of the parameters."
     )
 
 
-def _stable_brief(cal: Calibration, rerun: Calibration | None) -> str:
-    if rerun is None:
-        return ""
-    par, tgt = parameter_stability(cal, rerun), target_stability(cal, rerun)
+def _held(stab: Stability) -> str:
+    par, tgt = stab
     return (
-        f" Refitted with other seeds (`--stability`, below), {int(par['same'].sum())} of {len(par)} "
-        f"parameter verdicts and {int(tgt['same'].sum())} of {len(tgt)} figures' verdicts hold."
+        f"{int(par['same'].sum())} of {len(par)} parameter verdicts and {int(tgt['same'].sum())} "
+        f"of {len(tgt)} figures' verdicts"
     )
 
 
-def _stability(cal: Calibration, rerun: Calibration | None) -> list[str]:
-    if rerun is None:
-        return []
-    par, tgt = parameter_stability(cal, rerun), target_stability(cal, rerun)
+def _stability(cal: Calibration, rerun: Calibration, stab: Stability) -> list[str]:
+    par, tgt = stab
     par_rows = [
         [
             f"`{r['parameter']}`",
@@ -180,11 +186,10 @@ def _stability(cal: Calibration, rerun: Calibration | None) -> list[str]:
         "",
         f"The whole calibration run a second time (`--stability`), every run with other seeds "
         f"(the first seed {rerun.config.waves.run_seed:,} instead of {cal.config.waves.run_seed:,}), "
-        f"the design's points drawn by the same rule. {int(par['same'].sum())} of {len(par)} parameter "
-        f"verdicts and {int(tgt['same'].sum())} of {len(tgt)} figures' verdicts (within tolerance or "
-        "not) are the same in both fits; a verdict that differs is decided by run-to-run noise, "
-        "not by the figures, and is unsettled. The calibrated context and its draws are the first "
-        "fit's.",
+        f"the design's points drawn by the same rule. {_held(stab)} (within tolerance or not) are the "
+        "same in both fits; a "
+        "verdict that differs is decided by run-to-run noise, not by the figures, and is unsettled. "
+        "The calibrated context and its draws are the first fit's.",
         "",
         *_table(["parameter", "median (first / second)", "sd ratio", "verdict", "same"], par_rows),
         "",
@@ -199,6 +204,7 @@ def calibration_markdown(
     """The page, from ``cal``; ``previous`` is the page it replaces (its draws section is
     kept); ``rerun``, the same calibration with other seeds, adds the stability section."""
     c = cal.config
+    stab = None if rerun is None else (parameter_stability(cal, rerun), target_stability(cal, rerun))
     ident = cal.identification
     n_id = int((ident["verdict"] == "identified").sum())
     cal_rows, cal_hit, cal_n = _predictive(cal, "calibrate")
@@ -230,7 +236,7 @@ def calibration_markdown(
         f"are reached. {n_id} of {len(ident)} parameters are identified by the figures; the others keep "
         "most of their prior uncertainty, which the answers over posterior draws carry."
         + _conflict(cal)
-        + _stable_brief(cal, rerun),
+        + ("" if stab is None else f" Refitted with other seeds (`--stability`, below), {_held(stab)} hold."),
         "",
         "## What is fitted, and how",
         "",
@@ -315,7 +321,7 @@ def calibration_markdown(
         "",
         *_identification(cal),
         "",
-        *_stability(cal, rerun),
+        *([] if rerun is None or stab is None else _stability(cal, rerun, stab)),
     ]
     text = "\n".join(lines)
     return text + ("\n" + kept.group(0) + "\n" if kept else "")
