@@ -70,3 +70,21 @@ def test_null_reform_changes_nothing(tmp_path: pd.DataFrame) -> None:
     b = sim.run(str(null), seed=3, days=60, overrides=SMALL)
     pdt.assert_frame_equal(a.cases, b.cases)
     pdt.assert_series_equal(a.summary.rename(None), b.summary.rename(None))
+
+
+def test_the_case_table_that_takes_the_ledgers_columns_is_the_copied_one() -> None:
+    """At the end of a run the case table takes the ledger's columns (``consume``); it
+    must be the table built from copies, and the daily table built first is unchanged."""
+    from sim.core.model import GovModel
+    from sim.core.output import case_table, daily_table
+
+    params = sim.load_scenario("reform", overrides=SMALL)
+    model = GovModel(params, seed=3, days=90)  # long enough for times past the horizon
+    for _ in range(90):
+        model.step()
+    copied, daily = case_table(model), daily_table(model)
+    assert (model.ledger.column("started") >= 90).any()  # booked to start after the horizon
+    taken = case_table(model, consume=True)
+    pdt.assert_frame_equal(taken, copied)
+    pdt.assert_frame_equal(daily_table(model), daily)
+    assert copied["resolved_at"].isna().any() and (copied["occurred_at"] < 90).all()

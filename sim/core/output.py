@@ -5,7 +5,10 @@ the horizon has status ``open``; its later times are NaN even where the model ha
 already booked them (a queue slot beyond the horizon is not yet an event).
 
 Every column is built as a fresh array, and the tables take them as they are (pandas'
-``copy=False``: one block per column, no copy into consolidated blocks).
+``copy=False``: one block per column, no copy into consolidated blocks). At the end of a
+run the case table may take the ledger's own columns instead (``consume``): a
+county-year's ledger is hundreds of MB, and memory never used before is slow to get on
+some machines (``benchmarks/county_year.py --warm-memory``).
 """
 
 from __future__ import annotations
@@ -32,25 +35,31 @@ def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical[str
     return pd.Categorical.from_codes(codes, categories=pd.Index(categories))
 
 
-def case_table(model: GovModel) -> pd.DataFrame:
+def case_table(model: GovModel, consume: bool = False) -> pd.DataFrame:
     """One row per case: place, channel, times, the level it needed at occurrence (``need``),
-    the tier and unit that resolved it, escalations, bounces, status."""
+    the tier and unit that resolved it, escalations, bounces, status.
+
+    ``consume``: the run is over; the table takes the ledger's columns where it can
+    instead of copying them (its times set to NaN past the horizon in place), and the
+    model's ledger must not be used afterwards.
+    """
     L, horizon = model.ledger, float(model.days)
     col = L.column
-    times = {k: np.where(col(k) >= horizon, np.nan, col(k)) for k in TIME_COLUMNS}
+    own = (lambda a: a) if consume else np.copy
+    times = {k: _before(col(k), horizon, consume) for k in TIME_COLUMNS}
     stage = col("stage")
     closed = (stage == Stage.CLOSED) & ~np.isnan(times["closed"])
     dropped = (stage == Stage.DROPPED) & ~np.isnan(times["closed"])
     status = np.where(closed, np.int8(0), np.where(dropped, np.int8(2), np.int8(1)))
     resolved = ~np.isnan(times["resolved"])
-    grid = col("grid").copy()
+    grid = own(col("grid"))
     units = model.units.units
     resolver = [f"{KINDS[u.kind]}:{u.index}" for u in units]
     on_site = np.where((col("tier") != Tier.ENFORCEMENT) | ~resolved, np.nan, col("on_site"))
     return pd.DataFrame(
         {
             "case_id": np.arange(L.n),
-            "category": _categorical(col("category").copy(), categories=list(model.catalogue.names)),
+            "category": _categorical(own(col("category")), categories=list(model.catalogue.names)),
             "town": model.places.town_of_grid[grid],
             "village": model.places.village_of_grid[grid],
             "grid": grid,
@@ -64,7 +73,7 @@ def case_table(model: GovModel) -> pd.DataFrame:
             "handling_started_at": times["started"],
             "resolved_at": times["resolved"],
             "closed_at": times["closed"],
-            "need": _categorical(col("level0").copy(), categories=list(LEVELS)),
+            "need": _categorical(own(col("level0")), categories=list(LEVELS)),
             "tier": _categorical(np.where(resolved, col("tier"), np.int8(-1)), categories=list(LEVELS)),
             "resolver": _categorical(np.where(resolved, col("resolver"), -1), categories=resolver),
             "escalations": col("escalations").astype(np.int32),
@@ -75,12 +84,20 @@ def case_table(model: GovModel) -> pd.DataFrame:
                 np.where(dropped, col("drop_reason"), np.int8(0)), categories=list(DROP_REASONS)
             ),
             "deadline_days": model.catalogue.deadline[col("category")],
-            "supervised": col("supervised").copy(),
+            "supervised": own(col("supervised")),
             "reopened": col("reopened").astype(np.int32),
             "poor": col("poor") & resolved,
         },
         copy=False,
     )
+
+
+def _before(t: np.ndarray, horizon: float, in_place: bool) -> np.ndarray:
+    """Times ``t`` with those at or past ``horizon`` NaN (in ``t`` itself when ``in_place``)."""
+    if not in_place:
+        return np.where(t >= horizon, np.nan, t)
+    t[t >= horizon] = np.nan
+    return t
 
 
 def request_table(model: GovModel) -> pd.DataFrame:

@@ -83,7 +83,8 @@ def run(
         model.step()
         if progress is not None:
             progress(d + 1)
-    cases, requests, daily = case_table(model), request_table(model), daily_table(model)
+    daily, requests = daily_table(model), request_table(model)
+    cases = case_table(model, consume=True)  # the ledger's last use
     steady = assess(daily, warmup)
     kpis = {**summary(model, cases, requests, steady.warmup), **steady.columns()}
     model.dispose()  # freed here, by reference counting: no garbage collection needed
