@@ -26,15 +26,21 @@ def shift_array(shift: Shift) -> np.ndarray:
     )
 
 
+@njit(cache=True, inline="always")
+def _weekday(day: float) -> float:
+    """``day % 7`` of a whole, non-negative day, exact (without a call to fmod)."""
+    return day - 7.0 * np.floor(day / 7.0)
+
+
 @njit(cache=True)
 def next_open(t: float, open_: float, close: float, dpw: float) -> float:
     """The first working moment at or after ``t``."""
     day = np.floor(t)
     frac = t - day
-    if (day % 7.0) < dpw and frac < close - 1e-12:
+    if _weekday(day) < dpw and frac < close - 1e-12:
         return day + max(frac, open_)
     day += 1.0
-    while (day % 7.0) >= dpw:
+    while _weekday(day) >= dpw:
         day += 1.0
     return day + open_
 
