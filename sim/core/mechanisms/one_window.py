@@ -18,6 +18,8 @@ the desks at once (``parallel``) or one after another, by hand-off, with no trip
 
 When the approval is in hand, the resident's satisfaction moves as after a closed case,
 by the days it took (hook ``served``, :meth:`sim.core.mechanisms.population.Population.served`).
+The requests arrive here (numpy, drawn ahead); their day's moves are compiled
+(:mod:`sim.core.mechanisms.one_window_rounds`).
 """
 
 from __future__ import annotations
@@ -26,15 +28,22 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from sim.core.ledger import time_order
-from sim.core.queues import serve
+from sim.core.mechanisms.one_window_rounds import (
+    AT_DESK,
+    AT_WINDOW,
+    BACK,
+    DONE,
+    Desks,
+    Requests,
+    Rules,
+    run_rounds,
+)
 from sim.core.rng import BLOCK_DAYS
 from sim.errors import GovsimError
 
 if TYPE_CHECKING:
     from sim.core.world import World
 
-AT_DESK, AT_WINDOW, BACK, SERVED, DONE = range(5)
 MAX_ROUNDS = 10_000
 _FIELDS = {
     "kind": 0,  # 0 an ordinary request, 1 a "one thing"
@@ -84,11 +93,7 @@ class OneWindow:
         """Take today's requests and move every request due today."""
         self._new_requests(day)
         self._new_one_things(day)
-        for _ in range(MAX_ROUNDS):
-            if self._advance(day) == 0:
-                break
-        else:
-            raise GovsimError(f"day {day}: service requests still moving after {MAX_ROUNDS} rounds")
+        self._rounds(day)
         st = self.cols["stage"][self.active]
         self.active = self.active[st != DONE]
 
@@ -175,131 +180,32 @@ class OneWindow:
         self.active = np.concatenate([self.active, ids])
         return ids
 
-    def _serve(self, unit: np.ndarray, arrival: np.ndarray, hours: np.ndarray) -> np.ndarray:
-        U = self.world.units
-        order = time_order(arrival)
-        finish = np.empty(arrival.size)
-        start, finish[order] = serve(
-            U.free_at,
-            U.heap,
-            U.first,
-            U.staff,
-            U.calendar,
-            U.calendars,
-            unit[order].astype(np.int64),
-            arrival[order],
-            hours[order],
-        )
-        self.world.work.record(unit[order], start, hours[order])
-        return finish
-
-    def _advance(self, day: int) -> int:
-        c, a = self.cols, self.active
-        due = a[(c["stage"][a] != DONE) & (c["next_t"][a] < day + 1.0)]
-        if due.size == 0:
-            return 0
-        acts = (
-            (AT_DESK, self._at_desk),
-            (AT_WINDOW, self._at_window),
-            (BACK, self._back),
-            (SERVED, self._served),
-        )
-        stages = c["stage"][due]  # as they were: a request an act moves on waits for its own time
-        for stage, act in acts:
-            sel = due[stages == stage]
-            if sel.size:
-                act(sel)
-        return int(due.size)
-
-    def _desk_of(self, ids: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        town = self.cols["town"][ids].astype(np.int64)
-        return self.world.units.desk[self.domains[ids, pos.astype(np.int64)], town]
-
-    def _at_desk(self, ids: np.ndarray) -> None:
-        """A resident at a department's desk (no window)."""
-        c, sr = self.cols, self.world.params.service_requests
-        fin = self._serve(
-            self._desk_of(ids, c["pos"][ids]), c["next_t"][ids], np.full(ids.size, sr.step_hours)
-        )
-        incomplete = self.rng.random(ids.size) < sr.incomplete_probability
-        ready = fin + self.rng.exponential(1.0, ids.size) * c["proc"][ids]
-        last = c["pos"][ids] + 1 >= c["steps"][ids]
-        trip = self.rng.exponential(sr.trip_interval_days, ids.size)
-        c["pos"][ids] += (~incomplete).astype(float)
-        c["trips"][ids] += (incomplete | ~last).astype(float)
-        done = ~incomplete & last
-        c["next_t"][ids] = np.where(incomplete, fin + trip, ready + trip)
-        self._finish(ids[done], ready[done])
-
-    def _at_window(self, ids: np.ndarray) -> None:
-        """A resident at the one window: intake, precheck, then the file goes behind."""
-        c, p = self.cols, self.world.params
-        unit = self.world.units.window[c["town"][ids].astype(np.int64)]
-        fin = self._serve(unit, c["next_t"][ids], np.full(ids.size, p.one_window.window_hours))
-        missing = (self.rng.random(ids.size) < p.service_requests.incomplete_probability) & (
-            c["prechecked"][ids] == 0
-        )
-        missing &= p.one_window.precheck
-        c["prechecked"][ids] = 1
-        trip = self.rng.exponential(p.service_requests.trip_interval_days, ids.size)
-        c["trips"][ids] += missing
-        c["next_t"][ids] = np.where(missing, fin + trip, fin)
-        c["stage"][ids[~missing]] = BACK
-
-    def _back(self, ids: np.ndarray) -> None:
-        """Behind the counter: desks work the file in parallel or in turn; no trips."""
-        c, p = self.cols, self.world.params
+    def _rounds(self, day: int) -> None:
+        """Move every request due today (:func:`run_rounds`); the residents served learn,
+        round by round (hook ``served``)."""
+        c, w, p = self.cols, self.world, self.world.params
+        U, work = w.units, w.work
+        R = Requests(
+            c["stage"], c["next_t"], c["pos"], c["steps"], c["trips"], c["proc"], c["par"],
+            c["prechecked"], c["completed"], c["town"], self.domains,
+        )  # fmt: skip
+        D = Desks(
+            U.desk, U.window, U.free_at, U.heap, U.first, U.staff, U.calendar, U.calendars,
+            work.unit_kind, work.busy, np.zeros((0, 0)) if work.unit_busy is None else work.unit_busy,
+        )  # fmt: skip
         sr = p.service_requests
-        par = c["par"][ids] > 0
-        if not par.all():
-            self._back_in_turn(ids[~par])
-        ids = ids[par]
-        if ids.size:
-            k = c["steps"][ids].astype(np.int64)
-            case = np.repeat(np.arange(ids.size), k)
-            pos = np.concatenate([np.arange(n) for n in k])
-            fin = self._serve(
-                self._desk_of(ids[case], pos), c["next_t"][ids][case], np.full(case.size, sr.step_hours)
+        P = Rules(
+            bool(p.one_window.precheck), float(sr.incomplete_probability), float(sr.step_hours),
+            float(p.one_window.window_hours), float(sr.trip_interval_days), int(work.days),
+        )  # fmt: skip
+        served, rounds, taken = run_rounds(R, D, P, self.rng, self.active, float(day), MAX_ROUNDS)
+        if taken > MAX_ROUNDS:
+            raise GovsimError(f"day {day}: service requests still moving after {MAX_ROUNDS} rounds")
+        cut = np.flatnonzero(np.diff(rounds)) + 1
+        for ids in np.split(served, cut) if served.size else ():
+            w.hooks.emit(
+                "served", c["resident"][ids].astype(np.int64), c["completed"][ids] - c["submitted"][ids]
             )
-            fin += self.rng.exponential(1.0, case.size) * c["proc"][ids][case]
-            fin += self._rework(ids[case])
-            ready = np.full(ids.size, -np.inf)
-            np.maximum.at(ready, case, fin)
-            self._finish(ids, ready)
-
-    def _back_in_turn(self, ids: np.ndarray) -> None:
-        """Behind the counter, desks in turn: the file moves by hand-off, no trips."""
-        c, sr = self.cols, self.world.params.service_requests
-        fin = self._serve(
-            self._desk_of(ids, c["pos"][ids]), c["next_t"][ids], np.full(ids.size, sr.step_hours)
-        )
-        ready = fin + self.rng.exponential(1.0, ids.size) * c["proc"][ids] + self._rework(ids)
-        c["pos"][ids] += 1
-        last = c["pos"][ids] >= c["steps"][ids]
-        c["next_t"][ids] = ready
-        self._finish(ids[last], ready[last])
-
-    def _rework(self, ids: np.ndarray) -> np.ndarray:
-        """Without a precheck a desk may find the file incomplete: the resident comes again
-        (a trip, counted on the request) and the step waits for him; returns the delays."""
-        p = self.world.params
-        if p.one_window.precheck:
-            return np.zeros(ids.size)
-        again = self.rng.random(ids.size) < p.service_requests.incomplete_probability
-        np.add.at(self.cols["trips"], ids, again)
-        return again * self.rng.exponential(p.service_requests.trip_interval_days, ids.size)
-
-    def _finish(self, ids: np.ndarray, at: np.ndarray) -> None:
-        c = self.cols
-        c["completed"][ids], c["stage"][ids], c["next_t"][ids] = at, SERVED, at
-
-    def _served(self, ids: np.ndarray) -> None:
-        """The resident has the approval: satisfaction follows how long it took."""
-        c = self.cols
-        self.world.hooks.emit(
-            "served", c["resident"][ids].astype(np.int64), c["completed"][ids] - c["submitted"][ids]
-        )
-        c["stage"][ids] = DONE
 
     def table(self) -> dict[str, np.ndarray]:
         """The requests as columns (one row per request)."""
