@@ -108,8 +108,8 @@ class Population:
         order = time_order(t)  # in order of occurrence, hence of days
         c, t = c[order], t[order]
         resident = rng.integers(0, n_res, n)[order]
-        u_level, u_self, u_chan = rng.random((3, n))[:, order]
-        e_grow, e_self = rng.exponential(1.0, (3, n))[:, order], rng.exponential(1.0, n)[order]
+        u_level, u_self, u_chan = np.take(rng.random((3, n)), order, axis=1)  # faster than [:, order]
+        e_grow, e_self = np.take(rng.exponential(1.0, (3, n)), order, axis=1), rng.exponential(1.0, n)[order]
         step = cat.growth_days[c]
         grow1 = t + step * e_grow[0]  # the times of its growth steps
         grow2 = grow1 + step * e_grow[1]
