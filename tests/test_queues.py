@@ -60,3 +60,12 @@ def test_serve_keeps_units_apart_and_respects_calendar() -> None:
 def test_working_days() -> None:
     assert working_days(Shift(days_per_week=5), 14) == 10
     assert working_days(Shift(days_per_week=7), 10) == 10
+
+
+def test_the_weekday_without_fmod_is_the_remainder() -> None:
+    """The queues' weekday (no ``fmod``) is ``day % 7`` exactly, over more days than any
+    run has (and past 2**31)."""
+    from sim.core.queues import _weekday
+
+    days = np.concatenate([np.arange(0.0, 100_000.0), 2.0**31 + np.arange(0.0, 1_000.0)])
+    assert all(_weekday(d) == d % 7.0 for d in days)
