@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.core.catalogue import Catalogue
+from sim.core.jit import njit
 from sim.core.kinds import Kind
 from sim.core.ledger import Ledger
 from sim.core.params import Params
@@ -87,17 +88,24 @@ class Work:
 
     def record(self, unit: np.ndarray, start: np.ndarray, hours: np.ndarray) -> None:
         """Add units' work hours to the day each job starts on (jobs past the horizon are left out)."""
-        d = np.floor(start).astype(np.int64)
-        ok = (d >= 0) & (d < self.days)
-        np.add.at(self.busy, (self.unit_kind[unit[ok]], d[ok]), hours[ok])
-        if self.unit_busy is not None:
-            np.add.at(self.unit_busy, (unit[ok], d[ok]), hours[ok])
+        account(self.busy, self.by_unit(), self.unit_kind, unit, start, hours)
 
-    def overtime(self, unit: np.ndarray, start: np.ndarray, hours: np.ndarray) -> None:
-        """Add units' overtime hours (jobs starting within the horizon)."""
-        np.add.at(self.overtime_hours, self.unit_kind[unit], hours)
-        if self.unit_overtime is not None:
-            np.add.at(self.unit_overtime, (unit, np.floor(start).astype(np.int64)), hours)
+    def by_unit(self) -> np.ndarray:
+        """The hours by unit and day, or a 0×0 array when they are not tracked."""
+        return np.zeros((0, 0)) if self.unit_busy is None else self.unit_busy
+
+
+@njit(cache=True)
+def account(busy, unit_busy, unit_kind, unit, start, hours):  # type: ignore[no-untyped-def,unused-ignore]
+    """Add each job's ``hours`` to the day it starts on, by its unit's kind (``busy``) and,
+    when ``unit_busy`` has rows, by unit; jobs starting outside the horizon are left out.
+    Jobs are added in order (as ``np.add.at`` does), so the sums do not depend on the caller."""
+    for j in range(unit.size):
+        d = np.floor(start[j])
+        if 0 <= d < busy.shape[1]:
+            busy[unit_kind[unit[j]], int(d)] += hours[j]
+            if unit_busy.shape[0]:
+                unit_busy[unit[j], int(d)] += hours[j]
 
 
 @dataclass

@@ -88,6 +88,11 @@ class OneWindow:
         self.domains = np.full((64, self.width), -1, dtype=np.int64)
         self.active = np.empty(0, dtype=np.int64)
         self._blocks: dict[str, tuple[int, Arrivals, np.ndarray]] = {}
+        sr = p.service_requests
+        self.rules = Rules(
+            bool(p.one_window.precheck), float(sr.incomplete_probability), float(sr.step_hours),
+            float(p.one_window.window_hours), float(sr.trip_interval_days),
+        )  # fmt: skip
 
     def step(self, day: int) -> None:
         """Take today's requests and move every request due today."""
@@ -183,7 +188,7 @@ class OneWindow:
     def _rounds(self, day: int) -> None:
         """Move every request due today (:func:`run_rounds`); the residents served learn,
         round by round (hook ``served``)."""
-        c, w, p = self.cols, self.world, self.world.params
+        c, w = self.cols, self.world
         U, work = w.units, w.work
         R = Requests(
             c["stage"], c["next_t"], c["pos"], c["steps"], c["trips"], c["proc"], c["par"],
@@ -191,14 +196,9 @@ class OneWindow:
         )  # fmt: skip
         D = Desks(
             U.desk, U.window, U.free_at, U.heap, U.first, U.staff, U.calendar, U.calendars,
-            work.unit_kind, work.busy, np.zeros((0, 0)) if work.unit_busy is None else work.unit_busy,
+            work.unit_kind, work.busy, work.by_unit(),
         )  # fmt: skip
-        sr = p.service_requests
-        P = Rules(
-            bool(p.one_window.precheck), float(sr.incomplete_probability), float(sr.step_hours),
-            float(p.one_window.window_hours), float(sr.trip_interval_days), int(work.days),
-        )  # fmt: skip
-        served, rounds, taken = run_rounds(R, D, P, self.rng, self.active, float(day), MAX_ROUNDS)
+        served, rounds, taken = run_rounds(R, D, self.rules, self.rng, self.active, float(day), MAX_ROUNDS)
         if taken > MAX_ROUNDS:
             raise GovsimError(f"day {day}: service requests still moving after {MAX_ROUNDS} rounds")
         cut = np.flatnonzero(np.diff(rounds)) + 1

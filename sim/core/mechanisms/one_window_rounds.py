@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.core.jit import njit
 from sim.core.queues import serve
+from sim.core.world import account
 
 AT_DESK, AT_WINDOW, BACK, SERVED, DONE = range(5)
 
@@ -62,7 +63,6 @@ class Rules(NamedTuple):
     step_hours: float
     window_hours: float
     trip_days: float
-    days: int
 
 
 @njit(cache=True)
@@ -100,20 +100,12 @@ def run_rounds(R, D, P, rng, active, day, max_rounds):  # type: ignore[no-untype
 
 @njit(cache=True)
 def _serve(D, P, unit, arrival, hours):  # type: ignore[no-untyped-def,unused-ignore]
-    """Serve jobs at their units in order of arrival (ties in the given order) and add
-    their hours to the day each starts on; returns their finish times."""
+    """Serve jobs at their units in order of arrival (ties in the given order) and account
+    their hours (:func:`sim.core.world.account`); returns their finish times."""
     order = np.argsort(arrival, kind="mergesort")
     u, h = unit[order], hours[order]
     start, fin = serve(D.free_at, D.heap, D.first, D.staff, D.calendar, D.calendars, u, arrival[order], h)
-    for j in range(u.size):
-        d = int(np.floor(start[j]))
-        if 0 <= d < P.days:
-            D.busy[D.unit_kind[u[j]], d] += h[j]
-    if D.unit_busy.shape[0]:
-        for j in range(u.size):
-            d = int(np.floor(start[j]))
-            if 0 <= d < P.days:
-                D.unit_busy[u[j], d] += h[j]
+    account(D.busy, D.unit_busy, D.unit_kind, u, start, h)
     finish = np.empty(arrival.size)
     finish[order] = fin
     return finish
