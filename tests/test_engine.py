@@ -13,6 +13,7 @@ from scipy import stats
 import sim
 import sim.core.jit as jit
 import sim.core.mechanisms.flow as flow
+from sim.core import ledger_select
 from sim.core.draws import RNG_DISPATCH, RNG_HANDLING, exponential, stream_keys, uniform
 from sim.core.ledger import time_order
 from tests.conftest import SMALL
@@ -59,10 +60,33 @@ def test_a_day_whose_log_fills_resumes_where_it_stopped(monkeypatch: pytest.Monk
     pd.testing.assert_series_equal(whole.summary, pieces.summary)
 
 
-@pytest.mark.parametrize("ties", [False, True])
-def test_time_order_is_the_stable_order_of_times(ties: bool) -> None:
-    """The due lists' order (time, then id) is a stable sort's, with and without ties."""
+@pytest.mark.parametrize("ties", ["none", "short runs", "long runs"])
+def test_time_order_is_the_stable_order_of_times(ties: str) -> None:
+    """The due lists' order (time, then id) is a stable sort's, without ties, with short
+    runs of equal times (sorted by insertion) and with long ones (sorted whole)."""
     rng = np.random.default_rng(7)
-    for n in (0, 1, 2, 17, 1000):
-        t = rng.integers(0, max(n // 4, 1), n) / 4.0 if ties else rng.random(n)
+    for n in (0, 1, 2, 17, 1000, 5000):
+        values = {"none": None, "short runs": max(n // 4, 1), "long runs": 3}[ties]
+        t = rng.random(n) if values is None else rng.integers(0, values, n) / 4.0
         assert np.array_equal(time_order(t), np.argsort(t, kind="stable"))
+
+
+def test_the_ledgers_compiled_queries_answer_as_numpy_does() -> None:
+    """Each daily query over the active set (:mod:`sim.core.ledger_select`) gives what the
+    numpy expression it replaces gives, in the same order."""
+    rng = np.random.default_rng(3)
+    stage = rng.integers(0, 7, 5000).astype(np.int8)
+    next_t = np.where(rng.random(5000) < 0.2, np.inf, np.floor(rng.random(5000) * 40) / 8)
+    unit = rng.integers(0, 50, 5000).astype(np.int32)
+    kind = rng.integers(0, 6, 50).astype(np.int8)
+    active = np.sort(rng.choice(5000, 1200, replace=False)).astype(np.int64)
+    ids, t = ledger_select.due(active, stage, next_t, 1, 3, 3.0)
+    pick = active[(stage[active] >= 1) & (stage[active] <= 3) & (next_t[active] < 3.0)]
+    assert np.array_equal(ids, pick) and np.array_equal(t, next_t[pick])
+    assert np.array_equal(ledger_select.at_stage(active, stage, 0), active[stage[active] == 0])
+    kept = ledger_select.still_open(active, stage, 5, 6)
+    assert np.array_equal(kept, active[(stage[active] != 5) & (stage[active] != 6)])
+    by_stage, by_kind = ledger_select.counts(active, stage, 7, 3, unit, kind, 6)
+    assert np.array_equal(by_stage, np.bincount(stage[active], minlength=7))
+    queued = active[stage[active] == 3]
+    assert np.array_equal(by_kind, np.bincount(kind[unit[queued]], minlength=6))

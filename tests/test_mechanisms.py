@@ -215,3 +215,20 @@ def test_approvals_move_satisfaction_by_the_days_they_take() -> None:
     untouched[who] = False  # residents without an approval in hand (or one still pending) keep theirs
     assert (m.mechanisms["population"].satisfaction[untouched] == np.float32(r.satisfaction_initial)).all()
     m.release()
+
+
+def test_residents_learn_as_numpy_fancy_assignment_does() -> None:
+    """The compiled update of satisfaction (float32) equals numpy's
+    ``s[r] = s[r] + rate * (outcome - s[r])``, a resident listed twice keeping the last."""
+    from sim.core.mechanisms.population import _learn
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        sat = rng.random(40).astype(np.float32)
+        residents = rng.integers(0, 40, rng.integers(0, 60)).astype(np.int32)
+        outcome = rng.random(residents.size)
+        expected = sat.copy()
+        s = expected[residents]
+        expected[residents] = s + 0.137 * (outcome - s)
+        _learn(sat, residents, outcome, 0.137)
+        assert np.array_equal(sat, expected)

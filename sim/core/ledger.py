@@ -39,6 +39,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from sim.core import ledger_select
 from sim.core.rng import FLOW_STREAMS
 
 
@@ -162,18 +163,11 @@ TRACE_SHAPE = (len(TRANSITIONS), len(Stage) + 1, len(Stage) + 1)
 
 
 def time_order(t: np.ndarray) -> np.ndarray:
-    """The order of times ``t``, ties in index order: a stable sort's, by the faster
-    unstable sort and then, among the times that tie (jobs of fixed hours end on the
-    hour), a stable sort of those alone."""
+    """The order of times ``t``, ties in index order: a stable sort's, by numpy's faster
+    unstable sort and then a compiled pass that puts each run of equal times in index
+    order (:func:`sim.core.ledger_select.order_ties`; jobs of fixed hours end on the hour)."""
     order = np.argsort(t)
-    s = t[order]
-    tie = s[1:] == s[:-1]
-    if tie.any():
-        tied = np.zeros(t.size, dtype=bool)
-        tied[1:] = tie
-        tied[:-1] |= tie
-        at = np.flatnonzero(tied)  # runs of equal times, in order of time
-        order[at] = order[at][np.lexsort((order[at], s[at]))]
+    ledger_select.order_ties(t, order)
     return order
 
 
@@ -210,10 +204,17 @@ class Ledger:
     # ------------------------------------------------------------------ queries
     def due(self, stage: int, before: float) -> np.ndarray:
         """Active ids at ``stage`` whose next event is before ``before``, in time then id
-        order (``active`` is in id order, and the sort is stable)."""
-        a = self.active
-        ids = a[(self.cols["stage"][a] == stage) & (self.cols["next_t"][a] < before)]
-        return ids[time_order(self.cols["next_t"][ids])]
+        order."""
+        return self.due_between(stage, stage, before)[0]
+
+    def due_between(self, first: int, last: int, before: float) -> tuple[np.ndarray, np.ndarray]:
+        """Active ids at a stage from ``first`` to ``last`` whose next event is before
+        ``before``, and those times, in time then id order (one compiled pass,
+        :func:`sim.core.ledger_select.due`, then :func:`time_order`)."""
+        c = self.cols
+        ids, t = ledger_select.due(self.active, c["stage"], c["next_t"], int(first), int(last), float(before))
+        order = time_order(t)
+        return ids[order], t[order]
 
     def column(self, name: str) -> np.ndarray:
         """The first ``n`` values of a column (a view)."""
@@ -221,8 +222,10 @@ class Ledger:
 
     def open_in(self, *stages: int) -> np.ndarray:
         """Active ids at any of ``stages``."""
+        if len(stages) == 1:
+            return ledger_select.at_stage(self.active, self.cols["stage"], int(stages[0]))
         a, st = self.active, self.cols["stage"][self.active]
-        return a[st == stages[0]] if len(stages) == 1 else a[np.isin(st, stages)]
+        return a[np.isin(st, stages)]
 
     def undiscovered(self) -> np.ndarray:
         """Active ids of issues no one has found yet."""
@@ -235,6 +238,14 @@ class Ledger:
     def queued(self) -> np.ndarray:
         """Active ids booked at a unit (their ``unit``), waiting or being worked on."""
         return self.open_in(Stage.QUEUED)
+
+    def stage_counts(self, unit_kind: np.ndarray, n_kinds: int) -> tuple[np.ndarray, np.ndarray]:
+        """Active cases by stage, and those queued at a unit by the unit's kind
+        (``unit_kind``, codes below ``n_kinds``)."""
+        c = self.cols
+        return ledger_select.counts(
+            self.active, c["stage"], len(Stage), int(Stage.QUEUED), c["unit"], unit_kind, n_kinds
+        )
 
     def n_closed(self) -> int:
         """Cases closed so far (resolved and verified)."""
@@ -294,8 +305,8 @@ class Ledger:
 
     def compact(self) -> None:
         """Drop closed and dropped cases from the active set."""
-        st = self.cols["stage"][self.active]
-        self.active = self.active[(st != Stage.CLOSED) & (st != Stage.DROPPED)]
+        closed, dropped = int(Stage.CLOSED), int(Stage.DROPPED)
+        self.active = ledger_select.still_open(self.active, self.cols["stage"], closed, dropped)
 
     def _grow(self, need: int) -> None:
         cap = max(need, 2 * self._cap)

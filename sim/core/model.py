@@ -173,13 +173,9 @@ class GovModel(mesa.Model):
         """The day-end snapshot: open, latent and in-transit cases, backlogs, patrol hours."""
         w = self.world
         L, U = w.ledger, w.units
-        a = L.active
-        st = L.stage[a]
-        at = np.bincount(st, minlength=len(Stage))
-        queued_kind = U.kind[L.unit[a[st == Stage.QUEUED]]]
-        counts = np.bincount(queued_kind, minlength=len(KINDS))
+        at, counts = L.stage_counts(U.kind, len(KINDS))
         snap = self.snapshots
-        snap["open_cases"].append(a.size)
+        snap["open_cases"].append(L.active.size)
         snap["latent_cases"].append(int(at[Stage.LATENT]))
         snap["in_transit"].append(int(at[Stage.TRANSIT]))
         for k in BACKLOG_KINDS:

@@ -31,7 +31,7 @@ from sim.core.agents import UNIT_LEVEL
 from sim.core.draws import stream_keys
 from sim.core.jit import njit
 from sim.core.kinds import Kind
-from sim.core.ledger import MAX_ROUTE, Stage, time_order
+from sim.core.ledger import MAX_ROUTE, Stage
 from sim.core.ledger_flow import EV_BOOKED, EV_BOUNCED, EV_DROPPED, EV_RESOLVED, EV_STARTED
 from sim.core.mechanisms.dispatch import dispatch
 from sim.core.mechanisms.handling import arrive, complete, travel_hours
@@ -276,12 +276,7 @@ class CaseFlow:
     def step(self, day: int) -> None:
         """Run the day's case events (those before the day's end), then emit their hooks."""
         L = self.world.ledger
-        a = L.active
-        st = L.stage[a]
-        due = a[(L.next_t[a] < day + 1.0) & (st >= DISPATCH) & (st <= QUEUED)]
-        due_t = L.next_t[due]
-        order = time_order(due_t)  # by time, then id (``active`` is in id order)
-        due, due_t = due[order], due_t[order]
+        due, due_t = L.due_between(DISPATCH, QUEUED, day + 1.0)
         if due.size > self.buf.heap_t.size:  # each case waits in the heap at most once
             self.buf = Buffers.sized(2 * due.size)
         self.buf.counts[:] = 0

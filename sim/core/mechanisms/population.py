@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from sim.core.world import World
 
 RESIDENT_CHANNELS = {"hotline": Channel.HOTLINE, "app": Channel.APP, "walk_in": Channel.WALK_IN}
+_RECORDED = ("category", "resident", "occurred", "grid", "level0", "self_channel", "grow1", "grow2", "grow3")
+"""The columns of an issue the ledger records on occurrence (the growth times last)."""
 
 
 class Issues(NamedTuple):
@@ -46,7 +48,7 @@ class Issues(NamedTuple):
     grow1: np.ndarray
     grow2: np.ndarray
     grow3: np.ndarray
-    channel: np.ndarray
+    self_channel: np.ndarray
     report: np.ndarray
     u_report: np.ndarray
     report_at: np.ndarray
@@ -86,14 +88,15 @@ class Population:
             self._first = day
             self._issues, self._bounds = self._draw(day)
         k = day - self._first
-        i = Issues(*(x[self._bounds[k] : self._bounds[k + 1]] for x in self._issues))
-        will = np.minimum(self.willingness[i.resident] * (0.5 + self.satisfaction[i.resident]), 1.0)
+        today, x = slice(self._bounds[k], self._bounds[k + 1]), self._issues
+        res = x.resident[today]
+        will = np.minimum(self.willingness[res] * (0.5 + self.satisfaction[res]), 1.0)
         L = self.world.ledger
-        ids = L.occur(np.where(i.u_report < i.report * will, i.report_at, np.inf))
-        L.category[ids], L.resident[ids], L.occurred[ids] = i.category, i.resident, i.occurred
-        L.grid[ids], L.level0[ids], L.self_channel[ids] = i.grid, i.level0, i.channel
-        if self.world.params.growth:
-            L.grow1[ids], L.grow2[ids], L.grow3[ids] = i.grow1, i.grow2, i.grow3
+        n0 = L.n
+        L.occur(np.where(x.u_report[today] < x.report[today] * will, x.report_at[today], np.inf))
+        rows = slice(n0, L.n)  # the new ids, in order
+        for name in _RECORDED if self.world.params.growth else _RECORDED[:-3]:
+            L.cols[name][rows] = getattr(x, name)[today]
 
     def _draw(self, first: int) -> tuple[Issues, np.ndarray]:
         """The issues of the block of days from ``first``, and where each day's start
@@ -123,7 +126,7 @@ class Population:
             grow1=grow1,
             grow2=grow2,
             grow3=grow2 + step * e_grow[2],
-            channel=self.channel_codes[chan.clip(0, len(self.channel_codes) - 1)],
+            self_channel=self.channel_codes[chan.clip(0, len(self.channel_codes) - 1)],
             report=cat.self_report[c],
             u_report=u_self,
             report_at=t + cat.self_delay[c] * e_self,
@@ -150,8 +153,20 @@ class Population:
         self._learn(residents, 0.5 ** (days / self.world.params.residents.reference_delay_days))
 
     def _learn(self, residents: np.ndarray, outcome: np.ndarray) -> None:
-        s = self.satisfaction[residents]
-        self.satisfaction[residents] = s + self.world.params.residents.learning_rate * (outcome - s)
+        _learn(self.satisfaction, residents, outcome, float(self.world.params.residents.learning_rate))
+
+
+@njit(cache=True)
+def _learn(satisfaction, residents, outcome, rate):  # type: ignore[no-untyped-def,unused-ignore]
+    """Move each of ``residents``' satisfaction toward its ``outcome`` by ``rate``: every
+    new value from the old ones, then stored in order (a resident listed twice keeps the
+    last), as numpy's ``s[r] = s[r] + rate * (outcome - s[r])`` does."""
+    new = np.empty(residents.size)
+    for k in range(residents.size):
+        s = np.float64(satisfaction[residents[k]])
+        new[k] = s + rate * (outcome[k] - s)
+    for k in range(residents.size):
+        satisfaction[residents[k]] = new[k]
 
 
 @njit(cache=True)

@@ -1,0 +1,88 @@
+"""The ledger's daily queries over its active set, compiled (numba): one pass each.
+
+A day asks the ledger a few questions about its open cases (which are due, which are
+latent, which have closed, how many are at each stage); each is one loop over
+``active`` (open ids, in id order) instead of a chain of numpy masks and gathers, whose
+per-call cost dominates at a town's few thousand open cases. The answers are exactly
+those of the numpy expressions they replace: ids stay in id order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.core.jit import njit
+
+
+@njit(cache=True)
+def due(active, stage, next_t, lo, hi, before):  # type: ignore[no-untyped-def,unused-ignore]
+    """Active ids at a stage in ``lo..hi`` whose next event is before ``before``, in id
+    order, and those times."""
+    ids = np.empty(active.size, np.int64)
+    t = np.empty(active.size)
+    m = 0
+    for k in range(active.size):
+        i = active[k]
+        if lo <= stage[i] <= hi and next_t[i] < before:
+            ids[m], t[m] = i, next_t[i]
+            m += 1
+    return ids[:m], t[:m]
+
+
+@njit(cache=True)
+def at_stage(active, stage, s):  # type: ignore[no-untyped-def,unused-ignore]
+    """Active ids at stage ``s``, in id order."""
+    out = np.empty(active.size, np.int64)
+    m = 0
+    for k in range(active.size):
+        if stage[active[k]] == s:
+            out[m] = active[k]
+            m += 1
+    return out[:m].copy()
+
+
+@njit(cache=True)
+def still_open(active, stage, closed, dropped):  # type: ignore[no-untyped-def,unused-ignore]
+    """Active ids at neither ``closed`` nor ``dropped``, in id order."""
+    out = np.empty(active.size, np.int64)
+    m = 0
+    for k in range(active.size):
+        s = stage[active[k]]
+        if s != closed and s != dropped:
+            out[m] = active[k]
+            m += 1
+    return out[:m].copy()
+
+
+@njit(cache=True)
+def counts(active, stage, n_stages, queued, unit, unit_kind, n_kinds):  # type: ignore[no-untyped-def,unused-ignore]
+    """Active cases by stage, and those at stage ``queued`` by the kind of their unit."""
+    by_stage = np.zeros(n_stages, np.int64)
+    by_kind = np.zeros(n_kinds, np.int64)
+    for k in range(active.size):
+        i = active[k]
+        s = stage[i]
+        by_stage[s] += 1
+        if s == queued:
+            by_kind[unit_kind[unit[i]]] += 1
+    return by_stage, by_kind
+
+
+@njit(cache=True)
+def order_ties(t, order):  # type: ignore[no-untyped-def,unused-ignore]
+    """Put each run of equal times in ``order`` (an order that sorts ``t``) in index
+    order, in place: an insertion sort of a short run, a sort of a long one."""
+    start = 0
+    for k in range(1, order.size + 1):
+        if k < order.size and t[order[k]] == t[order[start]]:
+            continue
+        if k - start > 16:
+            order[start:k] = np.sort(order[start:k])
+        for j in range(start + 1, k if k - start <= 16 else start):  # the run order[start:k]
+            x = order[j]
+            m = j - 1
+            while m >= start and order[m] > x:
+                order[m + 1] = order[m]
+                m -= 1
+            order[m + 1] = x
+        start = k
