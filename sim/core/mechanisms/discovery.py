@@ -112,8 +112,10 @@ class Discovery:
         issues (:meth:`ProfessionalPatrol.hazard`)."""
         w, cat, p, n = self.world, self.world.catalogue, self.world.params, lat.size
         gcal, ocal, ecal = p.calendar.grid, p.calendar.office, p.calendar.enforcement
-        u = [self.rng.random((2, n)) for _ in range(3)]  # patrol, volunteers, inspection
-        u_pass = np.empty(0) if p.grid.separation else self.rng.random(n)
+        # patrol, volunteers, inspection (two rows each), then the pass-over's: one call
+        # draws the same numbers in the same order as one call for each
+        u = self.rng.random((6 if p.grid.separation else 7, n))
+        u_pass = np.empty(0) if p.grid.separation else u[6]
         pro, u_pro = np.empty(0), np.empty((2, 0))
         if self.professional is not None:
             pro = self.professional.hazard(lat, day)
@@ -132,9 +134,9 @@ class Discovery:
             report=w.report_probability,
             settle=cat.settle,
             police=cat.police,
-            u_patrol=u[0],
-            u_volunteers=u[1],
-            u_inspection=u[2],
+            u_patrol=u[0:2],
+            u_volunteers=u[2:4],
+            u_inspection=u[4:6],
             u_police=self._police(day, lat),
             u_professional=u_pro,
             u_pass=u_pass,

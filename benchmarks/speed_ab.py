@@ -1,0 +1,124 @@
+"""Benchmark: the speed of this tree against another revision, in one sitting (A/B).
+
+The machines here are shared and noisy: one timing of each revision, minutes apart, can
+differ by 20 % for nothing. So this alternates: round after round, each revision runs
+each scenario ``--reps`` times in a fresh subprocess (after a short warm-up run that loads
+the compiled kernels), old then new, and the ratio new / old is taken of the medians of
+all their runs, with the ratio of the minima beside it (the least disturbed runs).
+
+    python benchmarks/speed_ab.py --base REV [--scenarios baseline,reform] [--context wujiang]
+        [--days 365] [--rounds 4] [--reps 3] [--clock wall|cpu] [--part run|flow]
+
+``--base`` is exported with ``git archive`` into a temporary folder (deleted afterwards)
+and run with ``PYTHONPATH`` pointing at it; its numba kernels compile on its first run,
+which the warm-up absorbs (about a minute). ``--part flow`` times only the compiled case
+flow's calls (:func:`sim.core.mechanisms.flow.run_day`) inside the runs instead of the
+whole ``sim.run``. ``--clock cpu`` uses the process's CPU time instead of wall time.
+Progress goes to stderr; the table to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from engine_equality import describe, export_rev
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def worker(args: argparse.Namespace) -> None:
+    """Time ``--reps`` runs of one scenario in this process; print their times as JSON."""
+    import sim
+    import sim.core.mechanisms.flow as flow
+
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    spent = [0.0]
+    if args.part == "flow":
+        run_day = flow.run_day
+
+        def timed(*a: object) -> int:
+            t0 = clock()
+            out = run_day(*a)
+            spent[0] += clock() - t0
+            return out  # type: ignore[no-any-return]
+
+        flow.run_day = timed
+    params = sim.load_scenario(args.scenario, context=args.context)
+    sim.run(params, seed=1, days=5)  # loads (or compiles) the kernels
+    times = []
+    for _ in range(args.reps):
+        spent[0] = 0.0
+        t0 = clock()
+        sim.run(params, seed=1, days=args.days)
+        times.append(spent[0] if args.part == "flow" else clock() - t0)
+    print(json.dumps(times))
+
+
+def timings(tree: Path, scenario: str, args: argparse.Namespace) -> list[float]:
+    env = {k: v for k, v in os.environ.items() if k not in ("GOVSIM_SCENARIOS", "PYTHONPATH")}
+    env["PYTHONPATH"] = str(tree)
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--scenario", scenario]
+    cmd += ["--days", str(args.days), "--reps", str(args.reps), "--clock", args.clock, "--part", args.part]
+    if args.context:
+        cmd += ["--context", args.context]
+    proc = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.exit(f"{tree}: {scenario} failed:\n" + "\n".join(proc.stderr.strip().splitlines()[-8:]))
+    return [float(x) for x in json.loads(proc.stdout.strip().splitlines()[-1])]
+
+
+def main(args: argparse.Namespace) -> None:
+    scenarios = args.scenarios.split(",")
+    with tempfile.TemporaryDirectory(prefix="speed_ab_") as tmp:
+        base = export_rev(ROOT, args.base, Path(tmp) / "base")
+        trees = {"base": base, "new": ROOT}
+        got: dict[tuple[str, str], list[float]] = {}
+        for r in range(args.rounds):
+            for side, tree in trees.items():
+                for name in scenarios:
+                    print(f"round {r + 1}/{args.rounds}: {side} {name}", file=sys.stderr, flush=True)
+                    got.setdefault((side, name), []).extend(timings(tree, name, args))
+        what = "case flow" if args.part == "flow" else "run"
+        print(
+            f"{what}, {args.days} days, context {args.context or 'town'}, {args.clock} clock, "
+            f"{args.rounds} rounds x {args.reps} runs alternated"
+        )
+        print(f"base {describe(base, args.base)}; new {describe(ROOT)}\n")
+        head = ("scenario", "base median (s)", "new median (s)", "new / base, medians")
+        head += ("base min", "new min", "new / base, minima")
+        print("| " + " | ".join(head) + " |")
+        print("|---" * len(head) + "|")
+        for name in scenarios:
+            b, n = got[("base", name)], got[("new", name)]
+            mb, mn = statistics.median(b), statistics.median(n)
+            print(
+                f"| {name} | {mb:.3f} | {mn:.3f} | {mn / mb:.3f} | {min(b):.3f} | {min(n):.3f} | "
+                f"{min(n) / min(b):.3f} |"
+            )
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", default="HEAD", help="the revision to compare against (default HEAD)")
+    ap.add_argument("--scenarios", default="baseline,reform")
+    ap.add_argument("--context", default=None, help="a context (default: the scenario's, a town)")
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    ap.add_argument("--part", choices=("run", "flow"), default="run")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--scenario", help=argparse.SUPPRESS)
+    parsed = ap.parse_args()
+    if parsed.worker:
+        worker(parsed)
+    else:
+        main(parsed)
