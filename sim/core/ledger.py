@@ -36,10 +36,10 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable
 from enum import IntEnum
+from types import ModuleType
 
 import numpy as np
 
-from sim.core import ledger_select
 from sim.core.rng import FLOW_STREAMS
 
 
@@ -162,12 +162,20 @@ TRACE_SHAPE = (len(TRANSITIONS), len(Stage) + 1, len(Stage) + 1)
 """The compiled trace: (transition, from stage + 1, to stage + 1) edges taken."""
 
 
+def _compiled() -> ModuleType:
+    """The ledger's compiled queries (:mod:`sim.core.ledger_select`), imported on first
+    use, so that reading the ledger's names (stages, channels) loads no numba."""
+    from sim.core import ledger_select
+
+    return ledger_select
+
+
 def time_order(t: np.ndarray) -> np.ndarray:
     """The order of times ``t``, ties in index order: a stable sort's, by numpy's faster
     unstable sort and then a compiled pass that puts each run of equal times in index
     order (:func:`sim.core.ledger_select.order_ties`; jobs of fixed hours end on the hour)."""
     order = np.argsort(t)
-    ledger_select.order_ties(t, order)
+    _compiled().order_ties(t, order)
     return order
 
 
@@ -212,7 +220,7 @@ class Ledger:
         ``before``, and those times, in time then id order (one compiled pass,
         :func:`sim.core.ledger_select.due`, then :func:`time_order`)."""
         c = self.cols
-        ids, t = ledger_select.due(self.active, c["stage"], c["next_t"], int(first), int(last), float(before))
+        ids, t = _compiled().due(self.active, c["stage"], c["next_t"], int(first), int(last), float(before))
         order = time_order(t)
         return ids[order], t[order]
 
@@ -223,7 +231,7 @@ class Ledger:
     def open_in(self, *stages: int) -> np.ndarray:
         """Active ids at any of ``stages``."""
         if len(stages) == 1:
-            return ledger_select.at_stage(self.active, self.cols["stage"], int(stages[0]))
+            return _compiled().at_stage(self.active, self.cols["stage"], int(stages[0]))
         a, st = self.active, self.cols["stage"][self.active]
         return a[np.isin(st, stages)]
 
@@ -243,7 +251,7 @@ class Ledger:
         """Active cases by stage, and those queued at a unit by the unit's kind
         (``unit_kind``, codes below ``n_kinds``)."""
         c = self.cols
-        return ledger_select.counts(
+        return _compiled().counts(
             self.active, c["stage"], len(Stage), int(Stage.QUEUED), c["unit"], unit_kind, n_kinds
         )
 
@@ -306,7 +314,7 @@ class Ledger:
     def compact(self) -> None:
         """Drop closed and dropped cases from the active set."""
         closed, dropped = int(Stage.CLOSED), int(Stage.DROPPED)
-        self.active = ledger_select.still_open(self.active, self.cols["stage"], closed, dropped)
+        self.active = _compiled().still_open(self.active, self.cols["stage"], closed, dropped)
 
     def _grow(self, need: int) -> None:
         cap = max(need, 2 * self._cap)
