@@ -108,14 +108,14 @@ class OneWindow:
         a = self._arrivals("ordinary", day)
         if a.t.size == 0 or day % 7 >= p.calendar.office.days_per_week:
             return
-        ids = self._add(a.t.size)
+        rows = self._add(a.t.size)
         c = self.cols
-        c["submitted"][ids], c["steps"][ids], c["town"][ids], c["next_t"][ids] = a.t, a.steps, a.town, a.t
-        c["resident"][ids] = a.resident
-        c["trips"][ids] = 1
-        c["stage"][ids] = AT_WINDOW if p.one_window.enabled else AT_DESK
-        c["proc"][ids], c["par"][ids] = sr.processing_days, float(p.one_window.parallel)
-        self.domains[ids] = self._cycle(a.perm)
+        c["submitted"][rows], c["steps"][rows], c["town"][rows], c["next_t"][rows] = a.t, a.steps, a.town, a.t
+        c["resident"][rows] = a.resident
+        c["trips"][rows] = 1
+        c["stage"][rows] = AT_WINDOW if p.one_window.enabled else AT_DESK
+        c["proc"][rows], c["par"][rows] = sr.processing_days, float(p.one_window.parallel)
+        self.domains[rows] = self._cycle(a.perm)
 
     def _arrivals(self, kind: str, day: int) -> Arrivals:
         """Today's requests of ``kind`` (``ordinary`` or ``one_thing``), from the block drawn."""
@@ -160,17 +160,18 @@ class OneWindow:
         n = a.t.size
         if n == 0 or day % 7 >= p.calendar.office.days_per_week:
             return
-        ids = self._add(n)
+        rows = self._add(n)
         c, lead = self.cols, p.departments.lead_department
-        c["submitted"][ids], c["town"][ids], c["next_t"][ids], c["trips"][ids] = a.t, a.town, a.t, 1
-        c["resident"][ids] = a.resident
-        c["kind"][ids], c["proc"][ids] = 1, ot.processing_days
-        c["steps"][ids] = ot.steps_with_lead if lead else ot.steps
-        c["par"][ids] = 1.0 if lead else float(p.one_window.parallel)
-        c["stage"][ids] = BACK if lead else AT_WINDOW if p.one_window.enabled else AT_DESK
-        self.domains[ids] = self._cycle(a.perm)
+        c["submitted"][rows], c["town"][rows], c["next_t"][rows], c["trips"][rows] = a.t, a.town, a.t, 1
+        c["resident"][rows] = a.resident
+        c["kind"][rows], c["proc"][rows] = 1, ot.processing_days
+        c["steps"][rows] = ot.steps_with_lead if lead else ot.steps
+        c["par"][rows] = 1.0 if lead else float(p.one_window.parallel)
+        c["stage"][rows] = BACK if lead else AT_WINDOW if p.one_window.enabled else AT_DESK
+        self.domains[rows] = self._cycle(a.perm)
 
-    def _add(self, n: int) -> np.ndarray:
+    def _add(self, n: int) -> slice:
+        """Room for ``n`` new requests: their rows (ids), which join the active ones."""
         if self.n + n > self.cols["stage"].size:
             cap = 2 * (self.n + n)
             for k, v in _FIELDS.items():
@@ -180,10 +181,10 @@ class OneWindow:
             dom = np.full((cap, self.domains.shape[1]), -1, dtype=np.int64)
             dom[: self.n] = self.domains[: self.n]
             self.domains = dom
-        ids = np.arange(self.n, self.n + n)
+        rows = slice(self.n, self.n + n)
+        self.active = np.concatenate([self.active, np.arange(self.n, self.n + n)])
         self.n += n
-        self.active = np.concatenate([self.active, ids])
-        return ids
+        return rows
 
     def _rounds(self, day: int) -> None:
         """Move every request due today (:func:`run_rounds`); the residents served learn,
