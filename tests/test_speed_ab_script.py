@@ -1,0 +1,44 @@
+"""benchmarks/speed_ab.py: its worker times what it says, the whole run or the case flow
+inside it (short runs; the A/B itself is a benchmark, not a test)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def ab(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # as when run as a script
+    spec = importlib.util.spec_from_file_location("speed_ab", BENCHMARKS / "speed_ab.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("part", ["run", "flow"])
+def test_the_worker_prints_one_time_per_run(ab, part: str, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.core.mechanisms.flow as flow
+
+    monkeypatch.setattr(flow, "run_day", flow.run_day)  # the worker wraps it; undone after
+    args = argparse.Namespace(scenario="baseline", context=None, days=8, reps=2, clock="wall", part=part)
+    ab.worker(args)
+    times = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert len(times) == 2 and all(0 < t < 60 for t in times)
+
+
+def test_flow_time_is_part_of_the_run(ab, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.core.mechanisms.flow as flow
+
+    monkeypatch.setattr(flow, "run_day", flow.run_day)
+    common = dict(scenario="reform", context=None, days=20, reps=1, clock="cpu")
+    ab.worker(argparse.Namespace(**common, part="flow"))
+    ab.worker(argparse.Namespace(**common, part="run"))
+    flow_t, run_t = (json.loads(line)[0] for line in capsys.readouterr().out.strip().splitlines()[-2:])
+    assert 0 < flow_t < run_t
