@@ -90,3 +90,52 @@ def test_the_ledgers_compiled_queries_answer_as_numpy_does() -> None:
     assert np.array_equal(by_stage, np.bincount(stage[active], minlength=7))
     queued = active[stage[active] == 3]
     assert np.array_equal(by_kind, np.bincount(kind[unit[queued]], minlength=6))
+
+
+@pytest.mark.parametrize(
+    "scenario", sorted(p.stem for p in (Path(sim.__file__).parents[1] / "scenarios").glob("*.yaml"))
+)
+def test_the_pinned_kernels_get_arguments_of_one_type_all_run(
+    scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daily kernels called past numba's dispatcher (:class:`sim.core.jit.Pinned`: the
+    flow, discovery's rule, the requests' rounds) get arguments of the types of their first
+    call on every day, also when the ledger and the flow's buffers grow during the run."""
+    from sim.core import model as model_module
+    from sim.core.jit import Pinned
+    from sim.core.ledger import Ledger
+
+    class SmallLedger(Ledger):
+        def __init__(self, capacity: int, *args: object) -> None:
+            super().__init__(16, *args)  # grows many times
+
+    monkeypatch.setattr(Pinned, "check", True)
+    monkeypatch.setattr(model_module, "Ledger", SmallLedger)
+    m = model_module.GovModel(sim.load_scenario(scenario, overrides=SMALL), seed=3, days=40)
+    m.mechanisms["flow"].buf = flow.Buffers.sized(1)  # grows on the first busy day
+    for _ in range(40):
+        m.step()
+    pins = [
+        m.mechanisms["flow"]._run_day,
+        m.mechanisms["discovery"]._find,
+        m.mechanisms["one_window"]._run_rounds,
+    ]
+    assert all(p._entry is not None and p._entry is not p.fn for p in pins)  # past the dispatcher
+    assert m.ledger.n > 1000 and m.mechanisms["flow"].buf.heap_t.size > 1
+
+
+def test_a_pinned_kernel_calls_the_machine_code_of_its_first_types(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After its first call a :class:`~sim.core.jit.Pinned` calls the compiled code for those
+    argument types directly, with the same results; with ``check`` on, other types are an
+    error rather than a misread."""
+    from sim.core.jit import Pinned
+    from sim.core.ledger_select import at_stage
+
+    stage = np.array([0, 1, 0, 2], dtype=np.int8)
+    pinned = Pinned(at_stage)
+    first = pinned(np.arange(4), stage, 0)
+    assert pinned._entry is not at_stage  # the overload's own entry point
+    assert np.array_equal(first, [0, 2]) and np.array_equal(pinned(np.arange(4), stage, 2), [3])
+    monkeypatch.setattr(Pinned, "check", True)
+    with pytest.raises(TypeError, match="argument types changed"):
+        pinned(np.arange(4, dtype=np.int32), stage, 0)

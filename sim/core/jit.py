@@ -66,4 +66,40 @@ def install() -> None:
 
 install()
 
-__all__ = ["njit", "source_stamp"]
+
+class Pinned:
+    """A compiled function called daily with arguments of the same types: the first call
+    goes through numba's dispatcher (which compiles or finds the machine code for the
+    arguments' types), later calls straight to that machine code.
+
+    The dispatcher works out the numba type of every argument on every call; for the case
+    flow's state, a tuple of about a hundred arrays, that costs more than a small day's
+    events. One ``Pinned`` serves one run (each mechanism makes its own), whose arguments
+    keep their types from day to day (the same arrays, or arrays of the same dtypes and
+    dimensions; a test checks it over every shipped scenario). Set ``check`` to verify
+    the types on every call instead (slow; for tests).
+    """
+
+    check = False
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self._entry: Any = None
+        self._types: tuple[Any, ...] = ()
+
+    def _types_of(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(self.fn.typeof_pyval(a) for a in args)
+
+    def __call__(self, *args: Any) -> Any:
+        if self._entry is None:
+            out = self.fn(*args)
+            self._types = self._types_of(args)
+            found = self.fn.overloads.get(self._types)
+            self._entry = self.fn if found is None else found.entry_point
+            return out
+        if self.check and self._types_of(args) != self._types:
+            raise TypeError(f"{self.fn.__name__}: argument types changed within a run")
+        return self._entry(*args)
+
+
+__all__ = ["Pinned", "njit", "source_stamp"]

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from sim.core.jit import njit
+from sim.core.jit import Pinned, njit
 from sim.core.kinds import Layer, Tier
 from sim.core.ledger import Channel
 from sim.core.ledger_flow import level_at
@@ -91,6 +91,7 @@ class Discovery:
         self.intake[Channel.INSPECTION] = town_seat
         pro = world.params.professional_grids.enabled
         self.professional = ProfessionalPatrol(world) if pro else None
+        self._find = Pinned(_find)
 
     def step(self, day: int) -> None:
         """Find latent issues today; found ones go to dispatch at the time found. Each
@@ -101,7 +102,7 @@ class Discovery:
             return
         n = lat.size
         ids, t, chan = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n, dtype=np.int8)
-        m = _find(L.cases(), L.max_level, lat, self._today(day, lat), ids, t, chan)
+        m = self._find(L.cases(), L.max_level, lat, self._today(day, lat), ids, t, chan)
         L.find(ids[:m], t[:m], chan[:m], self.intake[chan[:m]])
 
     def _today(self, day: int, lat: np.ndarray) -> Today:

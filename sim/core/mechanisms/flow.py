@@ -29,7 +29,7 @@ import numpy as np
 
 from sim.core.agents import UNIT_LEVEL
 from sim.core.draws import stream_keys
-from sim.core.jit import njit
+from sim.core.jit import Pinned, njit
 from sim.core.kinds import Kind
 from sim.core.ledger import MAX_ROUTE, Stage
 from sim.core.ledger_flow import EV_BOOKED, EV_BOUNCED, EV_DROPPED, EV_RESOLVED, EV_STARTED
@@ -251,6 +251,7 @@ class CaseFlow:
         self.bookings: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
         self._settings: Settings | None = None
         self.buf = Buffers.sized(1024)
+        self._run_day = Pinned(run_day)
 
     def state(self) -> Flow:
         """The flow's state over the world's current arrays."""
@@ -282,7 +283,7 @@ class CaseFlow:
         self.buf.counts[:] = 0
         state = self.state()
         while True:
-            status = run_day(state, float(day), due, due_t)
+            status = self._run_day(state, float(day), due, due_t)
             self._emit()
             if status == 0:
                 break

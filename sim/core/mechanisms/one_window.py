@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from sim.core.jit import Pinned
 from sim.core.mechanisms.one_window_rounds import (
     AT_DESK,
     AT_WINDOW,
@@ -93,6 +94,7 @@ class OneWindow:
             bool(p.one_window.precheck), float(sr.incomplete_probability), float(sr.step_hours),
             float(p.one_window.window_hours), float(sr.trip_interval_days),
         )  # fmt: skip
+        self._run_rounds = Pinned(run_rounds)
 
     def step(self, day: int) -> None:
         """Take today's requests and move every request due today."""
@@ -199,7 +201,8 @@ class OneWindow:
             U.desk, U.window, U.free_at, U.heap, U.first, U.staff, U.calendar, U.calendars,
             work.unit_kind, work.busy, work.by_unit(),
         )  # fmt: skip
-        served, rounds, taken = run_rounds(R, D, self.rules, self.rng, self.active, float(day), MAX_ROUNDS)
+        args = (R, D, self.rules, self.rng, self.active, float(day), MAX_ROUNDS)
+        served, rounds, taken = self._run_rounds(*args)
         if taken > MAX_ROUNDS:
             raise GovsimError(f"day {day}: service requests still moving after {MAX_ROUNDS} rounds")
         cut = np.flatnonzero(np.diff(rounds)) + 1
