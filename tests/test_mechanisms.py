@@ -220,7 +220,7 @@ def test_approvals_move_satisfaction_by_the_days_they_take() -> None:
 def test_residents_learn_as_numpy_fancy_assignment_does() -> None:
     """The compiled update of satisfaction (float32) equals numpy's
     ``s[r] = s[r] + rate * (outcome - s[r])``, a resident listed twice keeping the last."""
-    from sim.core.mechanisms.population import _learn
+    from sim.core.mechanisms.population import _toward
 
     rng = np.random.default_rng(0)
     for _ in range(50):
@@ -230,5 +230,5 @@ def test_residents_learn_as_numpy_fancy_assignment_does() -> None:
         expected = sat.copy()
         s = expected[residents]
         expected[residents] = s + 0.137 * (outcome - s)
-        _learn(sat, residents, outcome, 0.137)
+        _toward(sat, residents, outcome, 0.137)
         assert np.array_equal(sat, expected)

@@ -71,18 +71,25 @@ def counts(active, stage, n_stages, queued, unit, unit_kind, n_kinds):  # type: 
 @njit(cache=True)
 def order_ties(t, order):  # type: ignore[no-untyped-def,unused-ignore]
     """Put each run of equal times in ``order`` (an order that sorts ``t``) in index
-    order, in place: an insertion sort of a short run, a sort of a long one."""
+    order, in place: a short run by insertion, a long one by a sort."""
     start = 0
     for k in range(1, order.size + 1):
         if k < order.size and t[order[k]] == t[order[start]]:
-            continue
+            continue  # the run order[start:k] goes on
         if k - start > 16:
             order[start:k] = np.sort(order[start:k])
-        for j in range(start + 1, k if k - start <= 16 else start):  # the run order[start:k]
-            x = order[j]
-            m = j - 1
-            while m >= start and order[m] > x:
-                order[m + 1] = order[m]
-                m -= 1
-            order[m + 1] = x
+        else:
+            _insertion_sort(order, start, k)
         start = k
+
+
+@njit(cache=True, inline="always")
+def _insertion_sort(a, lo, hi):  # type: ignore[no-untyped-def,unused-ignore]
+    """Sort ``a[lo:hi]`` in place."""
+    for j in range(lo + 1, hi):
+        x = a[j]
+        m = j - 1
+        while m >= lo and a[m] > x:
+            a[m + 1] = a[m]
+            m -= 1
+        a[m + 1] = x

@@ -153,11 +153,11 @@ class Population:
         self._learn(residents, 0.5 ** (days / self.world.params.residents.reference_delay_days))
 
     def _learn(self, residents: np.ndarray, outcome: np.ndarray) -> None:
-        _learn(self.satisfaction, residents, outcome, float(self.world.params.residents.learning_rate))
+        _toward(self.satisfaction, residents, outcome, float(self.world.params.residents.learning_rate))
 
 
 @njit(cache=True)
-def _learn(satisfaction, residents, outcome, rate):  # type: ignore[no-untyped-def,unused-ignore]
+def _toward(satisfaction, residents, outcome, rate):  # type: ignore[no-untyped-def,unused-ignore]
     """Move each of ``residents``' satisfaction toward its ``outcome`` by ``rate``: every
     new value from the old ones, then stored in order (a resident listed twice keeps the
     last), as numpy's ``s[r] = s[r] + rate * (outcome - s[r])`` does."""
