@@ -12,9 +12,9 @@ all their runs, with the ratio of the minima beside it (the least disturbed runs
 ``--base`` is exported with ``git archive`` into a temporary folder (deleted afterwards)
 and run with ``PYTHONPATH`` pointing at it; its numba kernels compile on its first run,
 which the warm-up absorbs (about a minute). ``--part flow`` times only the compiled case
-flow's calls (:func:`sim.core.mechanisms.flow.run_day`) inside the runs instead of the
-whole ``sim.run``. ``--clock cpu`` uses the process's CPU time instead of wall time.
-Progress goes to stderr; the table to stdout.
+flow's calls (:func:`sim.core.mechanisms.flow.run_day`, then through numba's dispatcher)
+inside the runs instead of the whole ``sim.run``. ``--clock cpu`` uses the process's
+CPU time instead of wall time. Progress goes to stderr; the table to stdout.
 """
 
 from __future__ import annotations
