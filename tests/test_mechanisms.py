@@ -232,3 +232,64 @@ def test_residents_learn_as_numpy_fancy_assignment_does() -> None:
         expected[residents] = s + 0.137 * (outcome - s)
         _toward(sat, residents, outcome, 0.137)
         assert np.array_equal(sat, expected)
+
+
+def _issues_as_numpy_draws_them(pop, first: int):  # type: ignore[no-untyped-def]
+    """A block of issues by the whole-array NumPy expressions the compiled pass replaced."""
+    from sim.core.ledger import time_order
+    from sim.core.mechanisms.population import Issues
+    from sim.core.rng import BLOCK_DAYS
+
+    w, cat, rng = pop.world, pop.world.catalogue, pop.rng
+    n_res = w.params.population.residents
+    counts = rng.poisson(cat.rate * n_res / 1000.0, (BLOCK_DAYS, cat.rate.size))
+    n = int(counts.sum())
+    c = np.repeat(np.tile(np.arange(cat.rate.size, dtype=np.int16), BLOCK_DAYS), counts.ravel())
+    day = np.repeat(np.arange(first, first + BLOCK_DAYS, dtype=float), counts.sum(axis=1))
+    t = np.minimum(day + rng.random(n), np.nextafter(day + 1.0, day))
+    order = time_order(t)
+    c, t = c[order], t[order]
+    resident = rng.integers(0, n_res, n)[order]
+    u_level, u_self, u_chan = rng.random((3, n))[:, order]
+    e_grow, e_self = rng.exponential(1.0, (3, n))[:, order], rng.exponential(1.0, n)[order]
+    step = cat.growth_days[c]
+    level0 = np.minimum((u_level[:, None] >= cat.initial_cum[c]).sum(axis=1), 3).astype(np.int8)
+    chan = np.searchsorted(pop.channel_cum, u_chan * pop.channel_cum[-1], side="right")
+    grow1 = t + step * e_grow[0]
+    grow2 = grow1 + step * e_grow[1]
+    return Issues(
+        c, t, resident, w.places.grid_of(resident), level0, grow1, grow2, grow2 + step * e_grow[2],
+        pop.channel_codes[chan.clip(0, len(pop.channel_codes) - 1)], cat.self_report[c], u_self,
+        t + cat.self_delay[c] * e_self,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "suzhou_1_4_n"])
+def test_a_block_of_issues_is_what_numpy_draws(scenario: str) -> None:
+    """The compiled pass over a block's issues (``population._issues``) gives, value for
+    value and type for type, what NumPy's whole-array draws and expressions give, and
+    leaves the occurrence stream where they leave it."""
+    pop = GovModel(sim.load_scenario(scenario, overrides=SMALL), seed=6, days=60).mechanisms["population"]
+    for first in (0, 30):
+        start = pop.rng.bit_generator.state
+        got, _ = pop._draw(first)
+        after = pop.rng.bit_generator.state
+        pop.rng.bit_generator.state = start
+        want = _issues_as_numpy_draws_them(pop, first)
+        assert pop.rng.bit_generator.state == after
+        assert got.category.size > 100
+        for name in got._fields:
+            a, b = getattr(got, name), getattr(want, name)
+            assert a.dtype == b.dtype and np.array_equal(a, b), name
+
+
+def test_a_delay_of_some_cases_is_numpys_difference() -> None:
+    """The KPIs' compiled difference of two time columns over a mask is numpy's, NaN too."""
+    from sim.core.metrics_compiled import masked_difference
+
+    rng = np.random.default_rng(2)
+    a, b = rng.random(500), rng.random(500) + 1.0
+    b[rng.random(500) < 0.2] = np.nan
+    among = rng.random(500) < 0.6
+    assert np.array_equal(masked_difference(a, b, among), b[among] - a[among], equal_nan=True)
+    assert masked_difference(a, b, np.zeros(500, dtype=bool)).size == 0

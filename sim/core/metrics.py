@@ -160,8 +160,10 @@ def tier_distance(shares: Mapping[str, float]) -> float:
 
 def _delay(times: Mapping[str, np.ndarray], among: np.ndarray, name: str) -> np.ndarray:
     """One delay of :data:`DELAYS` of the cases ``among``, as in :func:`delay_parts`."""
+    from sim.core.metrics_compiled import masked_difference  # compiled: loaded to summarise a run
+
     a, b = DELAYS[name]
-    return times[b][among] - times[a][among]
+    return masked_difference(times[a], times[b], among)
 
 
 def _mean(x: np.ndarray) -> float:

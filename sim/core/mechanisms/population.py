@@ -110,27 +110,12 @@ class Population:
         t = np.minimum(day + rng.random(n), np.nextafter(day + 1.0, day))  # stay inside the day
         order = time_order(t)  # in order of occurrence, hence of days
         c, t = c[order], t[order]
-        resident = rng.integers(0, n_res, n)[order]
-        u_level, u_self, u_chan = np.take(rng.random((3, n)), order, axis=1)  # faster than [:, order]
-        e_grow, e_self = np.take(rng.exponential(1.0, (3, n)), order, axis=1), rng.exponential(1.0, n)[order]
-        step = cat.growth_days[c]
-        grow1 = t + step * e_grow[0]  # the times of its growth steps
-        grow2 = grow1 + step * e_grow[1]
-        chan = np.searchsorted(self.channel_cum, u_chan * self.channel_cum[-1], side="right")
         issues = Issues(
-            category=c,
-            occurred=t,
-            resident=resident,
-            grid=w.places.grid_of(resident),
-            level0=_initial_levels(u_level, cat.initial_cum, c),
-            grow1=grow1,
-            grow2=grow2,
-            grow3=grow2 + step * e_grow[2],
-            self_channel=self.channel_codes[chan.clip(0, len(self.channel_codes) - 1)],
-            report=cat.self_report[c],
-            u_report=u_self,
-            report_at=t + cat.self_delay[c] * e_self,
-        )
+            c, t, *_issues(
+                rng, n_res, order, c, t, w.places.n_grids, cat.growth_days, cat.initial_cum,
+                self.channel_cum, self.channel_codes, cat.self_report, cat.self_delay,
+            ),
+        )  # fmt: skip
         return issues, np.concatenate(([0], np.cumsum(counts.sum(axis=1))))
 
     def closed(self, ids: np.ndarray) -> None:
@@ -170,14 +155,59 @@ def _toward(satisfaction, residents, outcome, rate):  # type: ignore[no-untyped-
 
 
 @njit(cache=True)
-def _initial_levels(u, cum, c):  # type: ignore[no-untyped-def,unused-ignore]
-    """Each issue's initial level: how many of its category's cumulative level
-    probabilities ``cum[c]`` its draw ``u`` reaches, at most 3."""
-    out = np.empty(u.size, dtype=np.int8)
-    for k in range(u.size):
-        row = cum[c[k]]
-        n = 0
-        for j in range(row.size):
-            n += u[k] >= row[j]
-        out[k] = min(n, 3)
-    return out
+def _issues(
+    rng,
+    n_res,
+    order,
+    c,
+    t,
+    n_grids,
+    growth_days,
+    initial_cum,
+    channel_cum,
+    channel_codes,
+    self_report,
+    self_delay,
+):  # type: ignore[no-untyped-def,unused-ignore]
+    """The rest of a block's issues (:class:`Issues` from ``resident`` on), in order of
+    occurrence (``order`` sorted the block's issues by time; ``c`` and ``t`` are their
+    categories and times in that order). The draws from ``rng`` are those of NumPy's
+    whole-array calls (residents, then ``random((3, n))`` for the initial level, the report
+    and the channel, then ``exponential(1.0, (3, n))`` for the growth steps and
+    ``exponential(1.0, n)`` for the report's delay), put in that order in one pass.
+
+    Each value is what the array expressions give: the initial level counts the
+    category's cumulative level probabilities the draw reaches (at most 3), the channel
+    the cumulative channel shares at most the draw times their total, the growth times
+    step from occurrence by ``growth_days × exponential``."""
+    n = order.size
+    resident_drawn = rng.integers(0, n_res, n)
+    u = rng.random(3 * n)
+    e = rng.exponential(1.0, 3 * n)
+    e_self = rng.exponential(1.0, n)
+    resident, grid = np.empty(n, np.int64), np.empty(n, np.int32)
+    level0, self_channel = np.empty(n, np.int8), np.empty(n, channel_codes.dtype)
+    grow1, grow2, grow3 = np.empty(n), np.empty(n), np.empty(n)
+    report, u_report, report_at = np.empty(n), np.empty(n), np.empty(n)
+    last = channel_codes.size - 1
+    for j in range(n):
+        k = order[j]
+        r, cat = resident_drawn[k], c[j]
+        resident[j] = r
+        grid[j] = np.int32(np.int64(r) * n_grids // n_res)
+        row, lvl = initial_cum[cat], 0
+        for m in range(row.size):
+            lvl += u[k] >= row[m]
+        level0[j] = min(lvl, 3)
+        u_report[j] = u[n + k]
+        x, ch = u[2 * n + k] * channel_cum[-1], 0
+        for m in range(channel_cum.size):
+            ch += channel_cum[m] <= x
+        self_channel[j] = channel_codes[min(max(ch, 0), last)]
+        step = growth_days[cat]
+        grow1[j] = t[j] + step * e[k]
+        grow2[j] = grow1[j] + step * e[n + k]
+        grow3[j] = grow2[j] + step * e[2 * n + k]
+        report[j] = self_report[cat]
+        report_at[j] = t[j] + self_delay[cat] * e_self[k]
+    return resident, grid, level0, grow1, grow2, grow3, self_channel, report, u_report, report_at
