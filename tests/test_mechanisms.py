@@ -236,20 +236,12 @@ def test_residents_learn_as_numpy_fancy_assignment_does() -> None:
 
 def _issues_as_numpy_draws_them(pop, first: int):  # type: ignore[no-untyped-def]
     """A block of issues by the whole-array NumPy expressions the compiled pass replaced."""
-    from sim.core.ledger import time_order
     from sim.core.mechanisms.population import Issues
-    from sim.core.rng import BLOCK_DAYS
 
     w, cat, rng = pop.world, pop.world.catalogue, pop.rng
-    n_res = w.params.population.residents
-    counts = rng.poisson(cat.rate * n_res / 1000.0, (BLOCK_DAYS, cat.rate.size))
-    n = int(counts.sum())
-    c = np.repeat(np.tile(np.arange(cat.rate.size, dtype=np.int16), BLOCK_DAYS), counts.ravel())
-    day = np.repeat(np.arange(first, first + BLOCK_DAYS, dtype=float), counts.sum(axis=1))
-    t = np.minimum(day + rng.random(n), np.nextafter(day + 1.0, day))
-    order = time_order(t)
-    c, t = c[order], t[order]
-    resident = rng.integers(0, n_res, n)[order]
+    _, order, c, t = pop._occurrences(first)
+    n = order.size
+    resident = rng.integers(0, w.params.population.residents, n)[order]
     u_level, u_self, u_chan = rng.random((3, n))[:, order]
     e_grow, e_self = rng.exponential(1.0, (3, n))[:, order], rng.exponential(1.0, n)[order]
     step = cat.growth_days[c]

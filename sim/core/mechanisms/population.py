@@ -101,22 +101,31 @@ class Population:
     def _draw(self, first: int) -> tuple[Issues, np.ndarray]:
         """The issues of the block of days from ``first``, and where each day's start
         among them (``BLOCK_DAYS + 1`` bounds)."""
-        w, cat, rng = self.world, self.world.catalogue, self.rng
-        n_res = w.params.population.residents
-        counts = rng.poisson(cat.rate * n_res / 1000.0, (BLOCK_DAYS, cat.rate.size))
+        w, cat = self.world, self.world.catalogue
+        counts, order, c, t = self._occurrences(first)
+        issues = Issues(
+            c, t, *_issues(
+                self.rng, w.params.population.residents, order, c, t, w.places.n_grids,
+                cat.growth_days, cat.initial_cum, self.channel_cum, self.channel_codes,
+                cat.self_report, cat.self_delay,
+            ),
+        )  # fmt: skip
+        return issues, np.concatenate(([0], np.cumsum(counts.sum(axis=1))))
+
+    def _occurrences(self, first: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The block's first draws: the counts by day and category, then each issue's time.
+        Returns the counts, the ``order`` that sorts the issues by time, and their
+        categories and times in that order."""
+        cat, rng = self.world.catalogue, self.rng
+        counts = rng.poisson(
+            cat.rate * self.world.params.population.residents / 1000.0, (BLOCK_DAYS, cat.rate.size)
+        )
         n = int(counts.sum())
         c = np.repeat(np.tile(np.arange(cat.rate.size, dtype=np.int16), BLOCK_DAYS), counts.ravel())
         day = np.repeat(np.arange(first, first + BLOCK_DAYS, dtype=float), counts.sum(axis=1))
         t = np.minimum(day + rng.random(n), np.nextafter(day + 1.0, day))  # stay inside the day
         order = time_order(t)  # in order of occurrence, hence of days
-        c, t = c[order], t[order]
-        issues = Issues(
-            c, t, *_issues(
-                rng, n_res, order, c, t, w.places.n_grids, cat.growth_days, cat.initial_cum,
-                self.channel_cum, self.channel_codes, cat.self_report, cat.self_delay,
-            ),
-        )  # fmt: skip
-        return issues, np.concatenate(([0], np.cumsum(counts.sum(axis=1))))
+        return counts, order, c[order], t[order]
 
     def closed(self, ids: np.ndarray) -> None:
         """Residents of closed cases learn from how long the case took, or — if it was
