@@ -171,8 +171,8 @@ def _find(C, max_level, lat, D, ids, when, chan):  # type: ignore[no-untyped-def
     Compiled without reference counting (``_nrt=False``): it and the rules it inlines
     allocate nothing, so the many arrays they read cost nothing to pass."""
     found, used = 0, 0  # used: the police draws taken so far
-    for k in range(np.uint64(lat.size)):  # unsigned indices: no code for negative ones
-        i = np.uint64(lat[k])
+    for k in range(lat.size):
+        i = lat[k]
         t, used = _candidates(C, D, i, k, used)
         if D.u_pass.size:
             t = (_pass_over(C, max_level, D, i, t, D.u_pass[k]),) + t[1:]
