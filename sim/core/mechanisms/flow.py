@@ -362,11 +362,12 @@ def run_day(F, day, due, due_t):  # type: ignore[no-untyped-def,unused-ignore]
     event a case gets at the very time of the one just handled is handled at once (no
     other event comes between: keys are distinct); one later in the day waits in the
     heap. The rules get the case's id unsigned: numba then reads its columns without the
-    code for negative indices, which a signed index takes at every read (about a sixth of
-    the flow's time). Returns 0 when the day's events are done, 1 when the log is nearly full (emit
-    it, reset ``count[1]`` and call again to resume), 2 when the flow loops without time
-    passing (an error). Compiled without reference counting (``_nrt=False``): it and the
-    rules it inlines allocate nothing, so the many arrays they read cost nothing to pass.
+    code for negative indices that a signed index takes at every read (signed, a
+    town-year's flow took about a tenth longer). Returns 0 when the day's events are done,
+    1 when the log is nearly full (emit it, reset ``count[1]`` and call again to resume),
+    2 when the flow loops without time passing (an error). Compiled without reference
+    counting (``_nrt=False``): it and the rules it inlines allocate nothing, so the many
+    arrays they read cost nothing to pass.
     """
     C, B, end = F.cases, F.buf, day + 1.0
     room = B.code.size - 2 * MAX_JOBS - 2
