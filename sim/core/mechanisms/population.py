@@ -185,10 +185,12 @@ def _issues(
     and the channel, then ``exponential(1.0, (3, n))`` for the growth steps and
     ``exponential(1.0, n)`` for the report's delay), put in that order in one pass.
 
-    Each value is what the array expressions give: the initial level counts the
+    Each value is what the array expressions give: the grid is the resident's
+    (:meth:`sim.core.places.Places.grid_of`'s rule), the initial level counts the
     category's cumulative level probabilities the draw reaches (at most 3), the channel
     the cumulative channel shares at most the draw times their total, the growth times
-    step from occurrence by ``growth_days × exponential``."""
+    step from occurrence by ``growth_days × exponential`` (a test compares every column
+    with the whole-array expressions)."""
     n = order.size
     resident_drawn = rng.integers(0, n_res, n)
     u = rng.random(3 * n)
