@@ -103,13 +103,11 @@ class Population:
         among them (``BLOCK_DAYS + 1`` bounds)."""
         w, cat = self.world, self.world.catalogue
         counts, order, c, t = self._occurrences(first)
-        issues = Issues(
-            c, t, *_issues(
-                self.rng, w.params.population.residents, order, c, t, w.places.n_grids,
-                cat.growth_days, cat.initial_cum, self.channel_cum, self.channel_codes,
-                cat.self_report, cat.self_delay,
-            ),
+        resident, *rest = _issues(
+            self.rng, w.params.population.residents, order, c, t, cat.growth_days,
+            cat.initial_cum, self.channel_cum, self.channel_codes, cat.self_report, cat.self_delay,
         )  # fmt: skip
+        issues = Issues(c, t, resident, w.places.grid_of(resident), *rest)
         return issues, np.concatenate(([0], np.cumsum(counts.sum(axis=1))))
 
     def _occurrences(self, first: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -170,7 +168,6 @@ def _issues(
     order,
     c,
     t,
-    n_grids,
     growth_days,
     initial_cum,
     channel_cum,
@@ -178,15 +175,15 @@ def _issues(
     self_report,
     self_delay,
 ):  # type: ignore[no-untyped-def,unused-ignore]
-    """The rest of a block's issues (:class:`Issues` from ``resident`` on), in order of
-    occurrence (``order`` sorted the block's issues by time; ``c`` and ``t`` are their
-    categories and times in that order). The draws from ``rng`` are those of NumPy's
+    """The rest of a block's issues (:class:`Issues` from ``resident`` on, but the grid,
+    which :meth:`sim.core.places.Places.grid_of` gives), in order of occurrence (``order``
+    sorted the block's issues by time; ``c`` and ``t`` are their categories and times in
+    that order). The draws from ``rng`` are those of NumPy's
     whole-array calls (residents, then ``random((3, n))`` for the initial level, the report
     and the channel, then ``exponential(1.0, (3, n))`` for the growth steps and
     ``exponential(1.0, n)`` for the report's delay), put in that order in one pass.
 
-    Each value is what the array expressions give: the grid is the resident's
-    (:meth:`sim.core.places.Places.grid_of`'s rule), the initial level counts the
+    Each value is what the array expressions give: the initial level counts the
     category's cumulative level probabilities the draw reaches (at most 3), the channel
     the cumulative channel shares at most the draw times their total, the growth times
     step from occurrence by ``growth_days × exponential`` (a test compares every column
@@ -196,7 +193,7 @@ def _issues(
     u = rng.random(3 * n)
     e = rng.exponential(1.0, 3 * n)
     e_self = rng.exponential(1.0, n)
-    resident, grid = np.empty(n, np.int64), np.empty(n, np.int32)
+    resident = np.empty(n, np.int64)
     level0, self_channel = np.empty(n, np.int8), np.empty(n, channel_codes.dtype)
     grow1, grow2, grow3 = np.empty(n), np.empty(n), np.empty(n)
     report, u_report, report_at = np.empty(n), np.empty(n), np.empty(n)
@@ -205,7 +202,6 @@ def _issues(
         k = order[j]
         r, cat = resident_drawn[k], c[j]
         resident[j] = r
-        grid[j] = np.int32(np.int64(r) * n_grids // n_res)
         row, lvl = initial_cum[cat], 0
         for m in range(row.size):
             lvl += u[k] >= row[m]
@@ -214,11 +210,11 @@ def _issues(
         x, ch = u[2 * n + k] * channel_cum[-1], 0
         for m in range(channel_cum.size):
             ch += channel_cum[m] <= x
-        self_channel[j] = channel_codes[min(max(ch, 0), last)]
+        self_channel[j] = channel_codes[min(ch, last)]
         step = growth_days[cat]
         grow1[j] = t[j] + step * e[k]
         grow2[j] = grow1[j] + step * e[n + k]
         grow3[j] = grow2[j] + step * e[2 * n + k]
         report[j] = self_report[cat]
         report_at[j] = t[j] + self_delay[cat] * e_self[k]
-    return resident, grid, level0, grow1, grow2, grow3, self_channel, report, u_report, report_at
+    return resident, level0, grow1, grow2, grow3, self_channel, report, u_report, report_at
