@@ -13,7 +13,7 @@ some machines (``benchmarks/county_year.py --warm-memory``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -40,33 +40,35 @@ def case_table(model: GovModel, consume: bool = False) -> pd.DataFrame:
     the tier and unit that resolved it, escalations, bounces, status.
 
     ``consume``: the run is over; the table takes the ledger's columns where it can
-    instead of copying them (its times set to NaN past the horizon in place), and the
-    model's ledger must not be used afterwards.
+    instead of copying them (its times set to NaN past the horizon in place), writes its
+    new columns into the memory of the ledger's columns it does not show
+    (:class:`_Spare`), and the model's ledger must not be used afterwards.
     """
     L, horizon = model.ledger, float(model.days)
     col = L.column
     own = (lambda a: a) if consume else np.copy
+    new = _Spare(L, consume)
     times = {k: _before(col(k), horizon, consume) for k in TIME_COLUMNS}
     stage = col("stage")
     closed = (stage == Stage.CLOSED) & ~np.isnan(times["closed"])
     dropped = (stage == Stage.DROPPED) & ~np.isnan(times["closed"])
-    status = np.where(closed, np.int8(0), np.where(dropped, np.int8(2), np.int8(1)))
-    resolved = ~np.isnan(times["resolved"])
+    status = new.array(np.int8)
+    status.fill(1)
+    status[closed], status[dropped] = 0, 2
+    resolved, unfound = ~np.isnan(times["resolved"]), np.isnan(times["discovered"])
     grid = own(col("grid"))
     units = model.units.units
     resolver = [f"{KINDS[u.kind]}:{u.index}" for u in units]
-    on_site = np.where((col("tier") != Tier.ENFORCEMENT) | ~resolved, np.nan, col("on_site"))
+    on_site = new.like(col("on_site"), np.float64)
+    on_site[(col("tier") != Tier.ENFORCEMENT) | ~resolved] = np.nan
     return pd.DataFrame(
         {
-            "case_id": np.arange(L.n),
+            "case_id": new.ids(),
             "category": _categorical(own(col("category")), categories=list(model.catalogue.names)),
-            "town": model.places.town_of_grid[grid],
-            "village": model.places.village_of_grid[grid],
+            "town": new.take(model.places.town_of_grid, grid),
+            "village": new.take(model.places.village_of_grid, grid),
             "grid": grid,
-            "channel": _categorical(
-                np.where(np.isnan(times["discovered"]), np.int8(-1), col("channel")),
-                categories=list(CHANNELS),
-            ),
+            "channel": _categorical(_unless(own(col("channel")), unfound, -1), categories=list(CHANNELS)),
             "occurred_at": times["occurred"],
             "discovered_at": times["discovered"],
             "dispatched_at": times["dispatched"],
@@ -74,22 +76,70 @@ def case_table(model: GovModel, consume: bool = False) -> pd.DataFrame:
             "resolved_at": times["resolved"],
             "closed_at": times["closed"],
             "need": _categorical(own(col("level0")), categories=list(LEVELS)),
-            "tier": _categorical(np.where(resolved, col("tier"), np.int8(-1)), categories=list(LEVELS)),
-            "resolver": _categorical(np.where(resolved, col("resolver"), -1), categories=resolver),
-            "escalations": col("escalations").astype(np.int32),
-            "bounces": col("bounces").astype(np.int32),
+            "tier": _categorical(_unless(own(col("tier")), ~resolved, -1), categories=list(LEVELS)),
+            "resolver": _categorical(_unless(own(col("resolver")), ~resolved, -1), categories=resolver),
+            "escalations": new.like(col("escalations"), np.int32),
+            "bounces": new.like(col("bounces"), np.int32),
             "on_site": on_site,
             "status": _categorical(status, categories=["closed", "open", "dropped"]),
-            "drop_reason": _categorical(
-                np.where(dropped, col("drop_reason"), np.int8(0)), categories=list(DROP_REASONS)
-            ),
-            "deadline_days": model.catalogue.deadline[col("category")],
+            "drop_reason": _categorical(_unless(own(col("drop_reason")), ~dropped, 0), list(DROP_REASONS)),
+            "deadline_days": new.take(model.catalogue.deadline, col("category")),
             "supervised": own(col("supervised")),
-            "reopened": col("reopened").astype(np.int32),
-            "poor": col("poor") & resolved,
+            "reopened": new.like(col("reopened"), np.int32),
+            "poor": _unless(own(col("poor")), ~resolved, False),
         },
         copy=False,
     )
+
+
+SPARE_COLUMNS = ("next_t", "grow1", "grow2", "grow3", "self_report_at", "resident", "item", "unit")
+"""The ledger's columns the case table does not show, whose memory a consumed ledger lends
+to the table's new columns (with the ``route`` and ``draws`` arrays)."""
+
+
+class _Spare:
+    """New columns of ``L.n`` values for the case table: carved out of the memory of the
+    ledger's columns it does not show (:data:`SPARE_COLUMNS`, ``route``, ``draws``) when
+    the ledger is consumed, else fresh arrays. A county-year's table needs about 150 MB of
+    new columns, which this spares the machine (memory never used before is slow to get on
+    some, ``benchmarks/county_year.py --warm-memory``)."""
+
+    def __init__(self, L: Any, consume: bool) -> None:
+        self.n = L.n
+        spare = [L.cols[k][: L.n] for k in SPARE_COLUMNS] + [L.route[: L.n], L.draws[: L.n]]
+        self.free = [a.reshape(-1).view(np.uint8) for a in spare] if consume else []
+
+    def array(self, dtype: Any) -> np.ndarray:
+        """An uninitialised column of ``dtype``."""
+        size = self.n * np.dtype(dtype).itemsize
+        for k, buf in enumerate(self.free):
+            if buf.size >= size:
+                self.free[k] = buf[-(-size // 64) * 64 :]  # the rest, aligned to 64 bytes
+                return buf[:size].view(dtype)
+        return np.empty(self.n, dtype)
+
+    def like(self, values: np.ndarray, dtype: Any) -> np.ndarray:
+        """``values`` as a new column of ``dtype``."""
+        out = self.array(dtype)
+        np.copyto(out, values)
+        return out
+
+    def take(self, table: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """``table[index]`` as a new column."""
+        return np.take(table, index, out=self.array(table.dtype))
+
+    def ids(self) -> np.ndarray:
+        """The case ids, 0 to ``n - 1`` (int64), written a block at a time."""
+        out = self.array(np.int64)
+        for lo in range(0, self.n, BLOCK):
+            out[lo : lo + BLOCK] = np.arange(lo, min(lo + BLOCK, self.n))
+        return out
+
+
+def _unless(values: np.ndarray, where: np.ndarray, fill: Any) -> np.ndarray:
+    """``values`` with ``fill`` where ``where`` (in place)."""
+    values[where] = fill
+    return values
 
 
 def _before(t: np.ndarray, horizon: float, in_place: bool) -> np.ndarray:
