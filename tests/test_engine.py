@@ -84,8 +84,10 @@ def test_the_ledgers_compiled_queries_answer_as_numpy_does() -> None:
     pick = active[(stage[active] >= 1) & (stage[active] <= 3) & (next_t[active] < 3.0)]
     assert np.array_equal(ids, pick) and np.array_equal(t, next_t[pick])
     assert np.array_equal(ledger_select.at_stage(active, stage, 0), active[stage[active] == 0])
-    kept = ledger_select.still_open(active, stage, 5, 6)
-    assert np.array_equal(kept, active[(stage[active] != 5) & (stage[active] != 6)])
+    due, due_t, rest = ledger_select.closing(active, stage, next_t, 4, 5, 6, 3.0)
+    closing = (stage[active] == 4) & (next_t[active] < 3.0)
+    assert np.array_equal(due, active[closing]) and np.array_equal(due_t, next_t[active[closing]])
+    assert np.array_equal(rest, active[~closing & (stage[active] != 5) & (stage[active] != 6)])
     by_stage, by_kind = ledger_select.counts(active, stage, 7, 3, unit, kind, 6)
     assert np.array_equal(by_stage, np.bincount(stage[active], minlength=7))
     queued = active[stage[active] == 3]

@@ -33,6 +33,7 @@ transitions (:mod:`sim.core.ledger_flow`), over its columns as :data:`Cases`, wh
 
 from __future__ import annotations
 
+import functools
 from collections import namedtuple
 from collections.abc import Callable
 from enum import IntEnum
@@ -162,6 +163,7 @@ TRACE_SHAPE = (len(TRANSITIONS), len(Stage) + 1, len(Stage) + 1)
 """The compiled trace: (transition, from stage + 1, to stage + 1) edges taken."""
 
 
+@functools.cache
 def _compiled() -> ModuleType:
     """The ledger's compiled queries (:mod:`sim.core.ledger_select`), imported on first
     use, so that reading the ledger's names (stages, channels) loads no numba."""
@@ -210,11 +212,6 @@ class Ledger:
         raise AttributeError(name)
 
     # ------------------------------------------------------------------ queries
-    def due(self, stage: int, before: float) -> np.ndarray:
-        """Active ids at ``stage`` whose next event is before ``before``, in time then id
-        order."""
-        return self.due_between(stage, stage, before)[0]
-
     def due_between(self, first: int, last: int, before: float) -> tuple[np.ndarray, np.ndarray]:
         """Active ids at a stage from ``first`` to ``last`` whose next event is before
         ``before``, and those times, in time then id order (one compiled pass,
@@ -291,10 +288,15 @@ class Ledger:
         self._move("find", ids, Stage.DISPATCH)
         c["next_t"][ids], c["at_layer"][ids] = t, layer
 
-    def close(self, ids: np.ndarray) -> None:
-        """Verified and closed at their ``next_t`` (hook ``closed``)."""
+    def close_due(self, before: float) -> None:
+        """Close the cases whose verification ends before ``before``, at their ``next_t``,
+        in time then id order (hook ``closed``), and drop every closed or dropped case from
+        the active set: one compiled pass over it (:func:`sim.core.ledger_select.closing`)."""
+        c, stages = self.cols, (int(Stage.CLOSING), int(Stage.CLOSED), int(Stage.DROPPED))
+        ids, t, self.active = _compiled().closing(self.active, c["stage"], c["next_t"], *stages, before)
+        ids = ids[time_order(t)]
         self._move("close", ids, Stage.CLOSED)
-        self.cols["closed"][ids] = self.cols["next_t"][ids]
+        c["closed"][ids] = c["next_t"][ids]
         self._emit("closed", ids)
 
     def cases(self) -> Cases:
@@ -310,11 +312,6 @@ class Ledger:
         for k, a, b in zip(*np.nonzero(self._flow_trace), strict=True):
             self.trace.add((names[k], int(a) - 1, int(b) - 1))
         self._flow_trace[:] = False
-
-    def compact(self) -> None:
-        """Drop closed and dropped cases from the active set."""
-        closed, dropped = int(Stage.CLOSED), int(Stage.DROPPED)
-        self.active = _compiled().still_open(self.active, self.cols["stage"], closed, dropped)
 
     def _grow(self, need: int) -> None:
         cap = max(need, 2 * self._cap)

@@ -42,16 +42,24 @@ def at_stage(active, stage, s):  # type: ignore[no-untyped-def,unused-ignore]
 
 
 @njit(cache=True)
-def still_open(active, stage, closed, dropped):  # type: ignore[no-untyped-def,unused-ignore]
-    """Active ids at neither ``closed`` nor ``dropped``, in id order."""
-    out = np.empty(active.size, np.int64)
-    m = 0
+def closing(active, stage, next_t, closing, closed, dropped, before):  # type: ignore[no-untyped-def,unused-ignore]
+    """The active ids at ``closing`` whose next event is before ``before`` and those times,
+    and the other active ids at neither ``closed`` nor ``dropped`` (the active set once
+    the first have closed), each in id order."""
+    due = np.empty(active.size, np.int64)
+    t = np.empty(active.size)
+    rest = np.empty(active.size, np.int64)
+    m = r = 0
     for k in range(active.size):
-        s = stage[active[k]]
-        if s != closed and s != dropped:
-            out[m] = active[k]
+        i = active[k]
+        s = stage[i]
+        if s == closing and next_t[i] < before:
+            due[m], t[m] = i, next_t[i]
             m += 1
-    return out[:m].copy()
+        elif s != closed and s != dropped:
+            rest[r] = i
+            r += 1
+    return due[:m], t[:m], rest[:r].copy()
 
 
 @njit(cache=True)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from sim.core.draws import RNG_VERIFICATION, exponential
 from sim.core.jit import njit
-from sim.core.ledger import Stage
 from sim.core.ledger_flow import verify_until
 
 if TYPE_CHECKING:
@@ -36,6 +35,4 @@ class Closure:
 
     def step(self, day: int) -> None:
         """Close today's verified cases and drop finished ones from the active set."""
-        L = self.world.ledger
-        L.close(L.due(Stage.CLOSING, day + 1.0))
-        L.compact()
+        self.world.ledger.close_due(day + 1.0)
