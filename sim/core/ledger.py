@@ -181,6 +181,13 @@ def time_order(t: np.ndarray) -> np.ndarray:
     return order
 
 
+def _filled(n: int, dtype: type, fill: float | int) -> np.ndarray:
+    """A column of ``n`` values ``fill``. A column of zeros is allocated zeroed
+    (``np.zeros``): the system then provides its pages only when they are written, which
+    a column that few cases change (bounces, reopenings) mostly never is."""
+    return np.zeros(n, dtype=dtype) if fill == 0 else np.full(n, fill, dtype=dtype)
+
+
 class Ledger:
     """Growable columns of case state, changed in stage only through named transitions.
 
@@ -194,7 +201,7 @@ class Ledger:
         self.n = 0
         self._cap = max(int(capacity), 16)
         self.cols: dict[str, np.ndarray] = {
-            k: np.full(self._cap, fill, dtype=dt) for k, (dt, fill) in _COLUMNS.items()
+            k: _filled(self._cap, dt, fill) for k, (dt, fill) in _COLUMNS.items()
         }
         self.route = np.full((self._cap, MAX_ROUTE), -1, dtype=np.int32)
         self.draws = np.zeros((self._cap, len(FLOW_STREAMS)), dtype=np.int16)
@@ -316,7 +323,7 @@ class Ledger:
     def _grow(self, need: int) -> None:
         cap = max(need, 2 * self._cap)
         for k, (dt, fill) in _COLUMNS.items():
-            new: np.ndarray = np.full(cap, fill, dtype=dt)
+            new = _filled(cap, dt, fill)
             new[: self.n] = self.cols[k][: self.n]
             self.cols[k] = new
         route = np.full((cap, MAX_ROUTE), -1, dtype=np.int32)

@@ -209,7 +209,7 @@ def daily_table(model: GovModel) -> pd.DataFrame:
     }
     resolved = _counts_by_day(L.column("resolved"), days, L.column("tier"), len(LEVELS))
     cols |= {f"resolved_{name}": resolved[i] for i, name in enumerate(LEVELS)}
-    ended = _counts_by_day(L.column("closed"), days, L.column("stage") - Stage.CLOSED, 2)
+    ended = _counts_by_day(L.column("closed"), days, L.column("stage") - np.int8(Stage.CLOSED), 2)
     cols |= {"closed": ended[0], "dropped": ended[Stage.DROPPED - Stage.CLOSED]}
     cols |= {k: np.asarray(v)[:days] for k, v in model.snapshots.items()}
     hours = shift_hours(model)
