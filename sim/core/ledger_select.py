@@ -79,14 +79,20 @@ def counts(active, stage, n_stages, queued, unit, unit_kind, n_kinds):  # type: 
 @njit(cache=True)
 def order_ties(t, order):  # type: ignore[no-untyped-def,unused-ignore]
     """Put each run of equal times in ``order`` (an order that sorts ``t``) in index
-    order, in place: a short run by insertion, a long one by a sort."""
-    start = 0
+    order, in place: a short run by insertion, a long one by a sort. Each time is read
+    once; a time without equal (most) costs a comparison."""
+    if order.size == 0:
+        return
+    start, prev = 0, t[order[0]]
     for k in range(1, order.size + 1):
-        if k < order.size and t[order[k]] == t[order[start]]:
-            continue  # the run order[start:k] goes on
+        if k < order.size:
+            now = t[order[k]]
+            if now == prev:
+                continue  # the run order[start:k] goes on
+            prev = now
         if k - start > 16:
             order[start:k] = np.sort(order[start:k])
-        else:
+        elif k - start > 1:
             _insertion_sort(order, start, k)
         start = k
 
