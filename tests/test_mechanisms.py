@@ -128,6 +128,19 @@ def test_undiscovered_issues_stay_latent_without_patrol_or_reports() -> None:
     assert share_latent > 0.9
 
 
+@pytest.mark.parametrize("scenario", ["baseline", "reform"])
+def test_discoverys_list_of_latent_issues_is_the_ledgers(scenario: str) -> None:
+    """Discovery keeps its own list of the issues still latent (yesterday's left, plus
+    those that occurred since) instead of scanning the ledger's open cases: at the end of
+    every day it is exactly the ledger's latent cases, in id order."""
+    m = GovModel(sim.load_scenario(scenario, overrides=SMALL), seed=4, days=60)
+    disc = m.mechanisms["discovery"]
+    for _ in range(60):
+        m.step()
+        assert np.array_equal(disc.latent, m.ledger.undiscovered())
+    assert 0 < disc.latent.size < m.ledger.n
+
+
 def test_multi_domain_enforcement_is_never_on_site_with_line_teams() -> None:
     res = sim.run("baseline", seed=2, days=150, overrides=SMALL)
     c = res.cases

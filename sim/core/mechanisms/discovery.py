@@ -92,18 +92,29 @@ class Discovery:
         pro = world.params.professional_grids.enabled
         self.professional = ProfessionalPatrol(world) if pro else None
         self._find = Pinned(_find)
+        self.latent = np.empty(0, dtype=np.int64)
+        """The issues still latent after the last step, in id order."""
+        self._seen = 0  # the issues that had occurred by the last step
 
     def step(self, day: int) -> None:
         """Find latent issues today; found ones go to dispatch at the time found. Each
-        issue's channels are weighed in one compiled pass (:func:`_find`)."""
+        issue's channels are weighed in one compiled pass (:func:`_find`).
+
+        The latent issues are those left latent yesterday and those that occurred since
+        (only discovery's ``find`` moves an issue out of latency), so no pass over the
+        ledger's open cases is needed to list them (a test holds the list to
+        :meth:`sim.core.ledger.Ledger.undiscovered`)."""
         L = self.world.ledger
-        lat = L.undiscovered()
+        lat = np.concatenate([self.latent, np.arange(self._seen, L.n, dtype=np.int64)])
+        self._seen = L.n
         if lat.size == 0:
             return
         n = lat.size
         ids, t, chan = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n, dtype=np.int8)
-        m = self._find(L.cases(), L.max_level, lat, self._today(day, lat), ids, t, chan)
+        rest = np.empty(n, dtype=np.int64)
+        m, r = self._find(L.cases(), L.max_level, lat, self._today(day, lat), ids, t, chan, rest)
         L.find(ids[:m], t[:m], chan[:m], self.intake[chan[:m]])
+        self.latent = rest[:r]
 
     def _today(self, day: int, lat: np.ndarray) -> Today:
         """The day's channels for the latent issues ``lat``, their random numbers drawn in
@@ -162,15 +173,16 @@ def _window(day: int, start_hour: float, hours: float) -> tuple[float, float]:
 
 
 @njit(cache=True, _nrt=False)  # type: ignore[call-overload]
-def _find(C, max_level, lat, D, ids, when, chan):  # type: ignore[no-untyped-def,unused-ignore]
+def _find(C, max_level, lat, D, ids, when, chan, rest):  # type: ignore[no-untyped-def,unused-ignore]
     """Which latent issues ``lat`` are found today, when and through which channel: each
     issue's time of detection by every channel (:func:`_candidates`), the patrol's after
     the unseparated worker's choices (:func:`_pass_over`), and the earliest of them,
     the first listed among equals (:data:`CANDIDATES`), if before the day's end. Writes
-    the found issues in order to ``ids``, ``when`` and ``chan``; returns their number.
+    the found issues in order to ``ids``, ``when`` and ``chan``, the others to ``rest``;
+    returns the numbers of each.
     Compiled without reference counting (``_nrt=False``): it and the rules it inlines
     allocate nothing, so the many arrays they read cost nothing to pass."""
-    found, used = 0, 0  # used: the police draws taken so far
+    found, kept, used = 0, 0, 0  # used: the police draws taken so far
     for k in range(lat.size):
         i = lat[k]
         t, used = _candidates(C, D, i, k, used)
@@ -181,7 +193,10 @@ def _find(C, max_level, lat, D, ids, when, chan):  # type: ignore[no-untyped-def
             ids[found], when[found] = i, t[first]
             chan[found] = C.self_channel[i] if CANDIDATES[first] < 0 else CANDIDATES[first]
             found += 1
-    return found
+        else:
+            rest[kept] = i
+            kept += 1
+    return found, kept
 
 
 @njit(cache=True, inline="always")
