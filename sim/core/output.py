@@ -100,7 +100,7 @@ to the table's new columns (with the ``route`` and ``draws`` arrays)."""
 class _Spare:
     """New columns of ``L.n`` values for the case table: carved out of the memory of the
     ledger's columns it does not show (:data:`SPARE_COLUMNS`, ``route``, ``draws``) when
-    the ledger is consumed, else fresh arrays. A county-year's table needs about 150 MB of
+    the ledger is consumed, else fresh arrays. A county-year's table needs about 130 MB of
     new columns, which this spares the machine (memory never used before is slow to get on
     some, ``benchmarks/county_year.py --warm-memory``)."""
 
