@@ -6,6 +6,7 @@ import hashlib
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 
@@ -70,6 +71,25 @@ def test_null_reform_changes_nothing(tmp_path: pd.DataFrame) -> None:
     b = sim.run(str(null), seed=3, days=60, overrides=SMALL)
     pdt.assert_frame_equal(a.cases, b.cases)
     pdt.assert_series_equal(a.summary.rename(None), b.summary.rename(None))
+
+
+def test_a_consumed_case_table_writes_its_new_columns_into_the_ledgers_memory() -> None:
+    """The case table of a finished run makes no new array of the ledger's length for its
+    new columns: they reuse the memory of the ledger's columns it does not show (a
+    county-year's table would otherwise need about 130 MB more)."""
+    from sim.core.model import GovModel
+    from sim.core.output import SPARE_COLUMNS, case_table
+
+    model = GovModel(sim.load_scenario("reform", overrides=SMALL), seed=3, days=30)
+    for _ in range(30):
+        model.step()
+    L = model.ledger
+    spare = [L.cols[k] for k in SPARE_COLUMNS] + [L.route, L.draws]
+    table = case_table(model, consume=True)
+    new = ["case_id", "town", "village", "escalations", "bounces", "on_site", "deadline_days", "reopened"]
+    for name in new:
+        assert any(np.shares_memory(table[name].to_numpy(), s) for s in spare), name
+    assert any(np.shares_memory(table["status"].array.codes, s) for s in spare)
 
 
 def test_the_case_table_that_takes_the_ledgers_columns_is_the_copied_one() -> None:
