@@ -6,7 +6,8 @@ already booked them (a queue slot beyond the horizon is not yet an event).
 
 Every column is built as a fresh array, and the tables take them as they are (pandas'
 ``copy=False``: one block per column, no copy into consolidated blocks). At the end of a
-run the case table may take the ledger's own columns instead (``consume``): a
+run the case table may take the ledger's own columns instead (``consume``), and write
+its new columns into the memory of the ledger's columns it does not show: a
 county-year's ledger is hundreds of MB, and memory never used before is slow to get on
 some machines (``benchmarks/county_year.py --warm-memory``).
 """
@@ -105,9 +106,10 @@ class _Spare:
     some, ``benchmarks/county_year.py --warm-memory``)."""
 
     def __init__(self, L: Any, consume: bool) -> None:
-        self.n = L.n
-        spare = [L.cols[k][: L.n] for k in SPARE_COLUMNS] + [L.route[: L.n], L.draws[: L.n]]
-        self.free = [a.reshape(-1).view(np.uint8) for a in spare] if consume else []
+        self.n, self.free = L.n, []
+        if consume:
+            spare = [L.cols[k][: L.n] for k in SPARE_COLUMNS] + [L.route[: L.n], L.draws[: L.n]]
+            self.free = [a.reshape(-1).view(np.uint8) for a in spare]
 
     def array(self, dtype: Any) -> np.ndarray:
         """An uninitialised column of ``dtype``."""
