@@ -173,12 +173,9 @@ def _compiled() -> ModuleType:
 
 
 def time_order(t: np.ndarray) -> np.ndarray:
-    """The order of times ``t``, ties in index order: a stable sort's, by numpy's faster
-    unstable sort and then a compiled pass that puts each run of equal times in index
-    order (:func:`sim.core.ledger_select.order_ties`; jobs of fixed hours end on the hour)."""
-    order = np.argsort(t)
-    _compiled().order_ties(t, order)
-    return order
+    """The order of times ``t``, ties in index order (a stable sort's), by a compiled
+    bucket sort (:func:`sim.core.ledger_select.time_order`)."""
+    return _compiled().time_order(t)  # type: ignore[no-any-return]
 
 
 def _filled(n: int, dtype: type, fill: float | int) -> np.ndarray:

@@ -77,33 +77,56 @@ def counts(active, stage, n_stages, queued, unit, unit_kind, n_kinds):  # type: 
 
 
 @njit(cache=True)
-def order_ties(t, order):  # type: ignore[no-untyped-def,unused-ignore]
-    """Put each run of equal times in ``order`` (an order that sorts ``t``) in index
-    order, in place: a short run by insertion, a long one by a sort. Each time is read
-    once; a time without equal (most) costs a comparison."""
-    if order.size == 0:
-        return
-    start, prev = 0, t[order[0]]
-    for k in range(1, order.size + 1):
-        if k < order.size:
-            now = t[order[k]]
-            if now == prev:
-                continue  # the run order[start:k] goes on
-            prev = now
-        if k - start > 16:
-            order[start:k] = np.sort(order[start:k])
-        elif k - start > 1:
-            _insertion_sort(order, start, k)
-        start = k
+def time_order(t):  # type: ignore[no-untyped-def,unused-ignore]
+    """The order of times ``t``, ties in index order: a stable sort's, found by buckets.
+
+    The span of ``t`` is cut into about one bucket per four times; a counting pass puts
+    each index and its time in the time's bucket (in index order), and each bucket is
+    then sorted by time, stably: a short one by insertion, a long one (ties, mostly) by
+    merge sort. The bucket of a time does not decrease as the time grows (correctly
+    rounded arithmetic is monotone), so the buckets in turn give the stable order. A due
+    list's times fill its day fairly evenly, so most buckets hold a few: this takes about
+    a quarter of the time of numpy's (unstable) ``argsort``. Times of infinite span are
+    merge sorted whole."""
+    n = t.size
+    if n < 2 or not np.isfinite(t.max() - t.min()):
+        return np.argsort(t, kind="mergesort")
+    lo, span = t.min(), t.max() - t.min()
+    nb = 1
+    while nb * 4 < n:
+        nb *= 2
+    scale = nb / span if span > 0 else 0.0
+    bucket = np.empty(n, np.int64)
+    start = np.zeros(nb + 1, np.int64)
+    for k in range(n):
+        b = min(int((t[k] - lo) * scale), nb - 1)
+        bucket[k] = b
+        start[b + 1] += 1
+    for b in range(nb):
+        start[b + 1] += start[b]
+    at = start[:nb].copy()
+    order, key = np.empty(n, np.int64), np.empty(n)
+    for k in range(n):
+        j = at[bucket[k]]
+        order[j], key[j] = k, t[k]
+        at[bucket[k]] = j + 1
+    for b in range(nb):
+        lo_b, hi_b = start[b], start[b + 1]
+        if hi_b - lo_b > 32:
+            part = order[lo_b:hi_b].copy()
+            order[lo_b:hi_b] = part[np.argsort(key[lo_b:hi_b], kind="mergesort")]
+        elif hi_b - lo_b > 1:
+            _insertion_sort(order, key, lo_b, hi_b)
+    return order
 
 
 @njit(cache=True, inline="always")
-def _insertion_sort(a, lo, hi):  # type: ignore[no-untyped-def,unused-ignore]
-    """Sort ``a[lo:hi]`` in place."""
+def _insertion_sort(a, key, lo, hi):  # type: ignore[no-untyped-def,unused-ignore]
+    """Sort ``a[lo:hi]`` and ``key[lo:hi]`` in place by ``key``, stably."""
     for j in range(lo + 1, hi):
-        x = a[j]
+        x, kx = a[j], key[j]
         m = j - 1
-        while m >= lo and a[m] > x:
-            a[m + 1] = a[m]
+        while m >= lo and key[m] > kx:
+            a[m + 1], key[m + 1] = a[m], key[m]
             m -= 1
-        a[m + 1] = x
+        a[m + 1], key[m + 1] = x, kx
