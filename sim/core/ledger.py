@@ -175,7 +175,7 @@ def _compiled() -> ModuleType:
 def time_order(t: np.ndarray) -> np.ndarray:
     """The order of times ``t``, ties in index order (a stable sort's), by a compiled
     bucket sort (:func:`sim.core.ledger_select.time_order`)."""
-    return _compiled().time_order(t)  # type: ignore[no-any-return]
+    return _compiled().time_order(t)
 
 
 def _filled(n: int, dtype: type, fill: float | int) -> np.ndarray:
