@@ -132,13 +132,19 @@ def test_undiscovered_issues_stay_latent_without_patrol_or_reports() -> None:
 def test_discoverys_list_of_latent_issues_is_the_ledgers(scenario: str) -> None:
     """Discovery keeps its own list of the issues still latent (yesterday's left, plus
     those that occurred since) instead of scanning the ledger's open cases: at the end of
-    every day it is exactly the ledger's latent cases, in id order."""
+    every day it is exactly the ledger's latent cases, in id order, and the columns it
+    keeps of them are the ledger's (``ignored`` included, which it sets in both)."""
+    from sim.core.mechanisms.discovery import LATENT_COLUMNS
+
     m = GovModel(sim.load_scenario(scenario, overrides=SMALL), seed=4, days=60)
     disc = m.mechanisms["discovery"]
     for _ in range(60):
         m.step()
         assert np.array_equal(disc.latent, m.ledger.undiscovered())
+        for name, kept in zip(LATENT_COLUMNS, disc.kept[1:], strict=True):
+            assert np.array_equal(kept, m.ledger.cols[name][disc.latent]), name
     assert 0 < disc.latent.size < m.ledger.n
+    assert disc.kept.ignored.any() == (scenario == "baseline")  # the unseparated pass over some
 
 
 def test_multi_domain_enforcement_is_never_on_site_with_line_teams() -> None:

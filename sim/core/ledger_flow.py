@@ -99,8 +99,14 @@ def level_at(C, max_level, i, t):  # type: ignore[no-untyped-def,unused-ignore]
     initial level plus the growth steps passed by ``t``, capped at its category's max."""
     if C.level[i] >= 0:
         return C.level[i]
-    grown = C.level0[i] + (C.grow1[i] <= t) + (C.grow2[i] <= t) + (C.grow3[i] <= t)
-    return min(grown, max_level[C.category[i]])
+    return grown_level(C.level0[i], C.grow1[i], C.grow2[i], C.grow3[i], max_level[C.category[i]], t)
+
+
+@njit(cache=True, inline="always")
+def grown_level(level0, grow1, grow2, grow3, cap, t):  # type: ignore[no-untyped-def,unused-ignore]
+    """The level at ``t`` of a case no unit has taken: ``level0`` plus the growth steps
+    (at ``grow1..3``) passed by ``t``, at most ``cap``."""
+    return min(level0 + (grow1 <= t) + (grow2 <= t) + (grow3 <= t), cap)
 
 
 @njit(cache=True, inline="always")

@@ -31,7 +31,7 @@ import numpy as np
 from sim.core.jit import Pinned, njit
 from sim.core.kinds import Layer, Tier
 from sim.core.ledger import Channel
-from sim.core.ledger_flow import level_at
+from sim.core.ledger_flow import grown_level
 from sim.core.mechanisms.professional_grids import ProfessionalPatrol
 
 if TYPE_CHECKING:
@@ -80,6 +80,57 @@ class Today(NamedTuple):
     u_pass: np.ndarray  # (latent,) the pass-over's, or empty when patrol and handling are separate
 
 
+LATENT_COLUMNS = (
+    "occurred",
+    "self_report_at",
+    "category",
+    "grid",
+    "ignored",
+    "level0",
+    "grow1",
+    "grow2",
+    "grow3",
+)
+"""The ledger's columns discovery reads of each latent issue (:class:`Latent`)."""
+
+
+class Latent(NamedTuple):
+    """Latent issues, in id order, and the ledger's :data:`LATENT_COLUMNS` of each: views
+    of the ledger's rows for the issues new today, copies for those kept from earlier
+    days. Discovery reads these instead of the ledger's rows of issues that may have
+    occurred months ago, scattered over the ledger (in a county-year most latent issues
+    are old ones the patrol passes over). A latent issue's columns do not change, but
+    ``ignored``, which only discovery sets (in the ledger and here); and no unit has taken
+    it, so its level is its grown level (:func:`sim.core.ledger_flow.grown_level`)."""
+
+    ids: np.ndarray
+    occurred: np.ndarray
+    report_at: np.ndarray
+    category: np.ndarray
+    grid: np.ndarray
+    ignored: np.ndarray
+    level0: np.ndarray
+    grow1: np.ndarray
+    grow2: np.ndarray
+    grow3: np.ndarray
+
+    @staticmethod
+    def rows(cols: dict[str, np.ndarray], lo: int, hi: int) -> Latent:
+        """The issues ``lo`` to ``hi`` (ids), as views of the ledger's columns ``cols``."""
+        return Latent(np.arange(lo, hi, dtype=np.int64), *(cols[k][lo:hi] for k in LATENT_COLUMNS))
+
+    @staticmethod
+    def room(cols: dict[str, np.ndarray], n: int) -> Latent:
+        """Empty columns for ``n`` issues, of the ledger's dtypes."""
+        return Latent(
+            np.empty(n, dtype=np.int64), *(np.empty(n, dtype=cols[k].dtype) for k in LATENT_COLUMNS)
+        )
+
+    def head(self, n: int) -> Latent:
+        """The first ``n`` issues."""
+        return Latent(*(x[:n] for x in self))
+
+
 class Discovery:
     """Finds latent issues each day and hands them to dispatch."""
 
@@ -92,32 +143,40 @@ class Discovery:
         pro = world.params.professional_grids.enabled
         self.professional = ProfessionalPatrol(world) if pro else None
         self._find = Pinned(_find)
-        self.latent = np.empty(0, dtype=np.int64)
-        """The issues still latent after the last step, in id order."""
+        self.kept = Latent.room(world.ledger.cols, 0)
+        """The issues still latent after the last step, with their columns."""
         self._seen = 0  # the issues that had occurred by the last step
+
+    @property
+    def latent(self) -> np.ndarray:
+        """The ids of the issues still latent after the last step, in id order."""
+        return self.kept.ids
 
     def step(self, day: int) -> None:
         """Find latent issues today; found ones go to dispatch at the time found. Each
         issue's channels are weighed in one compiled pass (:func:`_find`).
 
-        The latent issues are those left latent yesterday and those that occurred since
+        The latent issues are those kept latent yesterday and those that occurred since
         (only discovery's ``find`` moves an issue out of latency), so no pass over the
         ledger's open cases is needed to list them (a test holds the list to
-        :meth:`sim.core.ledger.Ledger.undiscovered`)."""
+        :meth:`sim.core.ledger.Ledger.undiscovered`); the pass reads their columns from
+        :class:`Latent`, and writes those it keeps."""
         L = self.world.ledger
-        lat = np.concatenate([self.latent, np.arange(self._seen, L.n, dtype=np.int64)])
+        new = Latent.rows(L.cols, self._seen, L.n)
         self._seen = L.n
-        if lat.size == 0:
+        n = self.kept.ids.size + new.ids.size
+        if n == 0:
             return
-        n = lat.size
+        lat = np.concatenate([self.kept.ids, new.ids])
         ids, t, chan = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n, dtype=np.int8)
-        rest = np.empty(n, dtype=np.int64)
-        m, r = self._find(L.cases(), L.max_level, lat, self._today(day, lat), ids, t, chan, rest)
+        rest = Latent.room(L.cols, n)
+        today = self._today(day, lat, np.concatenate([self.kept.category, new.category]))
+        m, r = self._find(L.cases(), L.max_level, today, self.kept, new, ids, t, chan, rest)
         L.find(ids[:m], t[:m], chan[:m], self.intake[chan[:m]])
-        self.latent = rest[:r]
+        self.kept = rest.head(r)
 
-    def _today(self, day: int, lat: np.ndarray) -> Today:
-        """The day's channels for the latent issues ``lat``, their random numbers drawn in
+    def _today(self, day: int, lat: np.ndarray, category: np.ndarray) -> Today:
+        """The day's channels for the latent issues ``lat`` (of ``category``), their random numbers drawn in
         each stream's order: the discovery stream's for the patrol, the volunteers, the
         inspections, then the pass-over (if patrol and handling are not separate); the
         police's (:meth:`_police`); the professional patrol's, after it has seen the new
@@ -149,13 +208,14 @@ class Discovery:
             u_patrol=u[0:2],
             u_volunteers=u[2:4],
             u_inspection=u[4:6],
-            u_police=self._police(day, lat),
+            u_police=self._police(day, category),
             u_professional=u_pro,
             u_pass=u_pass,
         )
 
-    def _police(self, day: int, lat: np.ndarray) -> np.ndarray:
-        """The draws of the grid's police officers today: two for each latent issue of a
+    def _police(self, day: int, category: np.ndarray) -> np.ndarray:
+        """The draws of the grid's police officers today: two for each latent issue (of
+        ``category``) of a
         police category (none on their days off, or with no officers; stream ``police``).
         Each officer finds them as a full-time patroller would (hazard
         ``detectability × police_per_grid``, *assumption*), on his calendar's working hours
@@ -163,7 +223,7 @@ class Discovery:
         w = self.world
         if day % 7 >= w.params.calendar.enforcement.days_per_week or not w.catalogue.police.any():
             return np.empty((2, 0))
-        m = np.count_nonzero(w.catalogue.police[w.ledger.category[lat]])
+        m = np.count_nonzero(w.catalogue.police[category])
         return w.stream("police").random((2, m)) if m else np.empty((2, 0))
 
 
@@ -173,36 +233,53 @@ def _window(day: int, start_hour: float, hours: float) -> tuple[float, float]:
 
 
 @njit(cache=True, _nrt=False)  # type: ignore[call-overload]
-def _find(C, max_level, lat, D, ids, when, chan, rest):  # type: ignore[no-untyped-def,unused-ignore]
-    """Which latent issues ``lat`` are found today, when and through which channel: each
-    issue's time of detection by every channel (:func:`_candidates`), the patrol's after
-    the unseparated worker's choices (:func:`_pass_over`), and the earliest of them,
-    the first listed among equals (:data:`CANDIDATES`), if before the day's end. Writes
-    the found issues in order to ``ids``, ``when`` and ``chan``, the others to ``rest``;
+def _find(C, max_level, D, kept, new, ids, when, chan, rest):  # type: ignore[no-untyped-def,unused-ignore]
+    """Which latent issues are found today, when and through which channel: the issues
+    ``kept`` from earlier days, then the ``new`` ones (:class:`Latent`), the ``k``-th of
+    them with the ``k``-th of the day's random numbers in ``D``. For each, its time of
+    detection by every channel (:func:`_candidates`), the patrol's after the unseparated
+    worker's choices (:func:`_pass_over`), and the earliest of them, the first listed
+    among equals (:data:`CANDIDATES`), if before the day's end. Writes the found issues in
+    order to ``ids``, ``when`` and ``chan``, the others to ``rest`` (a :class:`Latent`);
     returns the numbers of each.
     Compiled without reference counting (``_nrt=False``): it and the rules it inlines
     allocate nothing, so the many arrays they read cost nothing to pass."""
-    found, kept, used = 0, 0, 0  # used: the police draws taken so far
-    for k in range(lat.size):
-        i = lat[k]
-        t, used = _candidates(C, D, i, k, used)
+    found, kept_n, used = 0, 0, 0  # used: the police draws taken so far
+    r = kept.ids.size
+    for k in range(r + new.ids.size):
+        X, j = (kept, k) if k < r else (new, k - r)
+        t, used = _candidates(X, j, D, k, used)
         if D.u_pass.size:
-            t = (_pass_over(C, max_level, D, i, t, D.u_pass[k]),) + t[1:]
+            t = (_pass_over(C, max_level, D, X, j, t, D.u_pass[k]),) + t[1:]
         first = _earliest(t)
         if t[first] < D.end:
+            i = X.ids[j]
             ids[found], when[found] = i, t[first]
             chan[found] = C.self_channel[i] if CANDIDATES[first] < 0 else CANDIDATES[first]
             found += 1
         else:
-            rest[kept] = i
-            kept += 1
-    return found, kept
+            _keep(rest, kept_n, X, j)
+            kept_n += 1
+    return found, kept_n
 
 
 @njit(cache=True, inline="always")
-def _candidates(C, D, i, k, used):  # type: ignore[no-untyped-def,unused-ignore]
-    """The times at which each channel of :data:`CANDIDATES` finds issue ``i`` (the
-    ``k``-th latent) today, or inf, and the police draws taken so far (``used`` before).
+def _keep(rest, m, X, j):  # type: ignore[no-untyped-def,unused-ignore]
+    """Issue ``j`` of ``X`` stays latent: copy it to row ``m`` of ``rest``."""
+    rest.ids[m], rest.occurred[m], rest.report_at[m] = X.ids[j], X.occurred[j], X.report_at[j]
+    rest.category[m], rest.grid[m], rest.ignored[m] = X.category[j], X.grid[j], X.ignored[j]
+    rest.level0[m], rest.grow1[m], rest.grow2[m], rest.grow3[m] = (
+        X.level0[j],
+        X.grow1[j],
+        X.grow2[j],
+        X.grow3[j],
+    )
+
+
+@njit(cache=True, inline="always")
+def _candidates(X, j, D, k, used):  # type: ignore[no-untyped-def,unused-ignore]
+    """The times at which each channel of :data:`CANDIDATES` finds issue ``j`` of ``X``
+    (the ``k``-th latent) today, or inf, and the police draws taken so far (``used`` before).
 
     The patrol's hazard is ``detectability × patrol hours / shift hours``, the volunteers'
     ``detectability × volunteers × their factor``, the inspections' ``detectability ×
@@ -210,22 +287,22 @@ def _candidates(C, D, i, k, used):  # type: ignore[no-untyped-def,unused-ignore]
     occurrence; the police officers find the issues of their categories with hazard
     ``detectability × police_per_grid`` on the enforcement calendar's working days; the
     professional patrol's hazard is its own (:mod:`sim.core.mechanisms.professional_grids`)."""
-    det, occ, W, u = D.detectability[C.category[i]], C.occurred[i], D.windows, D.u_patrol
-    hazard = det * D.patrol_hours[C.grid[i]] / D.shift_hours
+    det, occ, W, u = D.detectability[X.category[j]], X.occurred[j], D.windows, D.u_patrol
+    hazard = det * D.patrol_hours[X.grid[j]] / D.shift_hours
     patrol = _window_time(occ, W[0, 0], W[0, 1], hazard, u[0, k], u[1, k])
     u = D.u_volunteers
     volunteers = _window_time(occ, W[1, 0], W[1, 1], det * D.volunteers, u[0, k], u[1, k])
     u = D.u_inspection
     inspection = _window_time(occ, W[2, 0], W[2, 1], det * D.inspection, u[0, k], u[1, k])
     officers = professional = np.inf
-    if D.u_police.shape[1] and D.police[C.category[i]]:
+    if D.u_police.shape[1] and D.police[X.category[j]]:
         u = D.u_police
         officers = _window_time(occ, W[3, 0], W[3, 1], det * D.police_per_grid, u[0, used], u[1, used])
         used += 1
     if D.professional.size:
         u = D.u_professional
         professional = _window_time(occ, W[4, 0], W[4, 1], D.professional[k], u[0, k], u[1, k])
-    return (patrol, volunteers, inspection, C.self_report_at[i], officers, professional), used
+    return (patrol, volunteers, inspection, X.report_at[j], officers, professional), used
 
 
 @njit(cache=True, inline="always")
@@ -239,30 +316,33 @@ def _earliest(t):  # type: ignore[no-untyped-def,unused-ignore]
 
 
 @njit(cache=True, inline="always")
-def _pass_over(C, max_level, D, i, t, u):  # type: ignore[no-untyped-def,unused-ignore]
-    """The patrol's time of issue ``i`` after the unseparated worker's choices: what he
-    passed over stays unreported by him (inf). A worker who finds a grid-level issue
-    first (before every other channel in ``t``) may pass over it, with the complementary
-    probability of his grid's ``report`` (passed if ``u`` is not below it): it is then not
-    his report (inf) and he ignores it (``ignored`` set)."""
+def _pass_over(C, max_level, D, X, j, t, u):  # type: ignore[no-untyped-def,unused-ignore]
+    """The patrol's time of issue ``j`` of ``X`` after the unseparated worker's choices:
+    what he passed over stays unreported by him (inf). A worker who finds a grid-level
+    issue first (before every other channel in ``t``) may pass over it, with the
+    complementary probability of his grid's ``report`` (passed if ``u`` is not below it):
+    it is then not his report (inf) and he ignores it (``ignored`` set, in the ledger and
+    in ``X``)."""
     tp = t[0]
-    if C.ignored[i] and _own(C, max_level, D, i, tp):
+    if X.ignored[j] and _own(max_level, D, X, j, tp):
         return np.inf
     first = np.isfinite(tp)
-    for j in range(1, len(t)):
-        first = first and tp < t[j]
-    if first and _own(C, max_level, D, i, tp) and u >= D.report[C.grid[i]]:
-        C.ignored[i] = True
+    for m in range(1, len(t)):
+        first = first and tp < t[m]
+    if first and _own(max_level, D, X, j, tp) and u >= D.report[X.grid[j]]:
+        C.ignored[X.ids[j]] = True
+        X.ignored[j] = True
         return np.inf
     return tp
 
 
 @njit(cache=True, inline="always")
-def _own(C, max_level, D, i, t):  # type: ignore[no-untyped-def,unused-ignore]
-    """Whether the grid team would settle issue ``i`` itself at time ``t`` (its level
-    then, the ledger's rule :func:`sim.core.ledger_flow.level_at`)."""
-    c = C.category[i]
-    return D.settle[c, level_at(C, max_level, i, t)] == GRID and not D.police[c]
+def _own(max_level, D, X, j, t):  # type: ignore[no-untyped-def,unused-ignore]
+    """Whether the grid team would settle issue ``j`` of ``X`` itself at time ``t`` (its
+    level then, :func:`sim.core.ledger_flow.grown_level`)."""
+    c = X.category[j]
+    lvl = grown_level(X.level0[j], X.grow1[j], X.grow2[j], X.grow3[j], max_level[c], t)
+    return D.settle[c, lvl] == GRID and not D.police[c]
 
 
 @njit(cache=True, inline="always")
