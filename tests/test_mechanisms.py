@@ -253,6 +253,23 @@ def test_residents_learn_as_numpy_fancy_assignment_does() -> None:
         assert np.array_equal(sat, expected)
 
 
+def test_self_reports_are_the_numpy_expression() -> None:
+    """Occurrence's compiled pass gives, value for value, what the array expression it
+    replaces gives: the resident's own report time, his willingness in float32, capped at 1."""
+    from sim.core.mechanisms.population import _self_reports
+
+    rng = np.random.default_rng(5)
+    n, m = 300, 2000
+    will, sat = rng.random(n).astype(np.float32) * 1.5, rng.random(n).astype(np.float32)
+    res = rng.integers(0, n, m)
+    u, report, at = rng.random(m), rng.random(m), rng.random(m) * 9
+    w = np.minimum(will[res] * (0.5 + sat[res]), 1.0)
+    assert w.dtype == np.float32 and (w == 1.0).any()  # the cap is reached
+    u[::2] = (report * w)[::2]  # draws on the edge: willingness in float64 would differ there
+    expected = np.where(u < report * w, at, np.inf)
+    assert np.array_equal(_self_reports(res, will, sat, u, report, at), expected)
+
+
 def _issues_as_numpy_draws_them(pop, first: int):  # type: ignore[no-untyped-def]
     """A block of issues by the whole-array NumPy expressions the compiled pass replaced."""
     from sim.core.mechanisms.population import Issues

@@ -89,11 +89,14 @@ class Population:
             self._issues, self._bounds = self._draw(day)
         k = day - self._first
         today, x = slice(self._bounds[k], self._bounds[k + 1]), self._issues
-        res = x.resident[today]
-        will = np.minimum(self.willingness[res] * (0.5 + self.satisfaction[res]), 1.0)
         L = self.world.ledger
         n0 = L.n
-        L.occur(np.where(x.u_report[today] < x.report[today] * will, x.report_at[today], np.inf))
+        L.occur(
+            _self_reports(
+                x.resident[today], self.willingness, self.satisfaction,
+                x.u_report[today], x.report[today], x.report_at[today],
+            )
+        )  # fmt: skip
         rows = slice(n0, L.n)  # the new ids, in order
         for name in _RECORDED if self.world.params.growth else _RECORDED[:-3]:
             L.cols[name][rows] = getattr(x, name)[today]
@@ -146,6 +149,21 @@ class Population:
 
     def _learn(self, residents: np.ndarray, outcome: np.ndarray) -> None:
         _toward(self.satisfaction, residents, outcome, float(self.world.params.residents.learning_rate))
+
+
+@njit(cache=True)
+def _self_reports(residents, willingness, satisfaction, u_report, report, report_at):  # type: ignore[no-untyped-def,unused-ignore]
+    """When each issue's resident reports it himself: at ``report_at`` if its draw
+    ``u_report`` is below ``report`` times his current willingness, ``willingness × (0.5 +
+    satisfaction)`` capped at 1 (in float32, as the residents' columns are), else never
+    (inf). One pass, with the values of the numpy expressions."""
+    out = np.empty(residents.size)
+    half, one = np.float32(0.5), np.float32(1.0)
+    for k in range(residents.size):
+        r = residents[k]
+        will = min(willingness[r] * (half + satisfaction[r]), one)
+        out[k] = report_at[k] if u_report[k] < report[k] * np.float64(will) else np.inf
+    return out
 
 
 @njit(cache=True)
