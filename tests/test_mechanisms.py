@@ -59,6 +59,24 @@ def test_the_case_flow_books_every_unit_first_come_first_served() -> None:
     assert (s >= a - 1e-12).all()
 
 
+def test_the_case_flow_logs_the_events_someone_listens_to() -> None:
+    """The flow logs an event only when its hook has subscribers: in the baseline only
+    ``dropped`` (the residents); a subscriber added to ``resolved`` then hears every
+    resolution, once, at its time."""
+    m = _model(days=30)
+    assert m.mechanisms["flow"].state().s.logged == (False, False, False, True, False)
+    heard: list[tuple[np.ndarray, np.ndarray]] = []
+    m.world.hooks.subscribe("resolved", lambda ids, t: heard.append((ids.copy(), t.copy())))
+    assert m.mechanisms["flow"].state().s.logged == (False, False, True, True, False)
+    for _ in range(30):
+        m.step()
+    ids, t = (np.concatenate([h[k] for h in heard]) for k in range(2))
+    L = m.ledger
+    resolved = np.flatnonzero(~np.isnan(L.resolved[: L.n]))
+    assert resolved.size > 100 and np.array_equal(np.sort(ids), resolved)  # no case reopens here
+    assert np.array_equal(t, L.resolved[ids])
+
+
 def test_mechanisms_see_the_world_not_the_model() -> None:
     m = _model(days=2)
     for name, mech in m.mechanisms.items():

@@ -112,7 +112,10 @@ def grown_level(level0, grow1, grow2, grow3, cap, t):  # type: ignore[no-untyped
 @njit(cache=True, inline="always")
 def announce(F, code, i, unit, t, aux):  # type: ignore[no-untyped-def,unused-ignore]
     """Log an event of case ``i`` in ``F.buf`` for the flow to emit after the day:
-    ``(code, case, unit, time, aux)``, ``code`` one of the ``EV_`` codes."""
+    ``(code, case, unit, time, aux)``, ``code`` one of the ``EV_`` codes; nothing when no
+    one listens to that code (``F.s.logged``, :data:`sim.core.mechanisms.flow.LOGGED`)."""
+    if not F.s.logged[code]:
+        return
     B = F.buf
     k = B.counts[1]
     B.code[k], B.case[k], B.unit[k], B.t[k], B.aux[k] = code, i, unit, t, aux

@@ -49,6 +49,10 @@ MAX_JOBS = MAX_ROUTE + 1
 """Most log entries one event makes (a job booked per unit of a route, and its start)."""
 LOG_SIZE = 1 << 16
 """Entries of the flow's log between emissions."""
+LOGGED = ("work_started", "bounced", "resolved", "dropped", None)
+"""The hook of each log code (``EV_STARTED`` … ``EV_DROPPED``; ``EV_BOOKED`` has none):
+the flow logs the events of a code only when its hook has subscribers (or, for
+bookings, when :attr:`CaseFlow.bookings` collects them)."""
 
 
 class Settings(NamedTuple):
@@ -84,7 +88,8 @@ class Settings(NamedTuple):
     powers_on: bool
     items_per_domain: int
     cases_to_learn: float
-    log_bookings: bool
+    logged: tuple[bool, ...]
+    """By log code (``EV_``): whether the flow logs such events (someone listens)."""
 
 
 class Units(NamedTuple):
@@ -220,7 +225,7 @@ def settings(world: World) -> Settings:
         powers_on=world.powers is not None,
         items_per_domain=int(p.powers.items_per_domain),
         cases_to_learn=float(p.powers.cases_to_learn),
-        log_bookings=False,
+        logged=(False,) * len(LOGGED),
     )
 
 
@@ -258,7 +263,8 @@ class CaseFlow:
         w = self.world
         if self._settings is None:  # after every mechanism is built (powers)
             self._settings = settings(w)
-        s = self._settings._replace(log_bookings=self.bookings is not None)
+        on = self.bookings is not None  # the bookings have no hook
+        s = self._settings._replace(logged=tuple(on if k is None else w.hooks.heard(k) for k in LOGGED))
         units = Units(**self._static, unit_response=w.unit_response, town_response=w.town_response)
         empty = np.zeros((0, 0))
         wk = w.work

@@ -141,7 +141,7 @@ def _book(F, i, unit, t, h, outcome, give_up):  # type: ignore[no-untyped-def,un
     start, finish, overtime, taken = book(U, unit, t, h, deadline, give_up)
     if not taken:
         return start, finish, False
-    if S.log_bookings and not overtime:  # for the queue-order diagnostic
+    if not overtime:  # for the queue-order diagnostic (logged only when it collects them)
         announce(F, EV_BOOKED, i, unit, t, start)
     d, k = int(np.floor(start)), U.kind[unit]
     if overtime:
