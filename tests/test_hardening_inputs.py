@@ -235,6 +235,25 @@ def test_a_yaml_alias_bomb_is_refused(tmp_path: Path) -> None:
     _one_line_error(["validate", str(f)], str(f), "more than 100,000 values once aliases are expanded")
 
 
+def test_a_parsed_yaml_text_is_kept_but_each_reader_gets_its_own_values(tmp_path: Path) -> None:
+    """Parsing keeps each text's values (a batch loads the same files for every run), yet
+    a caller's changes never reach the next reader, and a file edited on disk is read anew."""
+    from sim.core.yamlfile import parse_yaml, read_yaml
+
+    first = parse_yaml("a: {b: [1, 2]}", "x")
+    first["a"]["b"].append(3)
+    assert parse_yaml("a: {b: [1, 2]}", "x") == {"a": {"b": [1, 2]}}
+    f = tmp_path / "s.yaml"
+    f.write_text("extends: baseline\nseed_note: 1\n")
+    assert read_yaml(f, "scenario")["seed_note"] == 1
+    f.write_text("extends: baseline\nseed_note: 2\n")
+    assert read_yaml(f, "scenario")["seed_note"] == 2
+    with pytest.raises(ScenarioError):  # an error is raised again, not kept as a value
+        parse_yaml("a: 1\na: 2", "x")
+    with pytest.raises(ScenarioError):
+        parse_yaml("a: 1\na: 2", "x")
+
+
 def test_a_large_file_is_refused(tmp_path: Path) -> None:
     f = _write(tmp_path, "extends: baseline\n" + "# padding\n" * 120_000)
     with pytest.raises(ScenarioError, match="larger than 1024 kB"):
