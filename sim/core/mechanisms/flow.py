@@ -12,8 +12,9 @@ the queues are exactly first come, first served — and a hand-off, an escalatio
 bounce reaches its next unit on the same day when its time comes. The rules are the
 mechanisms' (compiled functions in their modules); the ledger's compiled transitions
 (:mod:`sim.core.ledger_flow`) change the cases. The events other mechanisms listen to
-(``work_started``, ``bounced``, ``resolved``, ``dropped``) are logged and emitted
-through the world's hooks after the day's flow, in the order they happened.
+(``work_started``, ``bounced``, ``resolved``, ``dropped``) are logged, those that have
+subscribers (:data:`LOGGED`), and emitted through the world's hooks after the day's
+flow, in the order they happened.
 
 The flow's state is one tuple of tuples of arrays (:class:`Flow`), built each day over
 the world's arrays (no copies): the cases, the units and their servers, the catalogue,
