@@ -101,8 +101,6 @@ class OneWindow:
         self._new_requests(day)
         self._new_one_things(day)
         self._rounds(day)
-        st = self.cols["stage"][self.active]
-        self.active = self.active[st != DONE]
 
     def _new_requests(self, day: int) -> None:
         p = self.world.params
@@ -202,14 +200,16 @@ class OneWindow:
             work.unit_kind, work.busy, work.by_unit(),
         )  # fmt: skip
         args = (R, D, self.rules, self.rng, self.active, float(day), MAX_ROUNDS)
-        served, rounds, taken = self._run_rounds(*args)
+        served, ends, taken, self.active = self._run_rounds(*args)
         if taken > MAX_ROUNDS:
             raise GovsimError(f"day {day}: service requests still moving after {MAX_ROUNDS} rounds")
-        cut = np.flatnonzero(np.diff(rounds)) + 1
-        for ids in np.split(served, cut) if served.size else ():
+        start = 0
+        for end in ends.tolist():  # round by round
+            ids = served[start:end]
             w.hooks.emit(
                 "served", c["resident"][ids].astype(np.int64), c["completed"][ids] - c["submitted"][ids]
             )
+            start = end
 
     def table(self) -> dict[str, np.ndarray]:
         """The requests as columns (one row per request)."""

@@ -69,16 +69,20 @@ class Rules(NamedTuple):
 def run_rounds(R, D, P, rng, active, day, max_rounds):  # type: ignore[no-untyped-def,unused-ignore]
     """Move the requests ``active`` due before ``day + 1``, round after round.
 
-    Returns the ids of the requests served today, in order, the round each was served
-    in, and the rounds taken (``max_rounds + 1`` when they were not enough: an error).
+    Returns the ids of the requests served today, in order; where each round's served
+    end among them (``ends``: one entry per round that served any); the rounds taken
+    (``max_rounds + 1`` when they were not enough: an error); and the requests of
+    ``active`` still open.
     """
     served = np.empty(active.size, dtype=np.int64)
-    rounds = np.empty(active.size, dtype=np.int64)
-    n = 0
+    ends = np.empty(active.size, dtype=np.int64)
+    n = m = 0
+    taken = max_rounds + 1
     for r in range(max_rounds):
         due = active[(R.stage[active] != DONE) & (R.next_t[active] < day + 1.0)]
         if due.size == 0:
-            return served[:n], rounds[:n], r
+            taken = r
+            break
         stages = R.stage[due]
         for stage in (AT_DESK, AT_WINDOW, BACK, SERVED):
             ids = due[stages == stage]
@@ -93,9 +97,11 @@ def run_rounds(R, D, P, rng, active, day, max_rounds):  # type: ignore[no-untype
             else:
                 for i in ids:
                     R.stage[i] = DONE
-                    served[n], rounds[n] = i, r
+                    served[n] = i
                     n += 1
-    return served[:n], rounds[:n], max_rounds + 1
+                ends[m] = n
+                m += 1
+    return served[:n], ends[:m], taken, active[R.stage[active] != DONE]
 
 
 @njit(cache=True)
