@@ -218,12 +218,10 @@ class Ledger:
     # ------------------------------------------------------------------ queries
     def due_between(self, first: int, last: int, before: float) -> tuple[np.ndarray, np.ndarray]:
         """Active ids at a stage from ``first`` to ``last`` whose next event is before
-        ``before``, and those times, in time then id order (one compiled pass,
-        :func:`sim.core.ledger_select.due`, then :func:`time_order`)."""
+        ``before``, and those times, in time then id order (one compiled call,
+        :func:`sim.core.ledger_select.due`)."""
         c = self.cols
-        ids, t = _compiled().due(self.active, c["stage"], c["next_t"], int(first), int(last), float(before))
-        order = time_order(t)
-        return ids[order], t[order]
+        return _compiled().due(self.active, c["stage"], c["next_t"], int(first), int(last), float(before))
 
     def column(self, name: str) -> np.ndarray:
         """The first ``n`` values of a column (a view)."""
@@ -297,8 +295,7 @@ class Ledger:
         in time then id order (hook ``closed``), and drop every closed or dropped case from
         the active set: one compiled pass over it (:func:`sim.core.ledger_select.closing`)."""
         c, stages = self.cols, (int(Stage.CLOSING), int(Stage.CLOSED), int(Stage.DROPPED))
-        ids, t, self.active = _compiled().closing(self.active, c["stage"], c["next_t"], *stages, before)
-        ids = ids[time_order(t)]
+        ids, self.active = _compiled().closing(self.active, c["stage"], c["next_t"], *stages, before)
         self._move("close", ids, Stage.CLOSED)
         c["closed"][ids] = c["next_t"][ids]
         self._emit("closed", ids)

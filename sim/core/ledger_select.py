@@ -4,7 +4,8 @@ A day asks the ledger a few questions about its open cases (which are due, which
 latent, which have closed, how many are at each stage); each is one loop over
 ``active`` (open ids, in id order) instead of a chain of numpy masks and gathers, whose
 per-call cost dominates at a town's few thousand open cases. The answers are exactly
-those of the numpy expressions they replace: ids stay in id order.
+those of the numpy expressions they replace: ids stay in id order, and the events due
+(to the flow, to closure) come in time then id order, sorted in the same call.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from sim.core.jit import njit
 
 @njit(cache=True)
 def due(active, stage, next_t, lo, hi, before):  # type: ignore[no-untyped-def,unused-ignore]
-    """Active ids at a stage in ``lo..hi`` whose next event is before ``before``, in id
-    order, and those times."""
+    """Active ids at a stage in ``lo..hi`` whose next event is before ``before``, and those
+    times, in time then id order (:func:`time_order`)."""
     ids = np.empty(active.size, np.int64)
     t = np.empty(active.size)
     m = 0
@@ -26,7 +27,8 @@ def due(active, stage, next_t, lo, hi, before):  # type: ignore[no-untyped-def,u
         if lo <= stage[i] <= hi and next_t[i] < before:
             ids[m], t[m] = i, next_t[i]
             m += 1
-    return ids[:m], t[:m]
+    order = time_order(t[:m])
+    return ids[order], t[order]
 
 
 @njit(cache=True)
@@ -43,9 +45,9 @@ def at_stage(active, stage, s):  # type: ignore[no-untyped-def,unused-ignore]
 
 @njit(cache=True)
 def closing(active, stage, next_t, closing, closed, dropped, before):  # type: ignore[no-untyped-def,unused-ignore]
-    """The active ids at ``closing`` whose next event is before ``before`` and those times,
-    and the other active ids at neither ``closed`` nor ``dropped`` (the active set once
-    the first have closed), each in id order."""
+    """The active ids at ``closing`` whose next event is before ``before``, in time then id
+    order (:func:`time_order`), and the other active ids at neither ``closed`` nor
+    ``dropped`` (the active set once the first have closed), in id order."""
     due = np.empty(active.size, np.int64)
     t = np.empty(active.size)
     rest = np.empty(active.size, np.int64)
@@ -59,7 +61,7 @@ def closing(active, stage, next_t, closing, closed, dropped, before):  # type: i
         elif s != closed and s != dropped:
             rest[r] = i
             r += 1
-    return due[:m], t[:m], rest[:r].copy()
+    return due[time_order(t[:m])], rest[:r].copy()
 
 
 @njit(cache=True)
