@@ -85,8 +85,8 @@ class TeamTime:
     """Grid teams as arrays, read once from the agents for their daily time budget.
 
     ``units[i]`` is team ``i``'s unit index; ``servers[i, j]`` the ``j``-th handling
-    server of team ``i`` (``ok`` masks the padding); ``patrollers[i]`` the team's
-    patrollers per grid; ``grids[i]`` its grids;
+    server of team ``i`` (``ok`` masks the padding; ``staff[i]`` counts them);
+    ``patrollers[i]`` the team's patrollers per grid; ``grids[i]`` its grids;
     ``separation`` whether patrol and handling are separate jobs; ``task_hours`` the
     assigned-task hours each handling server does first every working day.
     """
@@ -94,6 +94,7 @@ class TeamTime:
     units: np.ndarray
     servers: np.ndarray
     ok: np.ndarray
+    staff: np.ndarray
     patrollers: np.ndarray
     grids: np.ndarray
     separation: bool
@@ -165,6 +166,7 @@ class GridTeam(Unit):
             units=idx,
             servers=U.first[idx][:, None] + np.arange(width)[None, :],
             ok=np.arange(width)[None, :] < staff[:, None],
+            staff=staff.astype(np.int64),
             patrollers=np.array([t.patrollers for t in teams], dtype=float),
             grids=np.array([len(t.grids) for t in teams], dtype=float),
             separation=all(t.separation for t in teams),
@@ -190,8 +192,8 @@ class GridTeam(Unit):
         if day % 7 >= cal.days_per_week:
             world.patrol_hours = np.zeros(team.size)
             return
+        staff = prepared.staff
         if prepared.task_hours > 0:
-            staff = prepared.ok.sum(axis=1)
             world.work.record(prepared.units, np.full(staff.size, float(day)), staff * prepared.task_hours)
         if prepared.separation:
             world.patrol_hours = (prepared.patrollers * cal.hours_per_day)[team]
@@ -204,7 +206,7 @@ class GridTeam(Unit):
         team_free = ((handling - busy) * prepared.ok).sum(axis=1)
         world.patrol_hours = (team_free / prepared.grids)[team]
         booked = busy + np.maximum(ahead - 1.0, 0.0) * handling  # working hours, weekends aside
-        pending = prepared.task_hours + (booked * prepared.ok).sum(axis=1) / prepared.ok.sum(axis=1)
+        pending = prepared.task_hours + (booked * prepared.ok).sum(axis=1) / staff
         reluctance = p.grid.report_reluctance
         world.report_probability = np.exp(-reluctance * pending / cal.hours_per_day)[team]
 
