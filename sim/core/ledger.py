@@ -24,11 +24,11 @@ only code that writes ``stage``, ``next_t``, ``closed`` and ``drop_reason``::
                                           +--reopen--> TRANSIT (back to its resolver)
 
 :data:`TRANSITIONS` lists the edges; with ``trace`` on, the ledger records every edge a
-run takes (a test checks them against the diagram). ``occur``, ``find`` and ``close`` are
-methods here (``close`` announces the event ``closed`` through the world's hooks,
-:class:`sim.core.world.Hooks`); the edges the case flow takes are the ledger's compiled
-transitions (:mod:`sim.core.ledger_flow`), over its columns as :data:`Cases`, whose
-``resolved`` and ``dropped`` the flow announces after the day's flow.
+run takes (a test checks them against the diagram). ``occur`` and ``close`` are methods
+here (``close`` announces the event ``closed`` through the world's hooks,
+:class:`sim.core.world.Hooks`); ``find`` (discovery's) and the edges the case flow takes
+are the ledger's compiled transitions (:mod:`sim.core.ledger_flow`), over its columns as
+:data:`Cases`, whose ``resolved`` and ``dropped`` the flow announces after the day's flow.
 """
 
 from __future__ import annotations
@@ -282,13 +282,6 @@ class Ledger:
         self.cols["self_report_at"][ids] = self_report_at
         self.cols["next_t"][ids] = self_report_at
         return ids
-
-    def find(self, ids: np.ndarray, t: np.ndarray, channel: np.ndarray, layer: np.ndarray) -> None:
-        """Discovered at ``t`` through ``channel``; the report enters the hierarchy at ``layer``."""
-        c = self.cols
-        c["discovered"][ids], c["channel"][ids] = t, channel
-        self._move("find", ids, Stage.DISPATCH)
-        c["next_t"][ids], c["at_layer"][ids] = t, layer
 
     def close_due(self, before: float) -> None:
         """Close the cases whose verification ends before ``before``, at their ``next_t``,

@@ -1,7 +1,8 @@
 """The ledger's transitions of the case flow, compiled (numba): one case at a time.
 
 These are the edges of :data:`sim.core.ledger.TRANSITIONS` that the case flow takes
-(:mod:`sim.core.mechanisms.flow`), written over the ledger's columns as :data:`sim.core.ledger.Cases`
+(:mod:`sim.core.mechanisms.flow`), and discovery's ``find``
+(:mod:`sim.core.mechanisms.discovery`), written over the ledger's columns as :data:`sim.core.ledger.Cases`
 (``C``); with :mod:`sim.core.ledger` they are the only code that writes a case's
 ``stage``, ``next_t``, ``closed`` and ``drop_reason``. Each records its edge in
 ``C.trace``, which the ledger adds to its trace (:meth:`sim.core.ledger.Ledger.absorb_trace`).
@@ -17,7 +18,7 @@ from sim.core.jit import njit
 from sim.core.ledger import TRANSITIONS, Outcome, Stage
 
 _CODE = {name: k for k, name in enumerate(TRANSITIONS)}
-SEND, QUEUE, REDISPATCH = _CODE["send"], _CODE["queue"], _CODE["redispatch"]
+FIND, SEND, QUEUE, REDISPATCH = _CODE["find"], _CODE["send"], _CODE["queue"], _CODE["redispatch"]
 RESOLVE, VERIFY_UNTIL, REOPEN, DROP = _CODE["resolve"], _CODE["verify_until"], _CODE["reopen"], _CODE["drop"]
 TRANSIT, QUEUED, DISPATCH = int(Stage.TRANSIT), int(Stage.QUEUED), int(Stage.DISPATCH)
 CLOSING, DROPPED = int(Stage.CLOSING), int(Stage.DROPPED)
@@ -31,6 +32,15 @@ EV_STARTED, EV_BOUNCED, EV_RESOLVED, EV_DROPPED, EV_BOOKED = 0, 1, 2, 3, 4
 def _move(C, code, i, to):  # type: ignore[no-untyped-def,unused-ignore]
     C.trace[code, C.stage[i] + 1, to + 1] = True
     C.stage[i] = to
+
+
+@njit(cache=True, inline="always")
+def find(C, i, t, channel, layer):  # type: ignore[no-untyped-def,unused-ignore]
+    """Discovered at ``t`` through ``channel``; the report enters the hierarchy at ``layer``
+    and awaits dispatch."""
+    C.discovered[i], C.channel[i] = t, channel
+    _move(C, FIND, i, DISPATCH)
+    C.next_t[i], C.at_layer[i] = t, layer
 
 
 @njit(cache=True, inline="always")

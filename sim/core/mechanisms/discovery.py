@@ -31,7 +31,7 @@ import numpy as np
 from sim.core.jit import Pinned, njit
 from sim.core.kinds import Layer, Tier
 from sim.core.ledger import Channel
-from sim.core.ledger_flow import grown_level
+from sim.core.ledger_flow import find, grown_level
 from sim.core.mechanisms.professional_grids import ProfessionalPatrol
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ class Today(NamedTuple):
     a column (:func:`_window_time`)."""
 
     end: float
+    intake: np.ndarray  # by channel: the layer where its reports enter (INTAKE_LAYER)
     windows: np.ndarray  # (5, 2): patrol, volunteers, inspection, police, professional patrol
     detectability: np.ndarray  # by category
     patrol_hours: np.ndarray  # by grid, over shift_hours a day
@@ -168,12 +169,10 @@ class Discovery:
         if n == 0:
             return
         lat = np.concatenate([self.kept.ids, new.ids])
-        ids, t, chan = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n, dtype=np.int8)
         rest = Latent.room(L.cols, n)
         today = self._today(day, lat, np.concatenate([self.kept.category, new.category]))
-        m, r = self._find(L.cases(), L.max_level, today, self.kept, new, ids, t, chan, rest)
-        L.find(ids[:m], t[:m], chan[:m], self.intake[chan[:m]])
-        self.kept = rest.head(r)
+        self.kept = rest.head(self._find(L.cases(), L.max_level, today, self.kept, new, rest))
+        L.absorb_trace()
 
     def _today(self, day: int, lat: np.ndarray, category: np.ndarray) -> Today:
         """The day's channels for the latent issues ``lat`` (of ``category``), their random numbers drawn in
@@ -194,6 +193,7 @@ class Discovery:
         grid, office, police = (_window(day, c.start_hour, c.hours_per_day) for c in (gcal, ocal, ecal))
         return Today(
             end=day + 1.0,
+            intake=self.intake,
             windows=np.array([grid, _window(day, 8.0, 12.0), office, police, grid]),
             detectability=cat.detectability,
             patrol_hours=w.patrol_hours,
@@ -233,18 +233,19 @@ def _window(day: int, start_hour: float, hours: float) -> tuple[float, float]:
 
 
 @njit(cache=True, _nrt=False)  # type: ignore[call-overload]
-def _find(C, max_level, D, kept, new, ids, when, chan, rest):  # type: ignore[no-untyped-def,unused-ignore]
+def _find(C, max_level, D, kept, new, rest):  # type: ignore[no-untyped-def,unused-ignore]
     """Which latent issues are found today, when and through which channel: the issues
     ``kept`` from earlier days, then the ``new`` ones (:class:`Latent`), the ``k``-th of
     them with the ``k``-th of the day's random numbers in ``D``. For each, its time of
     detection by every channel (:func:`_candidates`), the patrol's after the unseparated
     worker's choices (:func:`_pass_over`), and the earliest of them, the first listed
-    among equals (:data:`CANDIDATES`), if before the day's end. Writes the found issues in
-    order to ``ids``, ``when`` and ``chan``, the others to ``rest`` (a :class:`Latent`);
-    returns the numbers of each.
+    among equals (:data:`CANDIDATES`), if before the day's end. A found issue goes to
+    dispatch in the ledger then (:func:`sim.core.ledger_flow.find`, its report entering at
+    its channel's layer, ``D.intake``); the others are copied to ``rest`` (a
+    :class:`Latent`), whose number it returns.
     Compiled without reference counting (``_nrt=False``): it and the rules it inlines
     allocate nothing, so the many arrays they read cost nothing to pass."""
-    found, kept_n, used = 0, 0, 0  # used: the police draws taken so far
+    kept_n, used = 0, 0  # used: the police draws taken so far
     r = kept.ids.size
     for k in range(r + new.ids.size):
         X, j = (kept, k) if k < r else (new, k - r)
@@ -254,13 +255,12 @@ def _find(C, max_level, D, kept, new, ids, when, chan, rest):  # type: ignore[no
         first = _earliest(t)
         if t[first] < D.end:
             i = X.ids[j]
-            ids[found], when[found] = i, t[first]
-            chan[found] = C.self_channel[i] if CANDIDATES[first] < 0 else CANDIDATES[first]
-            found += 1
+            chan = C.self_channel[i] if CANDIDATES[first] < 0 else CANDIDATES[first]
+            find(C, i, t[first], chan, D.intake[chan])
         else:
             _keep(rest, kept_n, X, j)
             kept_n += 1
-    return found, kept_n
+    return kept_n
 
 
 @njit(cache=True, inline="always")
