@@ -168,19 +168,18 @@ class Discovery:
         n = self.kept.ids.size + new.ids.size
         if n == 0:
             return
-        lat = np.concatenate([self.kept.ids, new.ids])
         rest = Latent.room(L.cols, n)
-        today = self._today(day, lat, np.concatenate([self.kept.category, new.category]))
+        today = self._today(day, self.kept, new)
         self.kept = rest.head(self._find(L.cases(), L.max_level, today, self.kept, new, rest))
         L.absorb_trace()
 
-    def _today(self, day: int, lat: np.ndarray, category: np.ndarray) -> Today:
-        """The day's channels for the latent issues ``lat`` (of ``category``), their random numbers drawn in
-        each stream's order: the discovery stream's for the patrol, the volunteers, the
+    def _today(self, day: int, kept: Latent, new: Latent) -> Today:
+        """The day's channels for the latent issues (``kept``, then ``new``), their random
+        numbers drawn in each stream's order: the discovery stream's for the patrol, the volunteers, the
         inspections, then the pass-over (if patrol and handling are not separate); the
         police's (:meth:`_police`); the professional patrol's, after it has seen the new
         issues (:meth:`ProfessionalPatrol.hazard`)."""
-        w, cat, p, n = self.world, self.world.catalogue, self.world.params, lat.size
+        w, cat, p, n = self.world, self.world.catalogue, self.world.params, kept.ids.size + new.ids.size
         gcal, ocal, ecal = p.calendar.grid, p.calendar.office, p.calendar.enforcement
         # patrol, volunteers, inspection (two rows each), then the pass-over's: one call
         # draws the same numbers in the same order as one call for each
@@ -188,7 +187,7 @@ class Discovery:
         u_pass = np.empty(0) if p.grid.separation else u[6]
         pro, u_pro = np.empty(0), np.empty((2, 0))
         if self.professional is not None:
-            pro = self.professional.hazard(lat, day)
+            pro = self.professional.hazard(np.concatenate([kept.ids, new.ids]), day)
             u_pro = self.professional.rng.random((2, n))
         grid, office, police = (_window(day, c.start_hour, c.hours_per_day) for c in (gcal, ocal, ecal))
         return Today(
@@ -208,22 +207,23 @@ class Discovery:
             u_patrol=u[0:2],
             u_volunteers=u[2:4],
             u_inspection=u[4:6],
-            u_police=self._police(day, category),
+            u_police=self._police(day, kept, new),
             u_professional=u_pro,
             u_pass=u_pass,
         )
 
-    def _police(self, day: int, category: np.ndarray) -> np.ndarray:
-        """The draws of the grid's police officers today: two for each latent issue (of
-        ``category``) of a
-        police category (none on their days off, or with no officers; stream ``police``).
+    def _police(self, day: int, kept: Latent, new: Latent) -> np.ndarray:
+        """The draws of the grid's police officers today: two for each latent issue
+        (``kept``, then ``new``) of a police category (none on their days off, or with no
+        officers; stream ``police``).
         Each officer finds them as a full-time patroller would (hazard
         ``detectability × police_per_grid``, *assumption*), on his calendar's working hours
         and days (:func:`_find`)."""
         w = self.world
         if day % 7 >= w.params.calendar.enforcement.days_per_week or not w.catalogue.police.any():
             return np.empty((2, 0))
-        m = np.count_nonzero(w.catalogue.police[category])
+        police = w.catalogue.police
+        m = np.count_nonzero(police[kept.category]) + np.count_nonzero(police[new.category])
         return w.stream("police").random((2, m)) if m else np.empty((2, 0))
 
 
