@@ -357,7 +357,11 @@ def _window_time(occ, lo, hi, hazard, u0, u1):  # type: ignore[no-untyped-def,un
 
 @njit(cache=True, inline="always")
 def _hit(u, x):  # type: ignore[no-untyped-def,unused-ignore]
-    """Whether ``u < -expm1(-x)``, i.e. ``u < 1 - exp(-x)`` (``u`` in [0, 1), ``x ≥ 0``):
-    never where ``u`` is at least ``x``, the bound of ``1 - exp(-x)`` (with a margin far
-    wider than rounding), which is most latent issues on most days; else computed."""
-    return u < x * (1.0 + 1e-9) and u < -np.expm1(-x)
+    """Whether ``u < -expm1(-x)``, i.e. ``u < 1 - exp(-x)`` (``u`` in [0, 1), ``x ≥ 0``).
+    ``1 - exp(-x)`` lies between ``x - x²/2`` and ``x - x²/2 + x³/6`` (the alternating
+    Taylor series' bounds), so ``u`` above the upper bound misses (most latent issues on
+    most days) and ``u`` below the lower one hits, each with a margin far wider than
+    rounding; only ``u`` between the two (a band of width ``x³/6``) needs ``expm1``."""
+    if u >= (x - x * x * (0.5 - x / 6.0)) * (1.0 + 1e-9):
+        return False
+    return u < (x - 0.5 * x * x) * (1.0 - 1e-9) or u < -np.expm1(-x)
