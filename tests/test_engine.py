@@ -146,3 +146,35 @@ def test_a_pinned_kernel_calls_the_machine_code_of_its_first_types(monkeypatch: 
     monkeypatch.setattr(Pinned, "check", True)
     with pytest.raises(TypeError, match="argument types changed"):
         pinned(np.arange(4, dtype=np.int32), stage, 0)
+
+
+def test_a_prefetch_hint_compiles_for_every_index_type_and_changes_nothing() -> None:
+    """``prefetch`` (the case flow's hint to warm a case's rows) compiles for 1- and 2-D
+    arrays of any dtype with signed or unsigned indices, emits a prefetch instruction, and
+    leaves every value as it was; on a non-array it is a typing error."""
+    from numba import njit as plain_njit
+    from numba.core.errors import TypingError
+
+    @plain_njit
+    def touch(a, b, ids):  # type: ignore[no-untyped-def]
+        total = 0.0
+        for k in range(ids.size):
+            jit.prefetch(a, ids[k])
+            jit.prefetch(b, ids[k])
+            total += a[ids[k]] + b[ids[k], 1]
+        return total
+
+    a, b = np.arange(100, dtype=np.int16), np.arange(200.0).reshape(100, 2)
+    before = a.copy(), b.copy()
+    for ids in (np.array([3, 99, 0], dtype=np.int32), np.array([3, 99, 0], dtype=np.uint64)):
+        assert touch(a, b, ids) == 3 + 99 + 0 + b[[3, 99, 0], 1].sum()
+    assert np.array_equal(a, before[0]) and np.array_equal(b, before[1])
+    asm = touch.inspect_asm(touch.signatures[0])
+    assert "prefetch" in asm
+
+    @plain_njit
+    def wrong(x):  # type: ignore[no-untyped-def]
+        jit.prefetch(x, 0)
+
+    with pytest.raises(TypingError):
+        wrong(1.5)

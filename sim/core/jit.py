@@ -17,8 +17,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from numba import njit
-from numba.core import caching
+from llvmlite import ir
+from numba import njit, types
+from numba.core import caching, cgutils
+from numba.extending import intrinsic
 
 _ROOT = Path(__file__).parent
 _SOURCES = sorted(str(p) for p in _ROOT.rglob("*.py") if "njit" in p.read_text(encoding="utf-8"))
@@ -106,4 +108,32 @@ class Pinned:
         return self._entry(*args)
 
 
-__all__ = ["Pinned", "njit", "source_stamp"]
+def _prefetch(typingctx: Any, array: Any, index: Any) -> Any:
+    """Hint to the processor that ``array[index]`` (a row's first element, for an array of
+    more dimensions) will be read soon: a prefetch of its cache line, which neither
+    faults nor changes anything (LLVM's ``llvm.prefetch``). For compiled loops whose next
+    items are known ahead but whose work between two reads is too long for the
+    processor to overlap the reads by itself (the case flow, :mod:`sim.core.mechanisms.flow`)."""
+    if not isinstance(array, types.Array) or not isinstance(index, types.Integer):
+        return None
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        stride = cgutils.unpack_tuple(builder, ary.strides, signature.args[0].ndim)[0]
+        index = context.cast(builder, args[1], signature.args[1], types.intp)
+        offset = builder.mul(index, stride)
+        byte = ir.IntType(8).as_pointer()
+        address = builder.gep(builder.bitcast(ary.data, byte), [offset])
+        i32 = ir.IntType(32)
+        hint = ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, hint, "llvm.prefetch.p0i8")
+        builder.call(fn, [address, i32(0), i32(3), i32(1)])  # read, keep in all levels, data
+        return context.get_dummy_value()
+
+    return types.void(array, index), codegen
+
+
+prefetch: Any = intrinsic(_prefetch)
+"""``prefetch(array, index)`` in compiled code (see ``_prefetch``)."""
+
+__all__ = ["Pinned", "njit", "prefetch", "source_stamp"]

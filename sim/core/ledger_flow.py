@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core.jit import njit
+from sim.core.jit import njit, prefetch
 from sim.core.ledger import TRANSITIONS, Outcome, Stage
 
 _CODE = {name: k for k, name in enumerate(TRANSITIONS)}
@@ -26,6 +26,36 @@ WORK = int(Outcome.WORK)
 EV_STARTED, EV_BOUNCED, EV_RESOLVED, EV_DROPPED, EV_BOOKED = 0, 1, 2, 3, 4
 """The flow's log codes (:func:`announce`): the hooks ``work_started``, ``bounced``,
 ``resolved`` and ``dropped``, and a job booked (for diagnostics)."""
+
+
+@njit(cache=True, inline="always")
+def warm(C, i):  # type: ignore[no-untyped-def,unused-ignore]
+    """Prefetch case ``i``'s row of the columns the case flow reads at its events
+    (:func:`sim.core.jit.prefetch`): a hint, which changes nothing. A case the flow meets
+    again after days has its rows out of the caches, one memory access a column, and
+    the flow's rules read them one after the other; warmed a few cases ahead, the rows
+    arrive while the flow works on earlier cases."""
+    prefetch(C.stage, i)
+    prefetch(C.next_t, i)
+    prefetch(C.unit, i)
+    prefetch(C.outcome, i)
+    prefetch(C.level, i)
+    prefetch(C.level0, i)
+    prefetch(C.grid, i)
+    prefetch(C.category, i)
+    prefetch(C.grow1, i)
+    prefetch(C.grow2, i)
+    prefetch(C.grow3, i)
+    prefetch(C.discovered, i)
+    prefetch(C.started, i)
+    prefetch(C.dispatched, i)
+    prefetch(C.route_len, i)
+    prefetch(C.route_pos, i)
+    prefetch(C.at_layer, i)
+    prefetch(C.reopened, i)
+    prefetch(C.triaged, i)
+    prefetch(C.draws, i)
+    prefetch(C.route, i)
 
 
 @njit(cache=True, inline="always")

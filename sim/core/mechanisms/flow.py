@@ -33,7 +33,7 @@ from sim.core.draws import stream_keys
 from sim.core.jit import Pinned, njit
 from sim.core.kinds import Kind
 from sim.core.ledger import MAX_ROUTE, Stage
-from sim.core.ledger_flow import EV_BOOKED, EV_BOUNCED, EV_DROPPED, EV_RESOLVED, EV_STARTED
+from sim.core.ledger_flow import EV_BOOKED, EV_BOUNCED, EV_DROPPED, EV_RESOLVED, EV_STARTED, warm
 from sim.core.mechanisms.dispatch import dispatch
 from sim.core.mechanisms.handling import arrive, complete, travel_hours
 from sim.core.mechanisms.powers import OFF
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from sim.core.world import World
 
 DISPATCH, TRANSIT, QUEUED = int(Stage.DISPATCH), int(Stage.TRANSIT), int(Stage.QUEUED)
+AHEAD = 8
+"""How many due events ahead the flow warms a case's rows (:func:`sim.core.ledger_flow.warm`)."""
 EVENTS_AT_ONCE = 1_000
 """Events of one case at one moment that mean the flow is looping (an error, not a result)."""
 MAX_JOBS = MAX_ROUTE + 1
@@ -389,6 +391,8 @@ def run_day(F, day, due, due_t):  # type: ignore[no-untyped-def,unused-ignore]
         elif p < due.size:
             t, i = due_t[p], due[p]
             B.counts[2] = p + 1
+            if p + AHEAD < due.size:
+                warm(C, due[p + AHEAD])
         else:
             return 0
         case = np.uint64(i)  # unsigned: numba indexes by it without handling negative indices
