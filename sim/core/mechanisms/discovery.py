@@ -53,6 +53,7 @@ CANDIDATES = np.array(
 wins): patrol, volunteers, inspection, the resident's own report (his ``self_channel``),
 police, professional patrol."""
 GRID = int(Tier.GRID)
+SIXTH = 1.0 / 6.0
 
 
 class Today(NamedTuple):
@@ -351,7 +352,7 @@ def _window_time(occ, lo, hi, hazard, u0, u1):  # type: ignore[no-untyped-def,un
     daily ``hazard`` over the whole window (prorated to the part after occurrence), or
     inf: hit if ``u0 < 1 - exp(-hazard × part)``, at ``u1`` of the way through the part."""
     ws = max(occ, lo)
-    frac = min(max((hi - ws) / (hi - lo), 0.0), 1.0)
+    frac = 1.0 if ws == lo else min(max((hi - ws) / (hi - lo), 0.0), 1.0)  # exactly so at ws == lo
     return ws + u1 * (hi - ws) if _hit(u0, hazard * frac) else np.inf
 
 
@@ -362,6 +363,6 @@ def _hit(u, x):  # type: ignore[no-untyped-def,unused-ignore]
     Taylor series' bounds), so ``u`` above the upper bound misses (most latent issues on
     most days) and ``u`` below the lower one hits, each with a margin far wider than
     rounding; only ``u`` between the two (a band of width ``x³/6``) needs ``expm1``."""
-    if u >= (x - x * x * (0.5 - x / 6.0)) * (1.0 + 1e-9):
+    if u >= (x - x * x * (0.5 - x * SIXTH)) * (1.0 + 1e-9):
         return False
     return u < (x - 0.5 * x * x) * (1.0 - 1e-9) or u < -np.expm1(-x)
