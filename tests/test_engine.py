@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from numba import njit
 from scipy import stats
 
 import sim
@@ -148,33 +149,69 @@ def test_a_pinned_kernel_calls_the_machine_code_of_its_first_types(monkeypatch: 
         pinned(np.arange(4, dtype=np.int32), stage, 0)
 
 
+@njit
+def _touch(a, b, ids):  # type: ignore[no-untyped-def]
+    """Sums ``a[ids] + b[ids, 1]``, prefetching each row first (module level: a kernel
+    compiled inside a test leaves numba's weak proxies to its code dead after the test)."""
+    total = 0.0
+    for k in range(ids.size):
+        jit.prefetch(a, ids[k])
+        jit.prefetch(b, ids[k])
+        total += a[ids[k]] + b[ids[k], 1]
+    return total
+
+
+@njit
+def _prefetch_scalar(x):  # type: ignore[no-untyped-def]
+    jit.prefetch(x, 0)
+
+
+@njit
+def _hit_reference(u, x):  # type: ignore[no-untyped-def]
+    return u < -np.expm1(-x)
+
+
 def test_a_prefetch_hint_compiles_for_every_index_type_and_changes_nothing() -> None:
     """``prefetch`` (the case flow's hint to warm a case's rows) compiles for 1- and 2-D
     arrays of any dtype with signed or unsigned indices, emits a prefetch instruction, and
     leaves every value as it was; on a non-array it is a typing error."""
-    from numba import njit as plain_njit
     from numba.core.errors import TypingError
-
-    @plain_njit
-    def touch(a, b, ids):  # type: ignore[no-untyped-def]
-        total = 0.0
-        for k in range(ids.size):
-            jit.prefetch(a, ids[k])
-            jit.prefetch(b, ids[k])
-            total += a[ids[k]] + b[ids[k], 1]
-        return total
 
     a, b = np.arange(100, dtype=np.int16), np.arange(200.0).reshape(100, 2)
     before = a.copy(), b.copy()
     for ids in (np.array([3, 99, 0], dtype=np.int32), np.array([3, 99, 0], dtype=np.uint64)):
-        assert touch(a, b, ids) == 3 + 99 + 0 + b[[3, 99, 0], 1].sum()
+        assert _touch(a, b, ids) == 3 + 99 + 0 + b[[3, 99, 0], 1].sum()
     assert np.array_equal(a, before[0]) and np.array_equal(b, before[1])
-    asm = touch.inspect_asm(touch.signatures[0])
-    assert "prefetch" in asm
-
-    @plain_njit
-    def wrong(x):  # type: ignore[no-untyped-def]
-        jit.prefetch(x, 0)
-
+    assert all("prefetch" in _touch.inspect_asm(sig) for sig in _touch.signatures)
     with pytest.raises(TypingError):
-        wrong(1.5)
+        _prefetch_scalar(1.5)
+
+
+def test_discovery_decides_a_hit_exactly_as_expm1_does() -> None:
+    """Discovery's hit test, which calls ``expm1`` only between the bounds x - x²/2 and
+    x - x²/2 + x³/6 of 1 - exp(-x), decides as ``u < -expm1(-x)`` for every draw: random
+    ones, and those within a few ulps of the threshold and of each bound."""
+    from sim.core.mechanisms.discovery import _hit
+
+    rng = np.random.default_rng(7)
+    x = np.concatenate([[0.0, 1e-300, 1e-12, 0.5, 1.0, 3.0, 50.0, np.inf], rng.exponential(0.3, 400)])
+    for xi in x:
+        with np.errstate(invalid="ignore"):  # inf - inf at x = inf
+            edges = [-np.expm1(-xi), xi - 0.5 * xi * xi, xi - xi * xi * (0.5 - xi / 6.0)]
+        u = [np.nextafter(e, d) for e in edges if 0 <= e < 1 for d in (-1.0, 2.0)]
+        u += [e for e in edges if 0 <= e < 1] + list(rng.random(50)) + [0.0]
+        for ui in u:
+            assert _hit(ui, xi) == _hit_reference(ui, xi), (ui, xi)
+
+
+def test_a_window_share_is_one_for_an_issue_latent_all_window() -> None:
+    """An issue that occurred before the window opened has the whole window's hazard
+    (its share is not divided out), and one that occurred inside it its remaining part."""
+    from sim.core.mechanisms.discovery import _window_time
+
+    lo, hi, hazard = 10.3, 10.7, 2.0
+    u0 = -np.expm1(-hazard) * (1 - 1e-6)  # a hit with the whole window, a miss with less of it
+    assert _window_time(9.0, lo, hi, hazard, u0, 0.5) == lo + 0.5 * (hi - lo)
+    assert _window_time(lo + 0.2, lo, hi, hazard, u0, 0.5) == np.inf
+    u_part = -np.expm1(-hazard * 0.5) * (1 - 1e-6)
+    assert _window_time(lo + 0.2, lo, hi, hazard, u_part, 0.5) == pytest.approx(lo + 0.3)
