@@ -282,12 +282,18 @@ def _desks(p: Params) -> list[UnitSpec]:
 
 def _grid_teams(p: Params, places: Places, team_of_grid: np.ndarray) -> list[UnitSpec]:
     g, out = p.grid, []
-    for k in range(int(team_of_grid.max()) + 1):
-        grids = tuple(int(x) for x in np.flatnonzero(team_of_grid == k))
-        town = int(places.town_of_grid[team_of_grid == k][0])
+    for team in _members(team_of_grid):
+        grids, town = tuple(int(x) for x in team), int(places.town_of_grid[team[0]])
         args = (grids, town, g.patrollers_per_grid, g.leaders_per_grid, g.separation)
         out.append(UnitSpec(GridTeam, args, GridTeam.handlers(*args[2:]) * len(grids)))
     return out
+
+
+def _members(group: np.ndarray) -> list[np.ndarray]:
+    """The indices of each group ``0 .. group.max()``, in index order (one sort, not a
+    pass over ``group`` per group: a county has a couple of thousand teams)."""
+    order = np.argsort(group, kind="stable")
+    return np.split(order, np.searchsorted(group[order], np.arange(1, int(group.max()) + 1)))
 
 
 def _police(p: Params, places: Places) -> list[UnitSpec]:
@@ -311,8 +317,8 @@ def _villages(p: Params, places: Places) -> list[UnitSpec]:
     of_grid[places.village_of_grid] = cluster_of_grid(places, p.clusters.villages_per_cluster)
     cluster = np.unique(of_grid, return_inverse=True)[1]  # (one grid's team each if no clusters)
     out = []
-    for c in range(int(cluster.max()) + 1):
-        vs = tuple(int(v) for v in np.flatnonzero(cluster == c))
+    for members in _members(cluster):
+        vs = tuple(int(v) for v in members)
         out.append(UnitSpec(VillageStaff, (int(town[vs[0]]), vs[0], n * len(vs), vs), n * len(vs)))
     return out
 
