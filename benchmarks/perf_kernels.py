@@ -33,7 +33,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-KERNELS = "mechanisms.flow.run_day,mechanisms.discovery._find,ledger_select.take,ledger_select.counts"
+KERNELS = "mechanisms.flow.run_day,mechanisms.discovery._find,ledger_select.due,ledger_select.closing"
 
 
 def elf_of(cache: Path, kernel: str) -> bytes:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -82,63 +81,23 @@ def test_the_ledgers_compiled_queries_answer_as_numpy_does() -> None:
     numpy expression it replaces gives, in the same order."""
     rng = np.random.default_rng(3)
     stage = rng.integers(0, 7, 5000).astype(np.int8)
+    next_t = np.where(rng.random(5000) < 0.2, np.inf, np.floor(rng.random(5000) * 40) / 8)
     unit = rng.integers(0, 50, 5000).astype(np.int32)
     kind = rng.integers(0, 6, 50).astype(np.int8)
     active = np.sort(rng.choice(5000, 1200, replace=False)).astype(np.int64)
+    ids, t = ledger_select.due(active, stage, next_t, 1, 3, 3.0)
+    pick = active[(stage[active] >= 1) & (stage[active] <= 3) & (next_t[active] < 3.0)]
+    pick = pick[np.argsort(next_t[pick], kind="stable")]  # in time, then id order
+    assert np.array_equal(ids, pick) and np.array_equal(t, next_t[pick])
     assert np.array_equal(ledger_select.at_stage(active, stage, 0), active[stage[active] == 0])
+    due, rest = ledger_select.closing(active, stage, next_t, 4, 5, 6, 3.0)
+    closing = (stage[active] == 4) & (next_t[active] < 3.0)
+    assert np.array_equal(due, active[closing][np.argsort(next_t[active[closing]], kind="stable")])
+    assert np.array_equal(rest, active[~closing & (stage[active] != 5) & (stage[active] != 6)])
     by_stage, by_kind = ledger_select.counts(active, stage, 7, 3, unit, kind, 6)
     assert np.array_equal(by_stage, np.bincount(stage[active], minlength=7))
     queued = active[stage[active] == 3]
     assert np.array_equal(by_kind, np.bincount(kind[unit[queued]], minlength=6))
-    gone = np.sort(rng.choice(active, 300, replace=False))
-    assert np.array_equal(ledger_select.without(active, gone), np.setdiff1d(active, gone))
-    with pytest.raises(ValueError, match="not in it"):
-        ledger_select.without(active, np.array([5001], dtype=np.int64))
-
-
-@pytest.mark.parametrize("days", [0, 3, 40])
-def test_the_calendar_gives_each_days_cases_in_time_then_id_order(days: int) -> None:
-    """Cases put on a calendar's list come back on the day of their time, in time then id
-    order (ties by id, across chunks), each once; times at or past the horizon, or not
-    finite, wait on the last day's list until due; the chunks taken come back free."""
-    from sim.core.calendar import CHUNK, Calendar
-
-    rng = np.random.default_rng(5)
-    n = 3000
-    t = np.floor(rng.random(n) * 50 * 4) / 4  # days 0..49, quarter days: many ties
-    t[rng.choice(n, 20, replace=False)] = np.inf
-    K = Calendar.empty(2, days, n)
-    total = K.free[0]
-    for i in rng.permutation(n):  # put in no order, on list 1
-        ledger_select.put(K, i, 1, t[i])
-    assert K.free[0] < total - n // CHUNK
-    got = []
-    for day in range(60):
-        ids, times = ledger_select.take(K, 1, day)
-        due = np.flatnonzero((t >= day if day < days else True) & (t < day + 1))
-        due = np.setdiff1d(due, np.concatenate(got)) if got else due
-        due = due[np.lexsort((due, t[due]))]
-        assert np.array_equal(ids, due) and np.array_equal(times, t[due]), day
-        got.append(ids)
-        assert ledger_select.take(K, 0, day)[0].size == 0  # the other list: empty
-    assert np.concatenate(got).size == n - 20  # each once; the infinite ones still wait
-    assert ledger_select.take(K, 1, 10**6)[0].size == 0
-    in_use = np.setdiff1d(np.arange(total), K.free[1 : K.free[0] + 1])
-    assert in_use.size == 1 and K.chunks[in_use[0], 1] == 20  # the rest came back free
-
-
-def test_a_grown_calendar_keeps_its_lists() -> None:
-    from sim.core.calendar import Calendar
-
-    K = Calendar.empty(1, 5, 40)
-    for i in range(40):
-        ledger_select.put(K, i, 0, 2.5 + (i % 3))
-    G = K.grown(5000)
-    assert G.chunks.shape[0] > K.chunks.shape[0] and K.grown(10) is K
-    for i in range(40, 4000):
-        ledger_select.put(G, i, 0, 2.5)
-    ids, _ = ledger_select.take(G, 0, 2)
-    assert np.array_equal(ids, np.concatenate([np.arange(0, 40, 3), np.arange(40, 4000)]))
 
 
 @pytest.mark.parametrize(
@@ -155,8 +114,8 @@ def test_the_pinned_kernels_get_arguments_of_one_type_all_run(
     from sim.core.ledger import Ledger
 
     class SmallLedger(Ledger):
-        def __init__(self, capacity: int, *args: Any, **kwargs: Any) -> None:
-            super().__init__(16, *args, **kwargs)  # grows many times
+        def __init__(self, capacity: int, *args: object) -> None:
+            super().__init__(16, *args)  # grows many times
 
     monkeypatch.setattr(Pinned, "check", True)
     monkeypatch.setattr(model_module, "Ledger", SmallLedger)

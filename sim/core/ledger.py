@@ -5,15 +5,8 @@ Columns are numpy arrays indexed by case id (ids are assigned in order of occurr
 Besides the published columns (see :func:`sim.core.output.case_table`) the ledger
 holds each case's working state: its ``stage``, the time of its next event
 (``next_t``), the unit it is at, its pre-sampled growth times, and its route through
-several units. The ids in ``active`` are the cases not yet closed or dropped, in id
-order. The ledger's calendar (:mod:`sim.core.calendar`) lists the cases due on each day:
-the compiled transitions put a case found on a day on that day's flow list
-(:data:`FLOW_LIST`, :func:`sim.core.ledger_flow.find`); after a case's events the case
-flow puts it on the flow list of the day of its next event if that is a later day, on
-the closing list (:data:`CLOSE_LIST`) of the day its verification ends if resolved, and
-on the drop list (:data:`DROP_LIST`) of the day if dropped
-(:func:`sim.core.ledger_flow.later`). A day's flow takes its list
-(:meth:`Ledger.due_today`), and its closing the other two (:meth:`Ledger.close_due`).
+several units. Only the ids in ``active`` (cases not yet closed or dropped, in id
+order) are touched each day.
 
 A case's life is a walk through this diagram, and the named transitions below are the
 only code that writes ``stage``, ``next_t``, ``closed`` and ``drop_reason``::
@@ -48,7 +41,6 @@ from types import ModuleType
 
 import numpy as np
 
-from sim.core.calendar import Calendar
 from sim.core.rng import FLOW_STREAMS
 
 
@@ -101,10 +93,6 @@ class DropReason(IntEnum):
     TIMED_OUT = 3
     """No unit took the case up within its patience: closed without a resolution."""
 
-
-FLOW_LIST, CLOSE_LIST, DROP_LIST = 0, 1, 2
-"""The calendar's lists: the cases with a case-flow event (at dispatch, on the way, at a
-unit) on a day; those whose verification ends on a day; those dropped on a day."""
 
 CHANNELS: tuple[str, ...] = tuple(c.name.lower() for c in Channel)
 DROP_REASONS: tuple[str, ...] = ("",) + tuple(r.name.lower() for r in DropReason if r)
@@ -166,11 +154,10 @@ _COLUMNS: dict[str, tuple[type, float | int]] = {
 
 Emit = Callable[..., None]
 
-Cases = namedtuple("Cases", [*_COLUMNS, "route", "draws", "trace", "cal"])  # type: ignore[misc]
+Cases = namedtuple("Cases", [*_COLUMNS, "route", "draws", "trace"])  # type: ignore[misc]
 """The ledger's columns, its routes, its counters of each case's random draws by
-stream (:mod:`sim.core.draws`), the compiled transitions' trace and the calendar
-(:class:`sim.core.calendar.Calendar`), as one tuple the compiled case flow takes
-(:mod:`sim.core.ledger_flow`)."""
+stream (:mod:`sim.core.draws`) and the compiled transitions' trace, as one tuple the
+compiled case flow takes (:mod:`sim.core.ledger_flow`)."""
 
 TRACE_SHAPE = (len(TRANSITIONS), len(Stage) + 1, len(Stage) + 1)
 """The compiled trace: (transition, from stage + 1, to stage + 1) edges taken."""
@@ -205,11 +192,9 @@ class Ledger:
         capacity: rows to allocate at first (grows by doubling).
         max_level: the highest level each category can grow to (by category code).
         emit: called as ``emit(event, *args)`` by the transitions that announce themselves.
-        days: the horizon: the calendar has lists for each day before it and one for all
-            later times (which a model stepped past its horizon reads every day).
     """
 
-    def __init__(self, capacity: int, max_level: np.ndarray, emit: Emit, days: int = 0) -> None:
+    def __init__(self, capacity: int, max_level: np.ndarray, emit: Emit) -> None:
         self.n = 0
         self._cap = max(int(capacity), 16)
         self.cols: dict[str, np.ndarray] = {
@@ -217,7 +202,6 @@ class Ledger:
         }
         self.route = np.full((self._cap, MAX_ROUTE), -1, dtype=np.int32)
         self.draws = np.zeros((self._cap, len(FLOW_STREAMS)), dtype=np.int16)
-        self.calendar = Calendar.empty(3, days, self._cap)
         self.active = np.empty(0, dtype=np.int64)
         self.max_level = max_level
         self._emit = emit
@@ -232,12 +216,12 @@ class Ledger:
         raise AttributeError(name)
 
     # ------------------------------------------------------------------ queries
-    def due_today(self, day: int) -> tuple[np.ndarray, np.ndarray]:
-        """The cases whose next case-flow event (at dispatch, on the way or at a unit) is on
-        ``day``, and those times, in time then id order: the calendar's flow list of the
-        day, which this empties (:func:`sim.core.ledger_select.take`). Once a day, before
-        the day's flow."""
-        return _compiled().take(self.calendar, FLOW_LIST, int(day))
+    def due_between(self, first: int, last: int, before: float) -> tuple[np.ndarray, np.ndarray]:
+        """Active ids at a stage from ``first`` to ``last`` whose next event is before
+        ``before``, and those times, in time then id order (one compiled call,
+        :func:`sim.core.ledger_select.due`)."""
+        c = self.cols
+        return _compiled().due(self.active, c["stage"], c["next_t"], int(first), int(last), float(before))
 
     def column(self, name: str) -> np.ndarray:
         """The first ``n`` values of a column (a view)."""
@@ -299,24 +283,20 @@ class Ledger:
         self.cols["next_t"][ids] = self_report_at
         return ids
 
-    def close_due(self, day: int) -> None:
-        """Close the cases whose verification ends on ``day``, at their ``next_t``, in time
-        then id order (hook ``closed``), and take them and the cases dropped that day out
-        of the active set: the calendar's closing and drop lists of the day, which this
-        empties (:func:`sim.core.ledger_select.take`). Once a day, after the day's flow."""
-        compiled = _compiled()
-        ids, t = compiled.take(self.calendar, CLOSE_LIST, int(day))
-        dropped, _ = compiled.take(self.calendar, DROP_LIST, int(day))
+    def close_due(self, before: float) -> None:
+        """Close the cases whose verification ends before ``before``, at their ``next_t``,
+        in time then id order (hook ``closed``), and drop every closed or dropped case from
+        the active set: one compiled pass over it (:func:`sim.core.ledger_select.closing`)."""
+        c, stages = self.cols, (int(Stage.CLOSING), int(Stage.CLOSED), int(Stage.DROPPED))
+        ids, self.active = _compiled().closing(self.active, c["stage"], c["next_t"], *stages, before)
         self._move("close", ids, Stage.CLOSED)
-        self.cols["closed"][ids] = t
-        self.active = compiled.without(self.active, np.sort(np.concatenate([ids, dropped])))
+        c["closed"][ids] = c["next_t"][ids]
         self._emit("closed", ids)
 
     def cases(self) -> Cases:
         """The columns, routes and trace as :data:`Cases`, for the compiled transitions
         (:mod:`sim.core.ledger_flow`) that the case flow takes."""
-        extra = {"route": self.route, "draws": self.draws, "trace": self._flow_trace, "cal": self.calendar}
-        return Cases(**self.cols, **extra)
+        return Cases(**{**self.cols, "route": self.route, "draws": self.draws, "trace": self._flow_trace})
 
     def absorb_trace(self) -> None:
         """Add the compiled transitions' edges to ``trace`` (when it is on)."""
@@ -338,4 +318,3 @@ class Ledger:
         draws = np.zeros((cap, len(FLOW_STREAMS)), dtype=np.int16)
         draws[: self.n] = self.draws[: self.n]
         self.route, self.draws, self._cap = route, draws, cap
-        self.calendar = self.calendar.grown(cap)

@@ -6,7 +6,6 @@ These are the edges of :data:`sim.core.ledger.TRANSITIONS` that the case flow ta
 (``C``); with :mod:`sim.core.ledger` they are the only code that writes a case's
 ``stage``, ``next_t``, ``closed`` and ``drop_reason``. Each records its edge in
 ``C.trace``, which the ledger adds to its trace (:meth:`sim.core.ledger.Ledger.absorb_trace`).
-:func:`later` puts a case on the ledger's calendar (:mod:`sim.core.calendar`).
 The announcements (``resolved``, ``dropped``) are the flow's: it logs them and emits
 them through the world's hooks after the day's flow.
 """
@@ -16,8 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core.jit import njit, prefetch
-from sim.core.ledger import FLOW_LIST, TRANSITIONS, Outcome, Stage
-from sim.core.ledger_select import put
+from sim.core.ledger import TRANSITIONS, Outcome, Stage
 
 _CODE = {name: k for k, name in enumerate(TRANSITIONS)}
 FIND, SEND, QUEUE, REDISPATCH = _CODE["find"], _CODE["send"], _CODE["queue"], _CODE["redispatch"]
@@ -73,14 +71,6 @@ def find(C, i, t, channel, layer):  # type: ignore[no-untyped-def,unused-ignore]
     C.discovered[i], C.channel[i] = t, channel
     _move(C, FIND, i, DISPATCH)
     C.next_t[i], C.at_layer[i] = t, layer
-    later(C, i, FLOW_LIST, t)
-
-
-@njit(cache=True, inline="always")
-def later(C, i, which, t):  # type: ignore[no-untyped-def,unused-ignore]
-    """Put case ``i``, on none of the calendar's lists, on list ``which`` for the day of
-    ``t`` (:func:`sim.core.ledger_select.put`)."""
-    put(C.cal, i, which, t)
 
 
 @njit(cache=True, inline="always")

@@ -1,19 +1,34 @@
-"""The ledger's daily queries, compiled (numba).
+"""The ledger's daily queries over its active set, compiled (numba): one pass each.
 
-A day asks the ledger which cases are due, to the flow and to closure (a day's list of
-its calendar, :func:`take`, which the transitions fill with :func:`put`;
-:mod:`sim.core.calendar`), and which are latent and how many are at each stage (one
-loop over ``active``, open ids in id order, each), instead of a chain of numpy masks
-and gathers, whose per-call cost dominates at a town's few thousand open cases. Ids
-stay in id order, and the events due come in time then id order, sorted in the same call.
+A day asks the ledger a few questions about its open cases (which are due, which are
+latent, which have closed, how many are at each stage); each is one loop over
+``active`` (open ids, in id order) instead of a chain of numpy masks and gathers, whose
+per-call cost dominates at a town's few thousand open cases. The answers are exactly
+those of the numpy expressions they replace: ids stay in id order, and the events due
+(to the flow, to closure) come in time then id order, sorted in the same call.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.core.calendar import CHUNK
 from sim.core.jit import njit
+
+
+@njit(cache=True)
+def due(active, stage, next_t, lo, hi, before):  # type: ignore[no-untyped-def,unused-ignore]
+    """Active ids at a stage in ``lo..hi`` whose next event is before ``before``, and those
+    times, in time then id order (:func:`time_order`)."""
+    ids = np.empty(active.size, np.int64)
+    t = np.empty(active.size)
+    m = 0
+    for k in range(active.size):
+        i = active[k]
+        if lo <= stage[i] <= hi and next_t[i] < before:
+            ids[m], t[m] = i, next_t[i]
+            m += 1
+    order = time_order(t[:m])
+    return ids[order], t[order]
 
 
 @njit(cache=True)
@@ -29,20 +44,24 @@ def at_stage(active, stage, s):  # type: ignore[no-untyped-def,unused-ignore]
 
 
 @njit(cache=True)
-def without(active, gone):  # type: ignore[no-untyped-def,unused-ignore]
-    """The ids of ``active`` not in ``gone`` (both in id order; an id of ``gone`` not in
-    ``active`` is an error)."""
-    out = np.empty(active.size, np.int64)
-    m = g = 0
+def closing(active, stage, next_t, closing, closed, dropped, before):  # type: ignore[no-untyped-def,unused-ignore]
+    """The active ids at ``closing`` whose next event is before ``before``, in time then id
+    order (:func:`time_order`), and the other active ids at neither ``closed`` nor
+    ``dropped`` (the active set once the first have closed), in id order."""
+    due = np.empty(active.size, np.int64)
+    t = np.empty(active.size)
+    rest = np.empty(active.size, np.int64)
+    m = r = 0
     for k in range(active.size):
-        if g < gone.size and active[k] == gone[g]:
-            g += 1
-        else:
-            out[m] = active[k]
+        i = active[k]
+        s = stage[i]
+        if s == closing and next_t[i] < before:
+            due[m], t[m] = i, next_t[i]
             m += 1
-    if g < gone.size:
-        raise ValueError("a case left the active set that was not in it")
-    return out[:m].copy()
+        elif s != closed and s != dropped:
+            rest[r] = i
+            r += 1
+    return due[time_order(t[:m])], rest[:r].copy()
 
 
 @njit(cache=True)
@@ -113,74 +132,3 @@ def _insertion_sort(a, key, lo, hi):  # type: ignore[no-untyped-def,unused-ignor
             a[m + 1], key[m + 1] = a[m], key[m]
             m -= 1
         a[m + 1], key[m + 1] = x, kx
-
-
-@njit(cache=True, inline="always")
-def put(K, i, which, t):  # type: ignore[no-untyped-def,unused-ignore]
-    """Put case ``i``, on no list, on list ``which`` of the calendar ``K`` for the day of
-    ``t`` (``t ≥ 0``), with ``t``; for the last day if ``t`` is at or after it or not
-    finite."""
-    last = K.ends.shape[2] - 1
-    d = int(t) if t < last else last
-    c = K.ends[1, which, d]
-    if c < 0 or K.chunks[c, 1] == CHUNK:  # a new last chunk
-        n = K.free[0]
-        new = K.free[n]
-        K.free[0] = n - 1
-        K.chunks[new, 0], K.chunks[new, 1] = -1, 0
-        if c < 0:
-            K.ends[0, which, d] = new
-        else:
-            K.chunks[c, 0] = new
-        K.ends[1, which, d] = new
-        c = new
-    f = K.chunks[c, 1]
-    K.slots[c, f], K.times[c, f] = i, t
-    K.chunks[c, 1] = f + 1
-
-
-@njit(cache=True)
-def take(K, which, day):  # type: ignore[no-untyped-def,unused-ignore]
-    """Empty list ``which`` of ``day`` in the calendar ``K``: its cases due before
-    ``day + 1`` and their times, in time then id order. On the last day's list (a model
-    stepped to or past its horizon) the cases not yet due go back on it."""
-    d = min(day, K.ends.shape[2] - 1)
-    n, c = 0, K.ends[0, which, d]
-    while c >= 0:
-        n += K.chunks[c, 1]
-        c = K.chunks[c, 0]
-    ids, t = np.empty(n, np.int64), np.empty(n)
-    m, c = 0, K.ends[0, which, d]
-    K.ends[0, which, d] = K.ends[1, which, d] = -1
-    while c >= 0:
-        for s in range(K.chunks[c, 1]):
-            ids[m], t[m] = K.slots[c, s], K.times[c, s]
-            m += 1
-        nxt = K.chunks[c, 0]
-        K.free[0] += 1
-        K.free[K.free[0]] = c
-        c = nxt
-    m, before = 0, day + 1.0
-    for k in range(n):
-        if t[k] < before:
-            ids[m], t[m] = ids[k], t[k]
-            m += 1
-        else:
-            put(K, ids[k], which, t[k])
-    order = time_order(t[:m])
-    ids, t = ids[order], t[order]
-    _ties_by_id(ids, t)
-    return ids, t
-
-
-@njit(cache=True)
-def _ties_by_id(ids, t):  # type: ignore[no-untyped-def,unused-ignore]
-    """Put each run of equal times ``t`` (sorted) in id order, in place."""
-    n, a = t.size, 0
-    while a < n:
-        b = a + 1
-        while b < n and t[b] == t[a]:
-            b += 1
-        if b - a > 1:
-            ids[a:b] = np.sort(ids[a:b])
-        a = b

@@ -82,7 +82,7 @@ class GovModel(mesa.Model):
     Args:
         params: the resolved scenario.
         seed: the run's seed; every stream derives from it (:mod:`sim.core.rng`).
-        days: the horizon, used to size the records and the ledger's calendar.
+        days: the horizon, used to size the records.
     """
 
     def __init__(self, params: Params, seed: int = 0, days: int = 365) -> None:
@@ -93,7 +93,7 @@ class GovModel(mesa.Model):
         units = build_units(self, params, places)
         expected = catalogue.rate.sum() * params.population.residents / 1000.0
         hooks = Hooks()
-        ledger = Ledger(int(expected * days * 1.1) + 1024, catalogue.max_level, hooks.emit, days=days)
+        ledger = Ledger(int(expected * days * 1.1) + 1024, catalogue.max_level, hooks.emit)
         self.world = World(params, self.seed, self.days, catalogue, places, units, ledger, hooks)
         self.mechanisms: dict[str, Any] = {name: cls(self.world) for name, cls in REGISTRY.items()}
         self._plans = {cls: cls.prepare(self.agents_by_type[cls], self.world) for cls in self._unit_classes()}

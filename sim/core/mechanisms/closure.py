@@ -35,4 +35,4 @@ class Closure:
 
     def step(self, day: int) -> None:
         """Close today's verified cases and drop finished ones from the active set."""
-        self.world.ledger.close_due(day)
+        self.world.ledger.close_due(day + 1.0)

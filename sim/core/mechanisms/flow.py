@@ -32,8 +32,8 @@ from sim.core.agents import UNIT_LEVEL
 from sim.core.draws import stream_keys
 from sim.core.jit import Pinned, njit
 from sim.core.kinds import Kind
-from sim.core.ledger import CLOSE_LIST, DROP_LIST, FLOW_LIST, MAX_ROUTE, Stage
-from sim.core.ledger_flow import EV_BOOKED, EV_BOUNCED, EV_DROPPED, EV_RESOLVED, EV_STARTED, later, warm
+from sim.core.ledger import MAX_ROUTE, Stage
+from sim.core.ledger_flow import EV_BOOKED, EV_BOUNCED, EV_DROPPED, EV_RESOLVED, EV_STARTED, warm
 from sim.core.mechanisms.dispatch import dispatch
 from sim.core.mechanisms.handling import arrive, complete, travel_hours
 from sim.core.mechanisms.powers import OFF
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from sim.core.world import World
 
 DISPATCH, TRANSIT, QUEUED = int(Stage.DISPATCH), int(Stage.TRANSIT), int(Stage.QUEUED)
-CLOSING, DROPPED = int(Stage.CLOSING), int(Stage.DROPPED)
 AHEAD = 8
 """How many due events ahead the flow warms a case's rows (:func:`sim.core.ledger_flow.warm`)."""
 EVENTS_AT_ONCE = 1_000
@@ -287,7 +286,7 @@ class CaseFlow:
     def step(self, day: int) -> None:
         """Run the day's case events (those before the day's end), then emit their hooks."""
         L = self.world.ledger
-        due, due_t = L.due_today(day)
+        due, due_t = L.due_between(DISPATCH, QUEUED, day + 1.0)
         if due.size > self.buf.heap_t.size:  # each case waits in the heap at most once
             self.buf = Buffers.sized(2 * due.size)
         self.buf.counts[:] = 0
@@ -373,11 +372,7 @@ def run_day(F, day, due, due_t):  # type: ignore[no-untyped-def,unused-ignore]
     other event comes between: keys are distinct); one later in the day waits in the
     heap. The rules get the case's id unsigned: numba then reads its columns without the
     code for negative indices that a signed index takes at every read (signed, a
-    town-year's flow took about a tenth longer). After a case's events it goes on a list
-    of the ledger's calendar (:func:`sim.core.ledger_flow.later`): the flow list of the
-    day of its next event if that is a later day, the closing list of the day its
-    verification ends if resolved, the day's drop list if dropped.
-    Returns 0 when the day's events are done,
+    town-year's flow took about a tenth longer). Returns 0 when the day's events are done,
     1 when the log is nearly full (emit it, reset ``count[1]`` and call again to resume),
     2 when the flow loops without time passing (an error). Compiled without reference
     counting (``_nrt=False``): it and the rules it inlines allocate nothing, so the many
@@ -414,12 +409,5 @@ def run_day(F, day, due, due_t):  # type: ignore[no-untyped-def,unused-ignore]
                 break
         else:
             return 2
-        if DISPATCH <= st <= QUEUED:  # its next event: later today, or on a later day's list
-            if C.next_t[case] < end:
-                _push(B, C.next_t[case], i)
-            else:
-                later(C, case, FLOW_LIST, C.next_t[case])
-        elif st == CLOSING:  # resolved: closed on the day its verification ends
-            later(C, case, CLOSE_LIST, C.next_t[case])
-        elif st == DROPPED:  # out of the active set at the day's closing
-            later(C, case, DROP_LIST, t)
+        if DISPATCH <= st <= QUEUED and C.next_t[i] < end:
+            _push(B, C.next_t[i], i)
