@@ -3,24 +3,16 @@ timings themselves are a benchmark, not a test)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from sim.core.model import DAY_ORDER
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from tests.conftest import benchmark_script
 
 
 @pytest.fixture
 def cpc(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))  # as when run as a script
-    spec = importlib.util.spec_from_file_location("cost_per_case", BENCHMARKS / "cost_per_case.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("cost_per_case", monkeypatch)
 
 
 def test_the_fit_recovers_a_line(cpc) -> None:

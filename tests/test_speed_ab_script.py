@@ -4,22 +4,16 @@ inside it (short runs; the A/B itself is a benchmark, not a test)."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from tests.conftest import benchmark_script
 
 
 @pytest.fixture
 def ab(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))  # as when run as a script
-    spec = importlib.util.spec_from_file_location("speed_ab", BENCHMARKS / "speed_ab.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("speed_ab", monkeypatch)
 
 
 @pytest.mark.parametrize("part", ["run", "flow"])
