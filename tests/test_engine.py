@@ -38,6 +38,35 @@ def test_the_stamp_changes_when_a_compiled_source_changes(
     assert jit.source_stamp() != before
 
 
+def test_an_index_naming_a_class_since_removed_reads_as_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache index whose pickled signatures name a class that no longer exists (an
+    update removed its module) is read as empty, so the kernel compiles afresh; numba
+    alone raises."""
+    import sys
+    import types
+
+    from numba.core import caching
+
+    gone = types.ModuleType("govsim_removed_module")
+
+    class State:
+        pass
+
+    State.__module__, State.__qualname__ = gone.__name__, "State"
+    gone.State = State  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, gone.__name__, gone)
+    files = getattr(caching, "IndexDataCacheFile", None) or caching._IndexDataCacheFile
+    index = files(str(tmp_path), "kernel", jit.source_stamp())
+    index._save_index({(State(),): "kernel-0.nbc"})
+    assert index._load_index() != {}
+    monkeypatch.delitem(sys.modules, gone.__name__)
+    with pytest.raises(ModuleNotFoundError):
+        files._load_index.__wrapped__(index)  # numba's own reading
+    assert index._load_index() == {}
+
+
 def test_draws_are_uniform_and_each_stream_counts_its_own() -> None:
     keys, draws = stream_keys(3), np.zeros((2000, 7), dtype=np.int16)
     u = np.array([uniform(keys, draws, RNG_DISPATCH, i) for i in range(2000) for _ in range(5)])

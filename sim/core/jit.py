@@ -1,4 +1,4 @@
-"""Numba's on-disk caches for the compiled model, kept valid across modules.
+"""Numba's on-disk caches for the compiled model, kept valid across modules and updates.
 
 Numba keys a function's cache on its own source file only; the case flow's compiled
 function (:func:`sim.core.mechanisms.flow.run_day`) inlines rules from a dozen modules,
@@ -6,7 +6,8 @@ so an edit to one of them would leave a stale compiled flow in the cache. Import
 this module makes every cached function of :mod:`sim.core` stamped by all of the core's
 compiled sources together (each file's path, time and size): an edit anywhere in them
 recompiles the lot on the next run (the kernels are cached with ``cache=True``; see
-``benchmarks/cold_start.py`` for the cost of a cold start). The core's modules take
+``benchmarks/cold_start.py`` for the cost of a cold start); an index that names a class
+an update has since removed is read as stale, not an error. The core's modules take
 ``njit`` from here, so the locators are in place before any kernel is declared, and
 importing a part of the core that compiles nothing loads no numba.
 """
@@ -14,6 +15,7 @@ importing a part of the core that compiles nothing loads no numba.
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +59,29 @@ def _caching(name: str) -> Any:
     return getattr(caching, name, None) or getattr(caching, f"_{name}")
 
 
+def _readable_index(load: Any) -> Any:
+    """Numba's reading of a cache's index, with an index it cannot unpickle read as stale
+    (empty: the kernel compiles afresh and the index is written again). An index pickles
+    the types of its kernels' signatures; once an update has removed or renamed the class
+    of such a type (a named tuple of the flow's state, say), numba would raise
+    ``ModuleNotFoundError`` or ``AttributeError`` on every later run instead."""
+
+    def load_index(self: Any) -> Any:
+        try:
+            return load(self)
+        except (ImportError, AttributeError, EOFError, pickle.UnpicklingError):
+            return {}
+
+    load_index.__wrapped__ = load  # type: ignore[attr-defined]
+    return load_index
+
+
 def install() -> None:
-    """Put the core's locators first in numba's list (once)."""
+    """Put the core's locators first in numba's list, and read unreadable indexes as
+    stale (once)."""
+    files = _caching("IndexDataCacheFile")
+    if not hasattr(files._load_index, "__wrapped__"):
+        files._load_index = _readable_index(files._load_index)
     classes: list[Any] = _caching("CacheImpl")._locator_classes
     if any(c.__name__.startswith("Core") for c in classes):
         return
