@@ -35,8 +35,8 @@ def measure(scenario: str, context: str, sizes: list[int], runs: int, days: int,
     cases, totals, parts = [], [], []
     for residents in sizes:
         params = sim.load_scenario(scenario, context=context, overrides={"population.residents": residents})
-        cases.append(len(sim.run(params, seed=0, days=days).cases))
-        total, spent = min((plain(params, days) for _ in range(max(runs, 1))), key=lambda r: r[0])
+        total, spent, n_cases = min((plain(params, days) for _ in range(max(runs, 1))), key=lambda r: r[0])
+        cases.append(n_cases)
         totals.append(total)
         parts.append(spent)
         print(f"  {scenario}: {residents:,} residents, {cases[-1]:,} cases, {total:.3f} s", flush=True)
@@ -46,10 +46,12 @@ def measure(scenario: str, context: str, sizes: list[int], runs: int, days: int,
     print("|---|---|---|---|---|")
     rows = [(label, np.array([p.get(label, 0.0) for p in parts])) for label in parts[-1]]
     for label, secs in [*rows, ("whole run", np.array(totals))]:
-        fixed, per_case = fit(n, secs)
+        part_fixed, part_per_case = fit(n, secs)
         print(
-            f"| {label} | {fixed:.3f} | {per_case * 1e6:.2f} | {secs[-1]:.3f} | {secs[-1] / totals[-1]:.0%} |"
+            f"| {label} | {part_fixed:.3f} | {part_per_case * 1e6:.2f} | {secs[-1]:.3f} "
+            f"| {secs[-1] / totals[-1]:.0%} |"
         )
+    fixed, per_case = fit(n, np.array(totals))
     budget = (target - fixed) / n[-1]
     print(
         f"\nA run of {target:g} s at {cases[-1]:,} cases leaves {budget * 1e6:.2f} µs a case after the fixed "

@@ -50,9 +50,9 @@ def profiled(params: Any, days: int) -> tuple[float, dict[str, float]]:
     return cum.get(("runner.py", "run"), 0.0), {label: cum.get(k, 0.0) for label, k in keys.items()}
 
 
-def plain(params: Any, days: int) -> tuple[float, dict[str, float]]:
+def plain(params: Any, days: int) -> tuple[float, dict[str, float], int]:
     """One run with a clock around each part (the day's acts, the model's building, the
-    tables): its time, and each part's seconds."""
+    tables): its time, each part's seconds, and its number of cases."""
     spent: dict[str, float] = {}
 
     def timed(label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,8 +77,8 @@ def plain(params: Any, days: int) -> tuple[float, dict[str, float]]:
         setattr(runner, fn, timed(label, saved[fn]))
     try:
         t0 = time.perf_counter()
-        sim.run(params, seed=0, days=days)
-        return time.perf_counter() - t0, spent
+        cases = len(sim.run(params, seed=0, days=days).cases)
+        return time.perf_counter() - t0, spent, cases
     finally:
         GovModel.__init__, GovModel.step = init, step  # type: ignore[method-assign]
         for fn, f in saved.items():
@@ -96,7 +96,8 @@ def main() -> None:
     sim.run("baseline", days=5, overrides={"population.residents": 5000})  # warm-up / JIT
     params = sim.load_scenario(args.scenario, context=args.context)
     if args.plain:
-        total, parts = min((plain(params, args.days) for _ in range(max(args.runs, 1))), key=lambda r: r[0])
+        runs = (plain(params, args.days) for _ in range(max(args.runs, 1)))
+        total, parts, _ = min(runs, key=lambda r: r[0])
         how = f"{total:.2f} s, the fastest of {max(args.runs, 1)} runs, timed plainly"
     else:
         total, parts = profiled(params, args.days)
