@@ -15,7 +15,15 @@ import sim
 import sim.core.jit as jit
 import sim.core.mechanisms.flow as flow
 from sim.core import ledger_select
-from sim.core.draws import RNG_DISPATCH, RNG_HANDLING, exponential, stream_keys, uniform
+from sim.core.draws import (
+    RNG_DISPATCH,
+    RNG_HANDLING,
+    exponential,
+    exponential_at,
+    stream_keys,
+    take,
+    uniform,
+)
 from sim.core.ledger import time_order
 from tests.conftest import SMALL
 
@@ -77,6 +85,19 @@ def test_draws_are_uniform_and_each_stream_counts_its_own() -> None:
     a = [exponential(keys, draws, RNG_HANDLING, 7, 1.0) for _ in range(3)]
     b = [exponential(keys, fresh, RNG_HANDLING, 7, 1.0) for _ in range(3)]
     assert a == b
+
+
+def test_a_draw_taken_now_and_computed_later_is_the_draw_of_its_number() -> None:
+    """``take`` advances the stream's counter as a draw does; the value computed later from
+    its number (``exponential_at``) is the one ``exponential`` gives at once, whatever the
+    case draws in between."""
+    keys = stream_keys(5)
+    now, later = np.zeros((10, 7), dtype=np.int16), np.zeros((10, 7), dtype=np.int16)
+    at_once = [exponential(keys, now, RNG_HANDLING, 4, 2.5) for _ in range(3)]
+    numbers = [take(later, RNG_HANDLING, 4) for _ in range(3)]
+    uniform(keys, later, RNG_HANDLING, 4)  # a draw in between changes nothing already taken
+    assert numbers == [0, 1, 2] and later[4, RNG_HANDLING] == 4
+    assert [exponential_at(keys, RNG_HANDLING, 4, n, 2.5) for n in numbers] == at_once
 
 
 def test_a_day_whose_log_fills_resumes_where_it_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -202,14 +223,16 @@ def _hit_reference(u, x):  # type: ignore[no-untyped-def]
 
 def test_a_prefetch_hint_compiles_for_every_index_type_and_changes_nothing() -> None:
     """``prefetch`` (the case flow's hint to warm a case's rows) compiles for 1- and 2-D
-    arrays of any dtype with signed or unsigned indices, emits a prefetch instruction, and
-    leaves every value as it was; on a non-array it is a typing error."""
+    arrays of any dtype, contiguous (the item's size as the stride) or not, with signed or
+    unsigned indices, emits a prefetch instruction, and leaves every value as it was; on a
+    non-array it is a typing error."""
     from numba.core.errors import TypingError
 
     a, b = np.arange(100, dtype=np.int16), np.arange(200.0).reshape(100, 2)
     before = a.copy(), b.copy()
     for ids in (np.array([3, 99, 0], dtype=np.int32), np.array([3, 99, 0], dtype=np.uint64)):
         assert _touch(a, b, ids) == 3 + 99 + 0 + b[[3, 99, 0], 1].sum()
+        assert _touch(b[:, 1], b, ids) == 2 * b[[3, 99, 0], 1].sum()  # a strided column
     assert np.array_equal(a, before[0]) and np.array_equal(b, before[1])
     assert all("prefetch" in _touch.inspect_asm(sig) for sig in _touch.signatures)
     with pytest.raises(TypingError):

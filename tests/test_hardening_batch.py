@@ -397,3 +397,19 @@ def test_every_row_carries_its_run_and_exports_and_csv_stay_whole(tmp_path: Path
     assert list(summaries.columns[:6]) == keys and len(summaries) == 4
     assert len(pd.read_csv(tmp_path / "csv" / "daily.csv")) == 4 * 5
     assert runner.invoke(app, ["export", str(store), "--csv", str(tmp_path / "csv")]).exit_code == 2
+
+
+def test_a_settled_worker_keeps_what_it_holds_out_of_full_collections() -> None:
+    """After its first run a worker freezes what it holds (modules, kernels): the full
+    collections of its later runs then see only objects made since."""
+    import gc
+
+    from sim.experiments.pool import settle
+
+    try:
+        settle()
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # the imported model, pandas, numba: many thousands
+        assert len(gc.get_objects(generation=2)) < frozen // 100
+    finally:
+        gc.unfreeze()

@@ -51,8 +51,22 @@ def _mix(z: np.uint64) -> np.uint64:
 @njit(cache=True, inline="always")
 def uniform(keys: np.ndarray, draws: np.ndarray, s: int, case: int) -> float:
     """A uniform draw in [0, 1) of stream ``s`` for ``case`` (advances ``draws[case, s]``)."""
+    return uniform_at(keys, s, case, take(draws, s, case))
+
+
+@njit(cache=True, inline="always")
+def take(draws: np.ndarray, s: int, case: int) -> int:
+    """Take ``case``'s next draw of stream ``s`` without computing it: its number (advances
+    ``draws[case, s]``), for :func:`uniform_at` or :func:`exponential_at` later, when a
+    rule needs the value only on some of its branches."""
     n = draws[case, s]
     draws[case, s] = n + 1
+    return n
+
+
+@njit(cache=True, inline="always")
+def uniform_at(keys: np.ndarray, s: int, case: int, n: int) -> float:
+    """The ``n``-th uniform draw of stream ``s`` for ``case`` (changes no counter)."""
     z = _mix(_mix(keys[s] ^ np.uint64(case)) + np.uint64(n))
     return float(z >> _S11) * _UNIT
 
@@ -60,7 +74,13 @@ def uniform(keys: np.ndarray, draws: np.ndarray, s: int, case: int) -> float:
 @njit(cache=True, inline="always")
 def exponential(keys: np.ndarray, draws: np.ndarray, s: int, case: int, scale: float) -> float:
     """An exponential draw of mean ``scale``."""
-    return -scale * np.log1p(-uniform(keys, draws, s, case))
+    return exponential_at(keys, s, case, take(draws, s, case), scale)
+
+
+@njit(cache=True, inline="always")
+def exponential_at(keys: np.ndarray, s: int, case: int, n: int, scale: float) -> float:
+    """The exponential of mean ``scale`` from the ``n``-th draw of stream ``s`` for ``case``."""
+    return -scale * np.log1p(-uniform_at(keys, s, case, n))
 
 
 @njit(cache=True, inline="always")

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.core.draws import RNG_ASSESSMENT, RNG_HANDLING, exponential, lognormal, uniform
+from sim.core.draws import RNG_ASSESSMENT, RNG_HANDLING, exponential, exponential_at, lognormal, take, uniform
 from sim.core.jit import njit
 from sim.core.kinds import Kind, Layer
 from sim.core.ledger import DropReason, Outcome, Stage
@@ -195,7 +195,7 @@ def complete(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
     a command centre takes an exponential ``handoff_days``."""
     C, U, S = F.cases, F.units, F.s
     out, unit = C.outcome[i], C.unit[i]
-    hand = 0.0 if S.command_centre else exponential(F.keys, C.draws, RNG_HANDLING, i, S.handoff_days)
+    hand = -1 if S.command_centre else take(C.draws, RNG_HANDLING, i)  # drawn now, computed if used
     if out == TRIAGE:  # the centre has triaged the report: dispatch sends it on now
         redispatch(C, i, t, True)
     elif out == BOUNCE:
@@ -208,7 +208,7 @@ def complete(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
     elif out == WORK:
         if C.route_pos[i] + 1 < C.route_len[i]:  # on to the route's next unit
             C.route_pos[i] += 1
-            send(C, i, C.route[i, C.route_pos[i]], t + hand, WORK)
+            send(C, i, C.route[i, C.route_pos[i]], t + _handoff(F, i, hand), WORK)
             return
         follow_up(F, i, unit, t)
         if C.stage[i] == QUEUED:
@@ -218,14 +218,25 @@ def complete(F, i, t):  # type: ignore[no-untyped-def,unused-ignore]
 
 
 @njit(cache=True, inline="always")
+def _handoff(F, i, hand):  # type: ignore[no-untyped-def,unused-ignore]
+    """Days of the hand-off between two units of case ``i``: the exponential
+    ``handoff_days`` of its handling draw number ``hand`` (:func:`sim.core.draws.take`),
+    or none (-1: the command centre passes it on)."""
+    if hand < 0:
+        return 0.0
+    return exponential_at(F.keys, RNG_HANDLING, i, hand, F.s.handoff_days)
+
+
+@njit(cache=True, inline="always")
 def _bounced(F, i, t, hand):  # type: ignore[no-untyped-def,unused-ignore]
     """A wrong unit sends the case back to the layer that sent it, or — past
-    ``max_bounces`` — it is dropped. With two-way assessment, a rated unit instead
-    forwards it to the unit with authority with its response chance (no bounce)."""
+    ``max_bounces`` — it is dropped, after a hand-off of draw number ``hand``
+    (:func:`_handoff`). With two-way assessment, a rated unit instead forwards it to the
+    unit with authority with its response chance (no bounce)."""
     C, U, S = F.cases, F.units, F.s
     unit = C.unit[i]
     if S.assessment and uniform(F.keys, C.draws, RNG_ASSESSMENT, i) < U.unit_response[unit]:
-        send(C, i, C.route[i, C.route_pos[i]], t + hand, WORK)
+        send(C, i, C.route[i, C.route_pos[i]], t + _handoff(F, i, hand), WORK)
         return
     announce(F, EV_BOUNCED, i, unit, t, 0.0)
     C.bounces[i] += 1
@@ -234,7 +245,7 @@ def _bounced(F, i, t, hand):  # type: ignore[no-untyped-def,unused-ignore]
         announce(F, EV_DROPPED, i, unit, t, 0.0)
         return
     C.at_layer[i] = U.layer[unit]  # the sender, at the wrong unit's layer
-    redispatch(C, i, t + hand, False)
+    redispatch(C, i, t + _handoff(F, i, hand), False)
 
 
 @njit(cache=True, inline="always")
