@@ -141,8 +141,13 @@ def _prefetch(typingctx: Any, array: Any, index: Any) -> Any:
         return None
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        stride = cgutils.unpack_tuple(builder, ary.strides, signature.args[0].ndim)[0]
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        if aryty.ndim == 1 and aryty.layout == "C":  # the item's size: no stride to load
+            size = context.get_abi_sizeof(context.get_data_type(aryty.dtype))
+            stride = context.get_constant(types.intp, size)
+        else:
+            stride = cgutils.unpack_tuple(builder, ary.strides, aryty.ndim)[0]
         index = context.cast(builder, args[1], signature.args[1], types.intp)
         offset = builder.mul(index, stride)
         byte = ir.IntType(8).as_pointer()
