@@ -7,6 +7,7 @@ worker's first run does) in a fresh process for each mode, and prints how many f
 ``gc.callbacks``.
 
     python benchmarks/gc_passes.py [--scenario baseline] [--context town] [--runs 8]
+        [--days 365] [--residents N]
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ import sys
 import time
 
 
-def worker(scenario: str, context: str, runs: int, settled: bool) -> None:
-    """Time the full collections inside ``runs`` runs; print (count, seconds) as JSON."""
+def worker(
+    scenario: str, context: str, runs: int, settled: bool, days: int = 365, residents: int = 0
+) -> None:
+    """Time the full collections inside ``runs`` runs; print (count, seconds, the runs'
+    wall time) as JSON. ``residents``: the context's when 0."""
     import sim
     from sim.experiments.pool import settle
 
-    params = sim.load_scenario(scenario, context=context)
-    sim.run(params, seed=0, days=365)
+    size = {"population.residents": residents} if residents else None
+    params = sim.load_scenario(scenario, context=context, overrides=size)
+    sim.run(params, seed=0, days=days)
     if settled:
         settle()
     passes, spent, started = 0, 0.0, [0.0]
@@ -42,8 +47,11 @@ def worker(scenario: str, context: str, runs: int, settled: bool) -> None:
 
     gc.callbacks.append(watch)
     t0 = time.perf_counter()
-    for seed in range(runs):
-        sim.run(params, seed=seed, days=365)
+    try:
+        for seed in range(runs):
+            sim.run(params, seed=seed, days=days)
+    finally:
+        gc.callbacks.remove(watch)
     print(json.dumps([passes, spent, time.perf_counter() - t0]))
 
 
@@ -52,19 +60,22 @@ def main() -> None:
     ap.add_argument("--scenario", default="baseline")
     ap.add_argument("--context", default="town")
     ap.add_argument("--runs", type=int, default=8)
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--residents", type=int, default=0, help="the context's when 0")
     ap.add_argument("--worker", choices=("plain", "settled"))
     args = ap.parse_args()
     if args.worker:
-        worker(args.scenario, args.context, args.runs, args.worker == "settled")
+        worker(args.scenario, args.context, args.runs, args.worker == "settled", args.days, args.residents)
         return
     print(f"{args.runs} runs of {args.scenario} on {args.context}, after one that loads the kernels:")
     for mode in ("plain", "settled"):
         what = ["--scenario", args.scenario, "--context", args.context, "--runs", str(args.runs)]
+        what += ["--days", str(args.days), "--residents", str(args.residents)]
         out = subprocess.run(
             [sys.executable, __file__, "--worker", mode, *what], check=True, capture_output=True, text=True
         )
         passes, spent, wall = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"  {mode:8s} full collections {passes:3d}, {spent:.3f} s of the runs' {wall:.1f} s")
+        print(f"  {mode:8s} full collections {passes:3d}, {spent:.3f} s of the runs' {wall:.2f} s")
 
 
 if __name__ == "__main__":
