@@ -66,9 +66,10 @@ def server_heap(staff: np.ndarray) -> np.ndarray:
 @njit(cache=True)
 def _book(free_at, heap, s0, cal, arrival, hours):  # type: ignore[no-untyped-def,unused-ignore]
     """Book one job on the first-free server of the unit whose heap starts at ``s0``:
-    (server, start, finish); :func:`_take` commits it."""
-    best = heap[s0]
-    t = next_open(max(arrival, free_at[best]), cal[0], cal[1], cal[2])
+    (server, start, finish); :func:`_take` commits it. (Here and in :func:`_take` the
+    indices are unsigned, so numba reads the arrays without handling negative indices.)"""
+    best = heap[np.uint64(s0)]
+    t = next_open(max(arrival, free_at[np.uint64(best)]), cal[0], cal[1], cal[2])
     return best, t, advance(t, hours, cal[0], cal[1], cal[2])
 
 
@@ -76,19 +77,23 @@ def _book(free_at, heap, s0, cal, arrival, hours):  # type: ignore[no-untyped-de
 def _take(free_at, heap, s0, n, finish):  # type: ignore[no-untyped-def,unused-ignore]
     """The unit's first-free server (its heap's root) is busy until ``finish``: set it and
     sift it down its heap (``heap[s0 : s0+n]``)."""
+    s0, n = np.uint64(s0), np.uint64(n)  # unsigned: read without the code for negative indices
+    one, two = np.uint64(1), np.uint64(2)
     item = heap[s0]
-    free_at[item] = finish
-    k = 0
+    free_at[np.uint64(item)] = finish
+    k = np.uint64(0)
     while True:
-        c = 2 * k + 1
+        c = two * k + one
         if c >= n:
             break
         a = heap[s0 + c]
-        if c + 1 < n:
-            b = heap[s0 + c + 1]
-            if free_at[b] < free_at[a] or (free_at[b] == free_at[a] and b < a):
-                c, a = c + 1, b
-        if finish < free_at[a] or (finish == free_at[a] and item < a):
+        fa = free_at[np.uint64(a)]
+        if c + one < n:
+            b = heap[s0 + c + one]
+            fb = free_at[np.uint64(b)]
+            if fb < fa or (fb == fa and b < a):
+                c, a, fa = c + one, b, fb
+        if finish < fa or (finish == fa and item < a):
             break
         heap[s0 + k] = a
         k = c
