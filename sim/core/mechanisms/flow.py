@@ -377,8 +377,8 @@ def run_day(F, day, due, due_t):  # type: ignore[no-untyped-def,unused-ignore]
     heap. The rules get the case's id unsigned: numba then reads its columns without the
     code for negative indices that a signed index takes at every read (signed, a
     town-year's flow took about a tenth longer); so are the positions in the due list and
-    the heap, and the servers' in their heaps (:mod:`sim.core.queues`; about 5 % of the
-    flow). Returns 0 when the day's events are done,
+    the heap, and the servers' in their heaps (:mod:`sim.core.queues`; a few per cent of
+    the flow, ``benchmarks/speed_ab.py --part flow``). Returns 0 when the day's events are done,
     1 when the log is nearly full (emit it, reset ``count[1]`` and call again to resume),
     2 when the flow loops without time passing (an error). Compiled without reference
     counting (``_nrt=False``): it and the rules it inlines allocate nothing, so the many
