@@ -7,14 +7,17 @@ the compiled kernels), old then new, and the ratio new / old is taken of the med
 all their runs, with the ratio of the minima beside it (the least disturbed runs).
 
     python benchmarks/speed_ab.py --base REV [--scenarios baseline,reform] [--context wujiang]
-        [--days 365] [--rounds 4] [--reps 3] [--clock wall|cpu] [--part run|flow]
+        [--days 365] [--rounds 4] [--reps 3] [--clock wall|cpu] [--part run|flow|ACT]
 
 ``--base`` is exported with ``git archive`` into a temporary folder (deleted afterwards)
 and run with ``PYTHONPATH`` pointing at it; its numba kernels compile on its first run,
 which the warm-up absorbs (about a minute). ``--part flow`` times only the compiled case
 flow's calls (:func:`sim.core.mechanisms.flow.run_day`, then through numba's dispatcher)
-inside the runs instead of the whole ``sim.run``. ``--clock cpu`` uses the process's
-CPU time instead of wall time. Progress goes to stderr; the table to stdout.
+inside the runs instead of the whole ``sim.run``; ``--part ACT``, an act of the day
+(:data:`sim.core.model.DAY_ORDER`: ``discovery``, ``closure`` …), the calls of that act's
+method (a mechanism's ``step``, say), the Python around its kernels included.
+``--clock cpu`` uses the process's CPU time instead of wall time. Progress goes to
+stderr; the table to stdout.
 """
 
 from __future__ import annotations
@@ -27,9 +30,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from engine_equality import describe, export_rev
+
+from sim.core.mechanisms import REGISTRY
+from sim.core.model import DAY_ORDER, GovModel
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,16 +49,22 @@ def worker(args: argparse.Namespace) -> None:
 
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     spent = [0.0]
-    if args.part == "flow":
-        run_day = flow.run_day
 
-        def timed(*a: object) -> int:
+    def timer(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*a: object) -> Any:
             t0 = clock()
-            out = run_day(*a)
+            out = fn(*a)
             spent[0] += clock() - t0
-            return out  # type: ignore[no-any-return]
+            return out
 
-        flow.run_day = timed
+        return timed
+
+    if args.part == "flow":
+        flow.run_day = timer(flow.run_day)
+    elif args.part != "run":
+        act = next(a for a in DAY_ORDER if a.name == args.part)
+        owner = GovModel if act.owner == "model" else REGISTRY[act.owner]
+        setattr(owner, act.method, timer(getattr(owner, act.method)))
     params = sim.load_scenario(args.scenario, context=args.context)
     sim.run(params, seed=1, days=5)  # loads (or compiles) the kernels
     times = []
@@ -58,7 +72,7 @@ def worker(args: argparse.Namespace) -> None:
         spent[0] = 0.0
         t0 = clock()
         sim.run(params, seed=1, days=args.days)
-        times.append(spent[0] if args.part == "flow" else clock() - t0)
+        times.append(clock() - t0 if args.part == "run" else spent[0])
     print(json.dumps(times))
 
 
@@ -86,7 +100,7 @@ def main(args: argparse.Namespace) -> None:
                 for name in scenarios:
                     print(f"round {r + 1}/{args.rounds}: {side} {name}", file=sys.stderr, flush=True)
                     got.setdefault((side, name), []).extend(timings(tree, name, args))
-        what = "case flow" if args.part == "flow" else "run"
+        what = {"flow": "case flow", "run": "run"}.get(args.part, f"act {args.part}")
         print(
             f"{what}, {args.days} days, context {args.context or 'town'}, {args.clock} clock, "
             f"{args.rounds} rounds x {args.reps} runs alternated"
@@ -114,7 +128,7 @@ if __name__ == "__main__":
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall")
-    ap.add_argument("--part", choices=("run", "flow"), default="run")
+    ap.add_argument("--part", choices=("run", "flow", *(a.name for a in DAY_ORDER)), default="run")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--scenario", help=argparse.SUPPRESS)
     parsed = ap.parse_args()

@@ -240,16 +240,20 @@ def test_a_prefetch_hint_compiles_for_every_index_type_and_changes_nothing() -> 
 
 
 def test_discovery_decides_a_hit_exactly_as_expm1_does() -> None:
-    """Discovery's hit test, which calls ``expm1`` only between the bounds x - x²/2 and
-    x - x²/2 + x³/6 of 1 - exp(-x), decides as ``u < -expm1(-x)`` for every draw: random
-    ones, and those within a few ulps of the threshold and of each bound."""
+    """Discovery's hit test, which calls ``expm1`` only between the bounds of 1 - exp(-x)
+    of degrees 4 and 5, decides as ``u < -expm1(-x)`` for every draw: random ones, and
+    those within a few ulps of the threshold and of each bound (and of those of degrees 2
+    and 3, the bounds it used before)."""
     from sim.core.mechanisms.discovery import _hit
 
     rng = np.random.default_rng(7)
-    x = np.concatenate([[0.0, 1e-300, 1e-12, 0.5, 1.0, 3.0, 50.0, np.inf], rng.exponential(0.3, 400)])
+    fixed = [0.0, 1e-300, 1e-12, 1e-4, 0.5, 1.0, 3.0, 50.0, np.inf]
+    x = np.concatenate([fixed, rng.exponential(0.3, 400), rng.random(200) * 5])
     for xi in x:
         with np.errstate(invalid="ignore"):  # inf - inf at x = inf
-            edges = [-np.expm1(-xi), xi - 0.5 * xi * xi, xi - xi * xi * (0.5 - xi / 6.0)]
+            p3 = xi - xi * xi * (0.5 - xi / 6.0)
+            p4 = xi * (1.0 - xi * (0.5 - xi * (1.0 / 6.0 - xi / 24.0)))
+            edges = [-np.expm1(-xi), xi - 0.5 * xi * xi, p3, p4, p4 + xi**5 / 120.0]
         u = [np.nextafter(e, d) for e in edges if 0 <= e < 1 for d in (-1.0, 2.0)]
         u += [e for e in edges if 0 <= e < 1] + list(rng.random(50)) + [0.0]
         for ui in u:

@@ -77,6 +77,22 @@ def test_the_case_flow_logs_the_events_someone_listens_to() -> None:
     assert np.array_equal(t, L.resolved[ids])
 
 
+
+def test_the_case_flows_state_is_built_again_only_over_other_arrays() -> None:
+    """The flow keeps its state tuple from day to day, and builds it again when an array
+    in it is replaced: the ratings renewed (assessment), the ledger grown."""
+    m = _model(days=30)
+    flow, w = m.mechanisms["flow"], m.world
+    first = flow.state()
+    assert flow.state() is first
+    w.unit_response = w.unit_response.copy()
+    renewed = flow.state()
+    assert renewed is not first and renewed.units.unit_response is w.unit_response
+    m.ledger._grow(2 * m.ledger._cap)
+    grown = flow.state()
+    assert grown is not renewed and grown.cases.stage is m.ledger.stage
+    assert flow.state() is grown
+
 def test_mechanisms_see_the_world_not_the_model() -> None:
     m = _model(days=2)
     for name, mech in m.mechanisms.items():

@@ -208,6 +208,7 @@ class Ledger:
         self.trace: set[tuple[str, int, int]] | None = None
         """Set to an empty set to record every (transition, from, to) a run takes."""
         self._flow_trace = np.zeros(TRACE_SHAPE, dtype=np.bool_)
+        self._cases: Cases | None = None
 
     def __getattr__(self, name: str) -> np.ndarray:
         cols = self.__dict__.get("cols")
@@ -295,8 +296,12 @@ class Ledger:
 
     def cases(self) -> Cases:
         """The columns, routes and trace as :data:`Cases`, for the compiled transitions
-        (:mod:`sim.core.ledger_flow`) that the case flow takes."""
-        return Cases(**{**self.cols, "route": self.route, "draws": self.draws, "trace": self._flow_trace})
+        (:mod:`sim.core.ledger_flow`) that the case flow takes: the same tuple until the
+        ledger grows (its columns are then new arrays)."""
+        if self._cases is None:
+            more = {"route": self.route, "draws": self.draws, "trace": self._flow_trace}
+            self._cases = Cases(**self.cols, **more)
+        return self._cases
 
     def absorb_trace(self) -> None:
         """Add the compiled transitions' edges to ``trace`` (when it is on)."""
@@ -318,3 +323,4 @@ class Ledger:
         draws = np.zeros((cap, len(FLOW_STREAMS)), dtype=np.int16)
         draws[: self.n] = self.draws[: self.n]
         self.route, self.draws, self._cap = route, draws, cap
+        self._cases = None
