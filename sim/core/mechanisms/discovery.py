@@ -145,14 +145,21 @@ class Discovery:
         pro = world.params.professional_grids.enabled
         self.professional = ProfessionalPatrol(world) if pro else None
         self._find = Pinned(_find)
-        self.kept = Latent.room(world.ledger.cols, 0)
-        """The issues still latent after the last step, with their columns."""
+        self._rooms = (Latent.room(world.ledger.cols, 0), Latent.room(world.ledger.cols, 0))
+        """The rows of the issues kept latent (the first ``_kept``), and room for the next
+        day's: the pass writes what it keeps into the other, and they swap."""
+        self._kept = 0
         self._seen = 0  # the issues that had occurred by the last step
+
+    @property
+    def kept(self) -> Latent:
+        """The issues still latent after the last step, with their columns."""
+        return self._rooms[0].head(self._kept)
 
     @property
     def latent(self) -> np.ndarray:
         """The ids of the issues still latent after the last step, in id order."""
-        return self.kept.ids
+        return self._rooms[0].ids[: self._kept]
 
     def step(self, day: int) -> None:
         """Find latent issues today; found ones go to dispatch at the time found. Each
@@ -162,25 +169,30 @@ class Discovery:
         (only discovery's ``find`` moves an issue out of latency), so no pass over the
         ledger's open cases is needed to list them (a test holds the list to
         :meth:`sim.core.ledger.Ledger.undiscovered`); the pass reads their columns from
-        :class:`Latent`, and writes those it keeps."""
+        :class:`Latent`, and writes those it keeps into the room it keeps for them (no
+        new arrays a day)."""
         L = self.world.ledger
         new = Latent.rows(L.cols, self._seen, L.n)
         self._seen = L.n
-        n = self.kept.ids.size + new.ids.size
+        kept, rest = self._rooms
+        n = self._kept + new.ids.size
         if n == 0:
             return
-        rest = Latent.room(L.cols, n)
-        today = self._today(day, self.kept, new)
-        self.kept = rest.head(self._find(L.cases(), L.max_level, today, self.kept, new, rest))
+        if rest.ids.size < n:
+            rest = Latent.room(L.cols, 2 * n)
+        today = self._today(day, kept, self._kept, new)
+        self._kept = self._find(L.cases(), L.max_level, today, kept, self._kept, new, rest)
+        self._rooms = (rest, kept)
         L.absorb_trace()
 
-    def _today(self, day: int, kept: Latent, new: Latent) -> Today:
-        """The day's channels for the latent issues (``kept``, then ``new``), their random
-        numbers drawn in each stream's order: the discovery stream's for the patrol, the volunteers, the
-        inspections, then the pass-over (if patrol and handling are not separate); the
-        police's (:meth:`_police`); the professional patrol's, after it has seen the new
-        issues (:meth:`ProfessionalPatrol.hazard`)."""
-        w, cat, p, n = self.world, self.world.catalogue, self.world.params, kept.ids.size + new.ids.size
+    def _today(self, day: int, kept: Latent, kept_n: int, new: Latent) -> Today:
+        """The day's channels for the latent issues (the first ``kept_n`` of ``kept``, then
+        ``new``), their random numbers drawn in each stream's order: the discovery
+        stream's for the patrol, the volunteers, the inspections, then the pass-over (if
+        patrol and handling are not separate); the police's (:meth:`_police`); the
+        professional patrol's, after it has seen the new issues
+        (:meth:`ProfessionalPatrol.hazard`)."""
+        w, cat, p, n = self.world, self.world.catalogue, self.world.params, kept_n + new.ids.size
         gcal, ocal, ecal = p.calendar.grid, p.calendar.office, p.calendar.enforcement
         # patrol, volunteers, inspection (two rows each), then the pass-over's: one call
         # draws the same numbers in the same order as one call for each
@@ -188,7 +200,7 @@ class Discovery:
         u_pass = np.empty(0) if p.grid.separation else u[6]
         pro, u_pro = np.empty(0), np.empty((2, 0))
         if self.professional is not None:
-            pro = self.professional.hazard(np.concatenate([kept.ids, new.ids]), day)
+            pro = self.professional.hazard(np.concatenate([kept.ids[:kept_n], new.ids]), day)
             u_pro = self.professional.rng.random((2, n))
         grid, office, police = (_window(day, c.start_hour, c.hours_per_day) for c in (gcal, ocal, ecal))
         return Today(
@@ -208,15 +220,15 @@ class Discovery:
             u_patrol=u[0:2],
             u_volunteers=u[2:4],
             u_inspection=u[4:6],
-            u_police=self._police(day, kept, new),
+            u_police=self._police(day, kept.category[:kept_n], new.category),
             u_professional=u_pro,
             u_pass=u_pass,
         )
 
-    def _police(self, day: int, kept: Latent, new: Latent) -> np.ndarray:
+    def _police(self, day: int, kept: np.ndarray, new: np.ndarray) -> np.ndarray:
         """The draws of the grid's police officers today: two for each latent issue
-        (``kept``, then ``new``) of a police category (none on their days off, or with no
-        officers; stream ``police``).
+        (those kept, then the new, of categories ``kept`` and ``new``) of a police
+        category (none on their days off, or with no officers; stream ``police``).
         Each officer finds them as a full-time patroller would (hazard
         ``detectability × police_per_grid``, *assumption*), on his calendar's working hours
         and days (:func:`_find`)."""
@@ -224,7 +236,7 @@ class Discovery:
         if day % 7 >= w.params.calendar.enforcement.days_per_week or not w.catalogue.police.any():
             return np.empty((2, 0))
         police = w.catalogue.police
-        m = np.count_nonzero(police[kept.category]) + np.count_nonzero(police[new.category])
+        m = np.count_nonzero(police[kept]) + np.count_nonzero(police[new])
         return w.stream("police").random((2, m)) if m else np.empty((2, 0))
 
 
@@ -234,9 +246,9 @@ def _window(day: int, start_hour: float, hours: float) -> tuple[float, float]:
 
 
 @njit(cache=True, _nrt=False)  # type: ignore[call-overload]
-def _find(C, max_level, D, kept, new, rest):  # type: ignore[no-untyped-def,unused-ignore]
-    """Which latent issues are found today, when and through which channel: the issues
-    ``kept`` from earlier days, then the ``new`` ones (:class:`Latent`), the ``k``-th of
+def _find(C, max_level, D, kept, r, new, rest):  # type: ignore[no-untyped-def,unused-ignore]
+    """Which latent issues are found today, when and through which channel: the first ``r``
+    issues of ``kept``, from earlier days, then the ``new`` ones (:class:`Latent`), the ``k``-th of
     them with the ``k``-th of the day's random numbers in ``D``. For each, its time of
     detection by every channel (:func:`_candidates`), the patrol's after the unseparated
     worker's choices (:func:`_pass_over`), and the earliest of them, the first listed
@@ -247,7 +259,6 @@ def _find(C, max_level, D, kept, new, rest):  # type: ignore[no-untyped-def,unus
     Compiled without reference counting (``_nrt=False``): it and the rules it inlines
     allocate nothing, so the many arrays they read cost nothing to pass."""
     kept_n, used = 0, 0  # used: the police draws taken so far
-    r = kept.ids.size
     for k in range(r + new.ids.size):
         X, j = (kept, k) if k < r else (new, k - r)
         t, used = _candidates(X, j, D, k, used)
