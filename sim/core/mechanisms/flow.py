@@ -280,8 +280,7 @@ class CaseFlow:
             w.ledger.cases(), w.unit_response, w.town_response, wk.busy, wk.overtime_hours,
             wk.unit_busy, wk.unit_overtime, self.buf, *powers,
         )  # fmt: skip
-        same = logged == self._logged and all(a is b for a, b in zip(parts, self._parts, strict=True))
-        if self._state is None or not same:
+        if self._state is None or logged != self._logged or not _same(parts, self._parts):
             self._state, self._parts, self._logged = self._build(logged, powers), parts, logged
         return self._state
 
@@ -340,6 +339,11 @@ class CaseFlow:
             on = code == EV_BOOKED
             self.bookings.append((unit[on].copy(), t[on].copy(), B.aux[:n][on].copy()))
         B.counts[1] = 0
+
+
+def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Whether two tuples hold the same objects, item by item."""
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
 
 
 _ONE, _TWO = np.uint64(1), np.uint64(2)
