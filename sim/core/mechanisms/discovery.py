@@ -375,8 +375,8 @@ def _hit(u, x):  # type: ignore[no-untyped-def,unused-ignore]
     signs for every ``x ≥ 0``), so ``u`` above the upper one misses (most latent issues on
     most days) and ``u`` below the lower one hits, each with a margin far wider than
     rounding; only ``u`` between the two (a band of width ``x⁵/120``) needs ``expm1``.
-    (With the degrees 2 and 3, a band of ``x³/6``, a town-year's patrol of the most
-    detectable categories, ``x`` near 1, called it on about a tenth of its draws.)"""
+    (With the degrees 2 and 3 the band is ``x³/6``: at ``x = 1``, a sixth of the draws
+    against a 120th.)"""
     lower = x * (1.0 - x * (0.5 - x * (SIXTH - x * FOURTH)))
     if u >= (lower + x * x * x * x * x * FIFTH) * (1.0 + 1e-9):
         return False

@@ -267,8 +267,7 @@ class CaseFlow:
     def state(self) -> Flow:
         """The flow's state over the world's current arrays: built again only when one of
         them is another array than the day before (the ledger grown, the ratings
-        renewed, the buffers enlarged), else the same tuple (building it took tens of
-        microseconds a day)."""
+        renewed, the buffers enlarged), else the same tuple, not built again each day."""
         w = self.world
         if self._settings is None:  # after every mechanism is built (powers)
             self._settings = settings(w)
