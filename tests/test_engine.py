@@ -14,7 +14,7 @@ from scipy import stats
 import sim
 import sim.core.jit as jit
 import sim.core.mechanisms.flow as flow
-from sim.core import ledger_select
+from sim.core import ledger, ledger_select, output
 from sim.core.draws import (
     RNG_DISPATCH,
     RNG_HANDLING,
@@ -148,6 +148,51 @@ def test_the_ledgers_compiled_queries_answer_as_numpy_does() -> None:
     assert np.array_equal(by_stage, np.bincount(stage[active], minlength=7))
     queued = active[stage[active] == 3]
     assert np.array_equal(by_kind, np.bincount(kind[unit[queued]], minlength=6))
+
+
+def test_the_daily_tables_compiled_counts_answer_as_numpy_does() -> None:
+    """Counts by day (and group) of times with NaN, times past the horizon and codes out of
+    range, as numpy's histogram of the same selection."""
+    rng = np.random.default_rng(5)
+    t = rng.random(20_000) * 60
+    t[rng.random(t.size) < 0.1] = np.nan
+    t[:3] = (0.0, 49.999999, 50.0)
+    code = rng.integers(-1, 9, t.size).astype(np.int8)
+    days = 50
+    for group, groups, first in ((None, 1, 0), (code, 5, 0), (code, 3, 4)):
+        g = np.zeros(t.size, np.int64) if group is None else group.astype(np.int64) - first
+        ok = (t < days) & (g >= 0) & (g < groups)
+        want = np.zeros((groups, days), np.int64)
+        np.add.at(want, (g[ok], np.floor(t[ok]).astype(np.int64)), 1)
+        got = output._counts_by_day(t, days, group, groups, first)
+        assert got.shape == (groups, days) and np.array_equal(got, want)
+
+
+def test_the_ledger_gives_its_rows_their_defaults_as_cases_reach_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rows are given their defaults a block at a time as cases reach them, through the
+    ledger's growth: every new case's columns hold their defaults but where set, and the
+    rows beyond the last block reached are not filled."""
+    monkeypatch.setattr(ledger, "FILL_ROWS", 8)
+    L = ledger.Ledger(20, np.zeros(1, dtype=np.int8), lambda *_: None)
+    assert L._filled_to == 0
+    for k, n in enumerate((3, 6, 1, 30, 7)):  # the fourth and fifth grow it
+        ids = L.occur(np.full(n, float(k)))
+        assert L.n <= L._filled_to <= L._cap
+        L.cols["level"][ids] = k  # a column set after occurring keeps its value
+    assert (L.n, L._filled_to, L._cap) == (47, 48, 80)  # grown to 40, then 80; filled to 40, then 48
+    for name, (_, fill) in ledger._COLUMNS.items():
+        col = L.column(name)
+        if name in ("self_report_at", "next_t"):
+            assert np.array_equal(col, np.repeat(np.arange(5.0), (3, 6, 1, 30, 7)))
+        elif name == "level":
+            assert np.array_equal(col, np.repeat(np.arange(5), (3, 6, 1, 30, 7)))
+        else:
+            assert np.array_equal(
+                col, np.full(L.n, fill, dtype=col.dtype), equal_nan=col.dtype.kind == "f"
+            ), name
+    assert (L.route[: L.n] == -1).all() and (L.draws[: L.n] == 0).all()
 
 
 @pytest.mark.parametrize(

@@ -178,11 +178,21 @@ def time_order(t: np.ndarray) -> np.ndarray:
     return _compiled().time_order(t)
 
 
-def _filled(n: int, dtype: type, fill: float | int) -> np.ndarray:
-    """A column of ``n`` values ``fill``. A column of zeros is allocated zeroed
-    (``np.zeros``): the system then provides its pages only when they are written, which
-    a column that few cases change (bounces, reopenings) mostly never is."""
-    return np.zeros(n, dtype=dtype) if fill == 0 else np.full(n, fill, dtype=dtype)
+FILL_ROWS = 1 << 16
+"""Rows of the columns of other defaults than zero given their defaults at a time, as the
+cases reach them (:meth:`Ledger.occur`)."""
+
+
+def _column(n: int, dtype: type, fill: float | int) -> np.ndarray:
+    """Room for a column of ``n`` values that default to ``fill``. A column of zeros is
+    allocated zeroed (``np.zeros``): the system then provides its pages only when they are
+    written, which a column that few cases change (bounces, reopenings) mostly never is.
+    Another is allocated empty and given its default a block of rows at a time, as the
+    cases reach them (:meth:`Ledger._fill`): rows never used are never written, and those
+    used are written just before the run writes them again (a county-year's ledger is
+    hundreds of MB, and memory used for the first time is slow to get on some machines,
+    ``benchmarks/county_year.py --warm-memory``)."""
+    return np.zeros(n, dtype=dtype) if fill == 0 else np.empty(n, dtype=dtype)
 
 
 class Ledger:
@@ -198,9 +208,11 @@ class Ledger:
         self.n = 0
         self._cap = max(int(capacity), 16)
         self.cols: dict[str, np.ndarray] = {
-            k: _filled(self._cap, dt, fill) for k, (dt, fill) in _COLUMNS.items()
+            k: _column(self._cap, dt, fill) for k, (dt, fill) in _COLUMNS.items()
         }
-        self.route = np.full((self._cap, MAX_ROUTE), -1, dtype=np.int32)
+        self.route = np.empty((self._cap, MAX_ROUTE), dtype=np.int32)
+        self._filled_to = 0
+        """Rows given their defaults so far (:meth:`_fill`)."""
         self.draws = np.zeros((self._cap, len(FLOW_STREAMS)), dtype=np.int16)
         self.active = np.empty(0, dtype=np.int64)
         self.max_level = max_level
@@ -275,6 +287,8 @@ class Ledger:
         n = self_report_at.size
         if self.n + n > self._cap:
             self._grow(self.n + n)
+        if self.n + n > self._filled_to:
+            self._fill(self.n + n)
         ids = np.arange(self.n, self.n + n, dtype=np.int64)
         self.n += n
         self.active = np.concatenate([self.active, ids])
@@ -315,12 +329,23 @@ class Ledger:
     def _grow(self, need: int) -> None:
         cap = max(need, 2 * self._cap)
         for k, (dt, fill) in _COLUMNS.items():
-            new = _filled(cap, dt, fill)
-            new[: self.n] = self.cols[k][: self.n]
+            new = _column(cap, dt, fill)
+            new[: self._filled_to] = self.cols[k][: self._filled_to]
             self.cols[k] = new
-        route = np.full((cap, MAX_ROUTE), -1, dtype=np.int32)
-        route[: self.n] = self.route[: self.n]
+        route = np.empty((cap, MAX_ROUTE), dtype=np.int32)
+        route[: self._filled_to] = self.route[: self._filled_to]
         draws = np.zeros((cap, len(FLOW_STREAMS)), dtype=np.int16)
         draws[: self.n] = self.draws[: self.n]
         self.route, self.draws, self._cap = route, draws, cap
         self._cases = None
+
+    def _fill(self, need: int) -> None:
+        """Give the rows up to at least ``need`` their defaults, :data:`FILL_ROWS` at a
+        time (at most to the capacity): the columns of other defaults than zero and the
+        routes (the others were allocated zeroed, :func:`_column`)."""
+        a, b = self._filled_to, min(max(need, self._filled_to + FILL_ROWS), self._cap)
+        for k, (_, fill) in _COLUMNS.items():
+            if fill != 0:
+                self.cols[k][a:b] = fill
+        self.route[a:b] = -1
+        self._filled_to = b

@@ -127,8 +127,11 @@ class _Spare:
         return out
 
     def take(self, table: np.ndarray, index: np.ndarray) -> np.ndarray:
-        """``table[index]`` as a new column."""
-        return np.take(table, index, out=self.array(table.dtype))
+        """``table[index]`` as a new column (``index`` within the table: numpy's take into
+        an array given checks each index first into a buffered copy, which ``wrap`` skips,
+        three times faster on a county's cases; a negative index counts from the end in
+        both)."""
+        return np.take(table, index, out=self.array(table.dtype), mode="wrap")
 
     def ids(self) -> np.ndarray:
         """The case ids, 0 to ``n - 1`` (int64), written a block at a time."""
@@ -172,28 +175,20 @@ def request_table(model: GovModel) -> pd.DataFrame:
 
 
 BLOCK = 1 << 16
-"""Cases counted at a time by :func:`_counts_by_day` (as ``np.histogram`` does): its
-temporaries stay small and in cache, whatever the size of the run."""
+"""Case ids written at a time by :meth:`_Spare.ids`: its temporaries stay small and in
+cache, whatever the size of the run."""
 
 
 def _counts_by_day(
-    values: np.ndarray, days: int, group: np.ndarray | None = None, groups: int = 1
+    values: np.ndarray, days: int, group: np.ndarray | None = None, groups: int = 1, first: int = 0
 ) -> np.ndarray:
     """Counts of the times ``values`` (days, none negative) that fall on each day (NaN and
-    times past the horizon left out), by ``group`` (codes below ``groups``; others left
-    out): groups × days."""
-    out = np.zeros(groups * days, dtype=np.int64)
-    for lo in range(0, values.size, BLOCK):
-        v = values[lo : lo + BLOCK]
-        ok = v < days  # False for NaN
-        if group is not None:
-            g = group[lo : lo + BLOCK]
-            ok &= (g >= 0) & (g < groups)
-        key = v[ok].astype(np.int64)  # the day: truncation is the floor of a time not negative
-        if group is not None:
-            key += g[ok] * np.int64(days)
-        out += np.bincount(key, minlength=groups * days)
-    return out.reshape(groups, days)
+    times past the horizon left out), by ``group - first`` (codes below ``groups``; others
+    left out): groups × days, in one compiled pass
+    (:func:`sim.core.metrics_compiled.counts_by_day`)."""
+    from sim.core.metrics_compiled import counts_by_day
+
+    return counts_by_day(values, int(days), np.empty(0, np.int8) if group is None else group, first, groups)
 
 
 def staff_by_kind(model: GovModel) -> dict[str, int]:
@@ -211,7 +206,7 @@ def daily_table(model: GovModel) -> pd.DataFrame:
     }
     resolved = _counts_by_day(L.column("resolved"), days, L.column("tier"), len(LEVELS))
     cols |= {f"resolved_{name}": resolved[i] for i, name in enumerate(LEVELS)}
-    ended = _counts_by_day(L.column("closed"), days, L.column("stage") - np.int8(Stage.CLOSED), 2)
+    ended = _counts_by_day(L.column("closed"), days, L.column("stage"), 2, int(Stage.CLOSED))
     cols |= {"closed": ended[0], "dropped": ended[Stage.DROPPED - Stage.CLOSED]}
     cols |= {k: np.asarray(v)[:days] for k, v in model.snapshots.items()}
     hours = shift_hours(model)
