@@ -284,6 +284,31 @@ def test_a_prefetch_hint_compiles_for_every_index_type_and_changes_nothing() -> 
         _prefetch_scalar(1.5)
 
 
+@pytest.mark.parametrize("separate", [True, False])
+def test_discoverys_numbers_skip_the_channels_off_and_leave_the_stream_as_drawing_them(
+    separate: bool,
+) -> None:
+    """Each channel on gets the rows one call for all of them gives, each off none, and the
+    stream goes on as after that call, whichever channels are off."""
+    from sim.core.mechanisms.discovery import _draws
+    from sim.core.rng import stream
+
+    n, sizes = 37, (2, 2, 2) if separate else (2, 2, 2, 1)
+    whole = stream(4, "discovery").random((sum(sizes), n))
+    after = stream(4, "discovery")
+    after.random((sum(sizes), n))
+    want_next = after.random(5)
+    edges = np.cumsum((0, *sizes))
+    for on in np.ndindex(*(2,) * len(sizes)):
+        rng = stream(4, "discovery")
+        got = _draws(rng, n, tuple((k, bool(o)) for k, o in zip(sizes, on, strict=True)))
+        for c, (k, o) in enumerate(zip(sizes, on, strict=True)):
+            rows = whole[edges[c] : edges[c + 1]]
+            want = (rows if k > 1 else rows[0]) if o else np.empty((k, 0) if k > 1 else 0)
+            assert got[c].shape == want.shape and np.array_equal(got[c], want)
+        assert np.array_equal(rng.random(5), want_next)
+
+
 def test_discovery_decides_a_hit_exactly_as_expm1_does() -> None:
     """Discovery's hit test, which calls ``expm1`` only between the bounds of 1 - exp(-x)
     of degrees 4 and 5, decides as ``u < -expm1(-x)`` for every draw: random ones, and

@@ -74,12 +74,12 @@ class Today(NamedTuple):
     report: np.ndarray  # by grid: the chance the patrol reports an issue of its own
     settle: np.ndarray  # the catalogue's settle[category, level]
     police: np.ndarray  # by category: settled and reported by the grid's police officers
-    u_patrol: np.ndarray  # (2, latent)
-    u_volunteers: np.ndarray  # (2, latent)
-    u_inspection: np.ndarray  # (2, latent)
+    u_patrol: np.ndarray  # (2, latent), or (2, 0) when no grid is patrolled today
+    u_volunteers: np.ndarray  # (2, latent), or (2, 0) without volunteers
+    u_inspection: np.ndarray  # (2, latent), or (2, 0) on the offices' days off or without inspections
     u_police: np.ndarray  # (2, latent of police categories), or (2, 0) when they do not patrol
     u_professional: np.ndarray  # (2, latent), or (2, 0) without professional grids
-    u_pass: np.ndarray  # (latent,) the pass-over's, or empty when patrol and handling are separate
+    u_pass: np.ndarray  # (latent,) the pass-over's, or empty: separation, or no patrol today
 
 
 LATENT_COLUMNS = (
@@ -194,10 +194,13 @@ class Discovery:
         (:meth:`ProfessionalPatrol.hazard`)."""
         w, cat, p, n = self.world, self.world.catalogue, self.world.params, kept_n + new.ids.size
         gcal, ocal, ecal = p.calendar.grid, p.calendar.office, p.calendar.enforcement
-        # patrol, volunteers, inspection (two rows each), then the pass-over's: one call
-        # draws the same numbers in the same order as one call for each
-        u = self.rng.random((6 if p.grid.separation else 7, n))
-        u_pass = np.empty(0) if p.grid.separation else u[6]
+        volunteers = float(p.grid.volunteers_per_grid * p.grid.volunteer_detectability_factor)
+        inspection = float(p.departments.inspection_rate if day % 7 < ocal.days_per_week else 0.0)
+        patrol = bool(w.patrol_hours.any())
+        rows: tuple[tuple[int, bool], ...] = ((2, patrol), (2, volunteers > 0), (2, inspection > 0))
+        rows += () if p.grid.separation else ((1, patrol),)  # the pass-over's: none if separate
+        u_patrol, u_volunteers, u_inspection, *passed = _draws(self.rng, n, rows)
+        u_pass = passed[0] if passed else np.empty(0)
         pro, u_pro = np.empty(0), np.empty((2, 0))
         if self.professional is not None:
             pro = self.professional.hazard(np.concatenate([kept.ids[:kept_n], new.ids]), day)
@@ -210,16 +213,16 @@ class Discovery:
             detectability=cat.detectability,
             patrol_hours=w.patrol_hours,
             shift_hours=float(gcal.hours_per_day),
-            volunteers=float(p.grid.volunteers_per_grid * p.grid.volunteer_detectability_factor),
-            inspection=float(p.departments.inspection_rate if day % 7 < ocal.days_per_week else 0.0),
+            volunteers=volunteers,
+            inspection=inspection,
             police_per_grid=float(p.grid.police_per_grid),
             professional=pro,
             report=w.report_probability,
             settle=cat.settle,
             police=cat.police,
-            u_patrol=u[0:2],
-            u_volunteers=u[2:4],
-            u_inspection=u[4:6],
+            u_patrol=u_patrol,
+            u_volunteers=u_volunteers,
+            u_inspection=u_inspection,
             u_police=self._police(day, kept.category[:kept_n], new.category),
             u_professional=u_pro,
             u_pass=u_pass,
@@ -238,6 +241,29 @@ class Discovery:
         police = w.catalogue.police
         m = np.count_nonzero(police[kept]) + np.count_nonzero(police[new])
         return w.stream("police").random((2, m)) if m else np.empty((2, 0))
+
+
+def _draws(rng: np.random.Generator, n: int, rows: tuple[tuple[int, bool], ...]) -> list[np.ndarray]:
+    """The discovery stream's numbers of the day for ``n`` latent issues, in the stream's
+    order, ``rows`` as (rows, on) for each channel: the patrol's, the volunteers' and the
+    inspections' (two rows of ``n`` each), then the pass-over's (a row, when patrol and
+    handling are not separate); a row of ``n`` is returned as a 1-d array. A channel that
+    finds nothing today (not ``on``: no patrol hours in any grid, no volunteers, no
+    inspection, no patrol to pass over) gets no numbers (its rows empty, and
+    :func:`_candidates` skips it): the stream is advanced over them instead (the bit
+    generator's ``advance``, by as many 64-bit words as they would have taken, one a
+    float), so every later number is what drawing them would have left, and so are the
+    results (a test holds each row to a draw of all of them). A channel on gets what one
+    call for all the rows would have given it."""
+    bits, out = rng.bit_generator, []
+    assert isinstance(bits, np.random.PCG64)  # the streams' (sim.core.rng.stream), which advances
+    for k, use in rows:
+        if use:
+            out.append(rng.random((k, n)) if k > 1 else rng.random(n))
+        else:
+            bits.advance(k * n)
+            out.append(np.empty((k, 0)) if k > 1 else np.empty(0))
+    return out
 
 
 def _window(day: int, start_hour: float, hours: float) -> tuple[float, float]:
@@ -298,15 +324,21 @@ def _candidates(X, j, D, k, used):  # type: ignore[no-untyped-def,unused-ignore]
     inspection_rate`` on the offices' working days; the resident's own report was drawn at
     occurrence; the police officers find the issues of their categories with hazard
     ``detectability × police_per_grid`` on the enforcement calendar's working days; the
-    professional patrol's hazard is its own (:mod:`sim.core.mechanisms.professional_grids`)."""
-    det, occ, W, u = D.detectability[X.category[j]], X.occurred[j], D.windows, D.u_patrol
-    hazard = det * D.patrol_hours[X.grid[j]] / D.shift_hours
-    patrol = _window_time(occ, W[0, 0], W[0, 1], hazard, u[0, k], u[1, k])
-    u = D.u_volunteers
-    volunteers = _window_time(occ, W[1, 0], W[1, 1], det * D.volunteers, u[0, k], u[1, k])
-    u = D.u_inspection
-    inspection = _window_time(occ, W[2, 0], W[2, 1], det * D.inspection, u[0, k], u[1, k])
-    officers = professional = np.inf
+    professional patrol's hazard is its own (:mod:`sim.core.mechanisms.professional_grids`).
+    A channel without numbers today (:func:`_draws`) finds nothing (inf), as its hazard of
+    zero would have decided."""
+    det, occ, W = D.detectability[X.category[j]], X.occurred[j], D.windows
+    patrol = volunteers = inspection = officers = professional = np.inf
+    if D.u_patrol.shape[1]:  # else no grid is patrolled today
+        u = D.u_patrol
+        hazard = det * D.patrol_hours[X.grid[j]] / D.shift_hours
+        patrol = _window_time(occ, W[0, 0], W[0, 1], hazard, u[0, k], u[1, k])
+    if D.u_volunteers.shape[1]:
+        u = D.u_volunteers
+        volunteers = _window_time(occ, W[1, 0], W[1, 1], det * D.volunteers, u[0, k], u[1, k])
+    if D.u_inspection.shape[1]:
+        u = D.u_inspection
+        inspection = _window_time(occ, W[2, 0], W[2, 1], det * D.inspection, u[0, k], u[1, k])
     if D.u_police.shape[1] and D.police[X.category[j]]:
         u = D.u_police
         officers = _window_time(occ, W[3, 0], W[3, 1], det * D.police_per_grid, u[0, used], u[1, used])
