@@ -98,6 +98,11 @@ SPARE_COLUMNS = ("next_t", "grow1", "grow2", "grow3", "self_report_at", "residen
 to the table's new columns (with the ``route`` and ``draws`` arrays)."""
 
 
+BLOCK = 1 << 16
+"""Case ids written at a time by :meth:`_Spare.ids`: its temporaries stay small and in
+cache, whatever the size of the run."""
+
+
 class _Spare:
     """New columns of ``L.n`` values for the case table: carved out of the memory of the
     ledger's columns it does not show (:data:`SPARE_COLUMNS`, ``route``, ``draws``) when
@@ -172,11 +177,6 @@ def request_table(model: GovModel) -> pd.DataFrame:
         },
         copy=False,
     )
-
-
-BLOCK = 1 << 16
-"""Case ids written at a time by :meth:`_Spare.ids`: its temporaries stay small and in
-cache, whatever the size of the run."""
 
 
 def _counts_by_day(
