@@ -77,7 +77,6 @@ def test_the_case_flow_logs_the_events_someone_listens_to() -> None:
     assert np.array_equal(t, L.resolved[ids])
 
 
-
 def test_the_case_flows_state_is_built_again_only_over_other_arrays() -> None:
     """The flow keeps its state tuple from day to day, and builds it again when an array
     in it is replaced: the ratings renewed (assessment), the ledger grown."""
@@ -92,6 +91,7 @@ def test_the_case_flows_state_is_built_again_only_over_other_arrays() -> None:
     grown = flow.state()
     assert grown is not renewed and grown.cases.stage is m.ledger.stage
     assert flow.state() is grown
+
 
 def test_mechanisms_see_the_world_not_the_model() -> None:
     m = _model(days=2)
@@ -355,3 +355,59 @@ def test_a_delay_of_some_cases_is_numpys_difference() -> None:
     among = rng.random(500) < 0.6
     assert np.array_equal(masked_difference(a, b, among), b[among] - a[among], equal_nan=True)
     assert masked_difference(a, b, np.zeros(500, dtype=bool)).size == 0
+
+
+@pytest.mark.parametrize(("scenario", "lead"), [("baseline", False), ("reform", False), ("reform", True)])
+def test_requests_enter_as_drawn_and_not_on_the_offices_days_off(scenario: str, lead: bool) -> None:
+    """A day's requests join the table with their block's draws (time, steps, town,
+    resident, desk order) and the entry values of their kind (one trip, at the window or
+    the first desk, or with a lead department a "one thing" behind the counter in
+    parallel, in fewer steps); on the offices' days off none join."""
+    from sim.core.mechanisms.one_window import AT_DESK, AT_WINDOW, BACK, DONE
+
+    rates = {
+        "service_requests.rate_per_1000_per_day": 2.0,
+        "service_requests.one_thing.rate_per_1000_per_day": 2.0,
+    }
+    m = _model(scenario, days=14, **{"departments.lead_department": lead, **rates})
+    ow, p = m.mechanisms["one_window"], m.world.params
+    ot, first = p.service_requests.one_thing, AT_WINDOW if p.one_window.enabled else AT_DESK
+    drawn, draw = {}, ow._draw
+
+    def record(kind: str, first_day: int) -> object:
+        out = draw(kind, first_day)
+        drawn[kind] = out[0]
+        return out
+
+    ow._draw = record
+    entered = dict.fromkeys(("ordinary", "one_thing"), 0)
+    for day in range(14):
+        for kind in ("ordinary", "one_thing"):
+            n0 = ow.n
+            ow._enter(kind, day)
+            block = ow._blocks[kind]
+            lo, hi = block.bounds[day - block.first], block.bounds[day - block.first + 1]
+            if day % 7 >= p.calendar.office.days_per_week:
+                assert ow.n == n0
+                continue
+            a, rows = drawn[kind], slice(n0, ow.n)
+            assert ow.n - n0 == hi - lo
+            entered[kind] += ow.n - n0
+            c = ow.cols
+            np.testing.assert_array_equal(c["submitted"][rows], a.t[lo:hi])
+            np.testing.assert_array_equal(c["next_t"][rows], a.t[lo:hi])
+            np.testing.assert_array_equal(c["town"][rows], a.town[lo:hi])
+            np.testing.assert_array_equal(c["resident"][rows], a.resident[lo:hi])
+            np.testing.assert_array_equal(ow.domains[rows], ow._cycle(a.perm[lo:hi]))
+            assert (c["trips"][rows] == 1).all() and (c["pos"][rows] == 0).all()
+            assert np.isnan(c["completed"][rows]).all() and (c["stage"][rows] != DONE).all()
+            if kind == "ordinary":
+                np.testing.assert_array_equal(c["steps"][rows], a.steps[lo:hi])
+                assert (c["kind"][rows] == 0).all() and (c["stage"][rows] == first).all()
+            else:
+                assert (c["kind"][rows] == 1).all()
+                assert (c["steps"][rows] == (ot.steps_with_lead if lead else ot.steps)).all()
+                assert (c["stage"][rows] == (BACK if lead else first)).all()
+                assert (c["par"][rows] == (1.0 if lead else float(p.one_window.parallel))).all()
+    assert min(entered.values()) > 50
+    m.release()

@@ -129,8 +129,11 @@ def drop(C, i, t, reason):  # type: ignore[no-untyped-def,unused-ignore]
 
 @njit(cache=True, inline="always")
 def count_escalations(C, i, n):  # type: ignore[no-untyped-def,unused-ignore]
-    """Add ``n`` upward hand-offs to the case (the one place escalations are counted)."""
-    C.escalations[i] += n
+    """Add ``n`` upward hand-offs to the case (the one place escalations are counted). The
+    case's count is written only when ``n`` is not 0: most dispatches climb no layer, and
+    the count's row is seldom in the caches (the flow does not warm it)."""
+    if n != 0:
+        C.escalations[i] += n
 
 
 @njit(cache=True, inline="always")

@@ -408,7 +408,11 @@ def _hit(u, x):  # type: ignore[no-untyped-def,unused-ignore]
     most days) and ``u`` below the lower one hits, each with a margin far wider than
     rounding; only ``u`` between the two (a band of width ``x⁵/120``) needs ``expm1``.
     (With the degrees 2 and 3 the band is ``x³/6``: at ``x = 1``, a sixth of the draws
-    against a 120th.)"""
+    against a 120th.) Before either, ``u`` at or above ``x`` itself (the degree-1
+    polynomial, also above ``1 - exp(-x)``, and so above the lower one and ``expm1``'s
+    value) misses without the polynomials: the same answer for one product."""
+    if u >= x * (1.0 + 1e-9):
+        return False
     lower = x * (1.0 - x * (0.5 - x * (SIXTH - x * FOURTH)))
     if u >= (lower + x * x * x * x * x * FIFTH) * (1.0 + 1e-9):
         return False

@@ -408,18 +408,19 @@ def run_day(F, day, due, due_t):  # type: ignore[no-untyped-def,unused-ignore]
     """
     C, B, end = F.cases, F.buf, day + 1.0
     room = B.code.size - 2 * MAX_JOBS - 2
+    n_due = np.uint64(due.size)  # unsigned as the positions: compared without conversion to float
     while True:
         if B.counts[1] > room:
             return 1
         p = np.uint64(B.counts[2])
         if B.counts[0] > 0 and (
-            p >= due.size or B.heap_t[0] < due_t[p] or (B.heap_t[0] == due_t[p] and B.heap_i[0] < due[p])
+            p >= n_due or B.heap_t[0] < due_t[p] or (B.heap_t[0] == due_t[p] and B.heap_i[0] < due[p])
         ):
             t, i = _pop(B)
-        elif p < due.size:
+        elif p < n_due:
             t, i = due_t[p], due[p]
             B.counts[2] += 1
-            if p + np.uint64(AHEAD) < due.size:
+            if p + np.uint64(AHEAD) < n_due:
                 warm(C, due[p + np.uint64(AHEAD)])
         else:
             return 0

@@ -61,6 +61,9 @@ _FIELDS = {
     "resident": 0,
     "prechecked": 0,
 }
+_ROW = {k: j for j, k in enumerate(_FIELDS)}
+"""Each field's row in the request table (:attr:`OneWindow.fields`)."""
+_DEFAULTS = np.array(list(_FIELDS.values()), dtype=float)
 
 
 class Arrivals(NamedTuple):
@@ -74,6 +77,17 @@ class Arrivals(NamedTuple):
     town: np.ndarray
 
 
+class Block(NamedTuple):
+    """The requests of one kind drawn for a block of days from ``first``, as they enter:
+    their rows of the request table (``values``, a column a request) and desk orders
+    (``domains``), and where each day's start among them (``bounds``)."""
+
+    first: int
+    values: np.ndarray
+    domains: np.ndarray
+    bounds: np.ndarray
+
+
 class OneWindow:
     """Takes service requests and moves them through desks (and the window)."""
 
@@ -83,12 +97,14 @@ class OneWindow:
         self.one_thing = world.stream("one_thing_requests")
         self.rng = world.stream("one_window")
         self.n = 0
-        self.cols = {k: np.full(64, v, dtype=float) for k, v in _FIELDS.items()}
+        self.fields = np.repeat(_DEFAULTS[:, None], 64, axis=1)
+        """The requests' fields (:data:`_FIELDS`), a row each, a column a request."""
+        self.cols = {k: self.fields[j] for k, j in _ROW.items()}
         p = world.params
         self.width = max(len(p.domains), p.service_requests.one_thing.steps)
         self.domains = np.full((64, self.width), -1, dtype=np.int64)
         self.active = np.empty(0, dtype=np.int64)
-        self._blocks: dict[str, tuple[int, Arrivals, np.ndarray]] = {}
+        self._blocks: dict[str, Block] = {}
         sr = p.service_requests
         self.rules = Rules(
             bool(p.one_window.precheck), float(sr.incomplete_probability), float(sr.step_hours),
@@ -97,33 +113,54 @@ class OneWindow:
         self._run_rounds = Pinned(run_rounds)
 
     def step(self, day: int) -> None:
-        """Take today's requests and move every request due today."""
-        self._new_requests(day)
-        self._new_one_things(day)
+        """Take today's requests (ordinary, then "one thing") and move every request due today."""
+        self._enter("ordinary", day)
+        self._enter("one_thing", day)
         self._rounds(day)
 
-    def _new_requests(self, day: int) -> None:
-        p = self.world.params
-        sr = p.service_requests
-        a = self._arrivals("ordinary", day)
-        if a.t.size == 0 or day % 7 >= p.calendar.office.days_per_week:
+    def _enter(self, kind: str, day: int) -> None:
+        """Today's requests of ``kind`` join the table (none on the offices' days off), as
+        drawn with their block (:meth:`_block`): one copy of their columns."""
+        block = self._block(kind, day)
+        k = day - block.first
+        lo, hi = int(block.bounds[k]), int(block.bounds[k + 1])
+        if hi == lo or day % 7 >= self.world.params.calendar.office.days_per_week:
             return
-        rows = self._add(a.t.size)
-        c = self.cols
-        c["submitted"][rows], c["steps"][rows], c["town"][rows], c["next_t"][rows] = a.t, a.steps, a.town, a.t
-        c["resident"][rows] = a.resident
-        c["trips"][rows] = 1
-        c["stage"][rows] = AT_WINDOW if p.one_window.enabled else AT_DESK
-        c["proc"][rows], c["par"][rows] = sr.processing_days, float(p.one_window.parallel)
-        self.domains[rows] = self._cycle(a.perm)
+        rows = self._add(hi - lo)
+        self.fields[:, rows] = block.values[:, lo:hi]
+        self.domains[rows] = block.domains[lo:hi]
 
-    def _arrivals(self, kind: str, day: int) -> Arrivals:
-        """Today's requests of ``kind`` (``ordinary`` or ``one_thing``), from the block drawn."""
-        if kind not in self._blocks or not 0 <= day - self._blocks[kind][0] < BLOCK_DAYS:
-            self._blocks[kind] = (day, *self._draw(kind, day))
-        first, block, bounds = self._blocks[kind]
-        k = day - first
-        return Arrivals(*(x[bounds[k] : bounds[k + 1]] for x in block))
+    def _block(self, kind: str, day: int) -> Block:
+        """The block of requests of ``kind`` that holds ``day``, drawn when the day leaves
+        the last one."""
+        block = self._blocks.get(kind)
+        if block is None or not 0 <= day - block.first < BLOCK_DAYS:
+            a, bounds = self._draw(kind, day)
+            block = self._blocks[kind] = Block(day, self._values(kind, a), self._cycle(a.perm), bounds)
+        return block
+
+    def _values(self, kind: str, a: Arrivals) -> np.ndarray:
+        """The table's columns of requests ``a`` of ``kind`` as they enter: submitted (and
+        next due) at their time, one trip made. An ordinary request goes to the window or
+        the first desk; a "one thing" goes department by department, through the window,
+        or (with a lead department, 004) in fewer steps coordinated by the lead in
+        parallel."""
+        p = self.world.params
+        sr, ot, lead = p.service_requests, p.service_requests.one_thing, p.departments.lead_department
+        first = AT_WINDOW if p.one_window.enabled else AT_DESK
+        out = np.repeat(_DEFAULTS[:, None], a.t.size, axis=1)
+        r = _ROW
+        out[r["submitted"]], out[r["next_t"]], out[r["town"]] = a.t, a.t, a.town
+        out[r["resident"]], out[r["trips"]] = a.resident, 1
+        if kind == "ordinary":
+            out[r["steps"]], out[r["stage"]] = a.steps, first
+            out[r["proc"]], out[r["par"]] = sr.processing_days, float(p.one_window.parallel)
+        else:
+            out[r["kind"]], out[r["proc"]] = 1, ot.processing_days
+            out[r["steps"]] = ot.steps_with_lead if lead else ot.steps
+            out[r["par"]] = 1.0 if lead else float(p.one_window.parallel)
+            out[r["stage"]] = BACK if lead else first
+        return out
 
     def _draw(self, kind: str, first: int) -> tuple[Arrivals, np.ndarray]:
         """The requests of ``kind`` of the block of days from ``first`` (every day, worked
@@ -151,33 +188,13 @@ class OneWindow:
         """Desk order per request, repeating the domains when a request has more steps."""
         return perm[:, np.arange(self.width) % perm.shape[1]]
 
-    def _new_one_things(self, day: int) -> None:
-        """Today's "one thing" requests: department by department, through the window, or
-        (with a lead department, 004) fewer steps coordinated by the lead in parallel."""
-        p = self.world.params
-        ot = p.service_requests.one_thing
-        a = self._arrivals("one_thing", day)
-        n = a.t.size
-        if n == 0 or day % 7 >= p.calendar.office.days_per_week:
-            return
-        rows = self._add(n)
-        c, lead = self.cols, p.departments.lead_department
-        c["submitted"][rows], c["town"][rows], c["next_t"][rows], c["trips"][rows] = a.t, a.town, a.t, 1
-        c["resident"][rows] = a.resident
-        c["kind"][rows], c["proc"][rows] = 1, ot.processing_days
-        c["steps"][rows] = ot.steps_with_lead if lead else ot.steps
-        c["par"][rows] = 1.0 if lead else float(p.one_window.parallel)
-        c["stage"][rows] = BACK if lead else AT_WINDOW if p.one_window.enabled else AT_DESK
-        self.domains[rows] = self._cycle(a.perm)
-
     def _add(self, n: int) -> slice:
         """Room for ``n`` new requests: their rows (ids), which join the active ones."""
-        if self.n + n > self.cols["stage"].size:
+        if self.n + n > self.fields.shape[1]:
             cap = 2 * (self.n + n)
-            for k, v in _FIELDS.items():
-                new = np.full(cap, v, dtype=float)
-                new[: self.n] = self.cols[k][: self.n]
-                self.cols[k] = new
+            table = np.repeat(_DEFAULTS[:, None], cap, axis=1)
+            table[:, : self.n] = self.fields[:, : self.n]
+            self.fields, self.cols = table, {k: table[j] for k, j in _ROW.items()}
             dom = np.full((cap, self.domains.shape[1]), -1, dtype=np.int64)
             dom[: self.n] = self.domains[: self.n]
             self.domains = dom
