@@ -84,6 +84,8 @@ def child(args: argparse.Namespace) -> None:
     for kernel in args.kernels.split(","):
         module, name = kernel.rsplit(".", 1)
         fn = getattr(importlib.import_module(f"sim.core.{module}"), name)
+        if not fn.overloads:  # loaded from the cache only within its callers' machine code
+            sys.exit(f"{kernel}: not a kernel called from Python; its samples are its callers'")
         obj = work / f"{kernel}.o"
         obj.write_bytes(elf_of(work / "cache", kernel))
         sym, value, size = symbol(obj, name)
@@ -142,12 +144,19 @@ def main() -> None:
         me = [sys.executable, __file__, args.scenario, "--context", args.context, "--days", str(args.days)]
         me += ["--kernels", args.kernels, "--child", str(work)]
         print("compiling the kernels into a fresh cache ...", file=sys.stderr)
-        subprocess.run([*me, "--runs", "0"], env=env, check=True)
+        _run([*me, "--runs", "0"], env)
         record = ["perf", "record", "-q", "-F", "4000", "-k", "CLOCK_MONOTONIC"]
         record += ["-o", str(work / "perf.data")]
         print(f"sampling {args.runs} runs ...", file=sys.stderr)
-        subprocess.run([*record, "--", *me, "--runs", str(args.runs)], env=env, check=True)
+        _run([*record, "--", *me, "--runs", str(args.runs)], env)
         report(work, args.top)
+
+
+def _run(command: list[str], env: dict[str, str]) -> None:
+    """Run a step; if it fails, stop with its exit status (it has said why)."""
+    code = subprocess.run(command, env=env, check=False).returncode
+    if code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":
