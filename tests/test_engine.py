@@ -111,18 +111,21 @@ def test_a_day_whose_log_fills_resumes_where_it_stopped(monkeypatch: pytest.Monk
     pd.testing.assert_series_equal(whole.summary, pieces.summary)
 
 
-@pytest.mark.parametrize("ties", ["none", "short runs", "long runs", "outliers", "infinite"])
+@pytest.mark.parametrize("ties", ["none", "short runs", "long runs", "outliers", "infinite", "nan"])
 def test_time_order_is_the_stable_order_of_times(ties: str) -> None:
     """The due lists' order (time, then id) is a stable sort's: without ties, with short
     runs of equal times and with long ones (buckets sorted by insertion and by merge
-    sort), with a few times far from the rest (most in one bucket), and with infinite
-    times (sorted whole)."""
+    sort), with a few times far from the rest (most in one bucket), and with infinite or
+    NaN times, the first or another (sorted whole)."""
     rng = np.random.default_rng(7)
     for n in (0, 1, 2, 17, 1000, 5000):
         values = {"short runs": max(n // 4, 1), "long runs": 3}.get(ties)
         t = rng.random(n) if values is None else rng.integers(0, values, n) / 4.0
         if ties in ("outliers", "infinite") and n > 2:
             t[rng.integers(0, n, 2)] = 1e6 if ties == "outliers" else np.inf
+        if ties == "nan" and n > 2:
+            t[0] = np.nan
+            t[rng.integers(1, n, 2)] = np.nan
         assert np.array_equal(time_order(t), np.argsort(t, kind="stable"))
 
 

@@ -91,9 +91,12 @@ def time_order(t):  # type: ignore[no-untyped-def,unused-ignore]
     list this takes a quarter of the time of numpy's (unstable) ``argsort`` in a loop, and
     under half within a run. Times of infinite span are merge sorted whole."""
     n = t.size
-    if n < 2 or not np.isfinite(t.max() - t.min()):
+    if n < 2:
         return np.argsort(t, kind="mergesort")
-    lo, span = t.min(), t.max() - t.min()
+    lo, hi = _bounds(t)
+    if not np.isfinite(hi - lo):  # an infinite time, or NaN
+        return np.argsort(t, kind="mergesort")
+    span = hi - lo
     nb = 1
     while nb * 4 < n:
         nb *= 2
@@ -120,6 +123,19 @@ def time_order(t):  # type: ignore[no-untyped-def,unused-ignore]
         elif hi_b - lo_b > 1:
             _insertion_sort(order, key, lo_b, hi_b)
     return order
+
+
+@njit(cache=True, inline="always")
+def _bounds(t):  # type: ignore[no-untyped-def,unused-ignore]
+    """The least and the greatest of times ``t`` (not empty) in one pass, or NaN for both
+    when one is NaN: what ``t.min()`` and ``t.max()`` give, without their two passes."""
+    lo = hi = t[0]
+    for k in range(1, t.size):
+        x = t[k]
+        if x != x:
+            return np.nan, np.nan
+        lo, hi = min(lo, x), max(hi, x)
+    return lo, hi
 
 
 @njit(cache=True, inline="always")
