@@ -150,6 +150,16 @@ class Discovery:
         day's: the pass writes what it keeps into the other, and they swap."""
         self._kept = 0
         self._seen = 0  # the issues that had occurred by the last step
+        p = world.params
+        gcal, ocal, ecal = p.calendar.grid, p.calendar.office, p.calendar.enforcement
+        grid = (gcal.start_hour, gcal.hours_per_day)  # the patrol's, and the professional patrol's
+        office, police = (ocal.start_hour, ocal.hours_per_day), (ecal.start_hour, ecal.hours_per_day)
+        shifts = (grid, (8.0, 12.0), office, police, grid)  # patrol, volunteers, inspection, police, pro
+        self._hours = np.array([(start / 24.0, (start + hours) / 24.0) for start, hours in shifts])
+        """The channels' daily windows ``[lo, hi)`` (:class:`Today`'s ``windows``), in
+        days from the start of their day: a day's are ``day + self._hours``."""
+        self._volunteers = float(p.grid.volunteers_per_grid * p.grid.volunteer_detectability_factor)
+        self._police_on = bool(world.catalogue.police.any())
 
     @property
     def kept(self) -> Latent:
@@ -193,8 +203,7 @@ class Discovery:
         professional patrol's, after it has seen the new issues
         (:meth:`ProfessionalPatrol.hazard`)."""
         w, cat, p, n = self.world, self.world.catalogue, self.world.params, kept_n + new.ids.size
-        gcal, ocal, ecal = p.calendar.grid, p.calendar.office, p.calendar.enforcement
-        volunteers = float(p.grid.volunteers_per_grid * p.grid.volunteer_detectability_factor)
+        volunteers, ocal = self._volunteers, p.calendar.office
         inspection = float(p.departments.inspection_rate if day % 7 < ocal.days_per_week else 0.0)
         patrol = bool(w.patrol_hours.any())
         rows: tuple[tuple[int, bool], ...] = ((2, patrol), (2, volunteers > 0), (2, inspection > 0))
@@ -205,28 +214,12 @@ class Discovery:
         if self.professional is not None:
             pro = self.professional.hazard(np.concatenate([kept.ids[:kept_n], new.ids]), day)
             u_pro = self.professional.rng.random((2, n))
-        grid, office, police = (_window(day, c.start_hour, c.hours_per_day) for c in (gcal, ocal, ecal))
         return Today(
-            end=day + 1.0,
-            intake=self.intake,
-            windows=np.array([grid, _window(day, 8.0, 12.0), office, police, grid]),
-            detectability=cat.detectability,
-            patrol_hours=w.patrol_hours,
-            shift_hours=float(gcal.hours_per_day),
-            volunteers=volunteers,
-            inspection=inspection,
-            police_per_grid=float(p.grid.police_per_grid),
-            professional=pro,
-            report=w.report_probability,
-            settle=cat.settle,
-            police=cat.police,
-            u_patrol=u_patrol,
-            u_volunteers=u_volunteers,
-            u_inspection=u_inspection,
-            u_police=self._police(day, kept.category[:kept_n], new.category),
-            u_professional=u_pro,
-            u_pass=u_pass,
-        )
+            day + 1.0, self.intake, day + self._hours, cat.detectability, w.patrol_hours,
+            float(p.calendar.grid.hours_per_day), volunteers, inspection, float(p.grid.police_per_grid),
+            pro, w.report_probability, cat.settle, cat.police, u_patrol, u_volunteers, u_inspection,
+            self._police(day, kept.category[:kept_n], new.category), u_pro, u_pass,
+        )  # fmt: skip
 
     def _police(self, day: int, kept: np.ndarray, new: np.ndarray) -> np.ndarray:
         """The draws of the grid's police officers today: two for each latent issue
@@ -236,7 +229,7 @@ class Discovery:
         ``detectability × police_per_grid``, *assumption*), on his calendar's working hours
         and days (:func:`_find`)."""
         w = self.world
-        if day % 7 >= w.params.calendar.enforcement.days_per_week or not w.catalogue.police.any():
+        if day % 7 >= w.params.calendar.enforcement.days_per_week or not self._police_on:
             return np.empty((2, 0))
         police = w.catalogue.police
         m = np.count_nonzero(police[kept]) + np.count_nonzero(police[new])
@@ -264,11 +257,6 @@ def _draws(rng: np.random.Generator, n: int, rows: tuple[tuple[int, bool], ...])
             bits.advance(k * n)
             out.append(np.empty((k, 0)) if k > 1 else np.empty(0))
     return out
-
-
-def _window(day: int, start_hour: float, hours: float) -> tuple[float, float]:
-    """A daily window ``[lo, hi)`` of ``hours`` from ``start_hour`` on ``day``, in days."""
-    return day + start_hour / 24.0, day + (start_hour + hours) / 24.0
 
 
 @njit(cache=True, _nrt=False)  # type: ignore[call-overload]
