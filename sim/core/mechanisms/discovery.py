@@ -159,6 +159,8 @@ class Discovery:
         """The channels' daily windows ``[lo, hi)`` (:class:`Today`'s ``windows``), in
         days from the start of their day: a day's are ``day + self._hours``."""
         self._volunteers = float(p.grid.volunteers_per_grid * p.grid.volunteer_detectability_factor)
+        self._inspection, self._office_days = float(p.departments.inspection_rate), ocal.days_per_week
+        self._shift_hours, self._police_per_grid = float(gcal.hours_per_day), float(p.grid.police_per_grid)
         self._police_on = bool(world.catalogue.police.any())
 
     @property
@@ -203,8 +205,8 @@ class Discovery:
         professional patrol's, after it has seen the new issues
         (:meth:`ProfessionalPatrol.hazard`)."""
         w, cat, p, n = self.world, self.world.catalogue, self.world.params, kept_n + new.ids.size
-        volunteers, ocal = self._volunteers, p.calendar.office
-        inspection = float(p.departments.inspection_rate if day % 7 < ocal.days_per_week else 0.0)
+        volunteers = self._volunteers
+        inspection = self._inspection if day % 7 < self._office_days else 0.0
         patrol = bool(w.patrol_hours.any())
         rows: tuple[tuple[int, bool], ...] = ((2, patrol), (2, volunteers > 0), (2, inspection > 0))
         rows += () if p.grid.separation else ((1, patrol),)  # the pass-over's: none if separate
@@ -216,7 +218,7 @@ class Discovery:
             u_pro = self.professional.rng.random((2, n))
         return Today(
             day + 1.0, self.intake, day + self._hours, cat.detectability, w.patrol_hours,
-            float(p.calendar.grid.hours_per_day), volunteers, inspection, float(p.grid.police_per_grid),
+            self._shift_hours, volunteers, inspection, self._police_per_grid,
             pro, w.report_probability, cat.settle, cat.police, u_patrol, u_volunteers, u_inspection,
             self._police(day, kept.category[:kept_n], new.category), u_pro, u_pass,
         )  # fmt: skip
