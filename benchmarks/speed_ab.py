@@ -7,17 +7,21 @@ the compiled kernels), old then new, and the ratio new / old is taken of the med
 all their runs, with the ratio of the minima beside it (the least disturbed runs).
 
     python benchmarks/speed_ab.py --base REV [--scenarios baseline,reform] [--context wujiang]
-        [--days 365] [--rounds 4] [--reps 3] [--clock wall|cpu] [--part run|flow|ACT]
+        [--residents N] [--days 365] [--rounds 4] [--reps 3] [--clock wall|cpu] [--part run|flow|ACT]
 
 ``--base`` is exported with ``git archive`` into a temporary folder (deleted afterwards)
 and run with ``PYTHONPATH`` pointing at it; its numba kernels compile on its first run,
 which the warm-up absorbs (about a minute). ``--part flow`` times only the compiled case
-flow's calls (:func:`sim.core.mechanisms.flow.run_day`, then through numba's dispatcher)
-inside the runs instead of the whole ``sim.run``; ``--part ACT``, an act of the day
+flow's calls (:func:`sim.core.mechanisms.flow.run_day`, called as the flow calls it, past
+numba's dispatcher: :class:`sim.core.jit.Pinned`) inside the runs instead of the whole
+``sim.run``; ``--part ACT``, an act of the day
 (:data:`sim.core.model.DAY_ORDER`: ``discovery``, ``closure`` …), the calls of that act's
 method (a mechanism's ``step``, say), the Python around its kernels included.
-``--clock cpu`` uses the process's CPU time instead of wall time. Progress goes to
-stderr; the table to stdout.
+``--clock cpu`` uses the process's CPU time instead of wall time. ``--residents N``
+runs the context at N residents instead of its own size: at a few thousand, a run is
+mostly its fixed cost a year (the Python that steps the day's mechanisms,
+``benchmarks/cost_per_case.py``), which whole town-years hide in their noise. Progress
+goes to stderr; the table to stdout.
 """
 
 from __future__ import annotations
@@ -59,13 +63,19 @@ def worker(args: argparse.Namespace) -> None:
 
         return timed
 
-    if args.part == "flow":
-        flow.run_day = timer(flow.run_day)
+    if args.part == "flow":  # the kernel as the flow calls it: past numba's dispatcher (Pinned)
+
+        class Timed(flow.Pinned):
+            def __call__(self, *a: object) -> Any:
+                return timer(super().__call__)(*a)
+
+        flow.Pinned = Timed  # type: ignore[misc]
     elif args.part != "run":
         act = next(a for a in DAY_ORDER if a.name == args.part)
         owner = GovModel if act.owner == "model" else REGISTRY[act.owner]
         setattr(owner, act.method, timer(getattr(owner, act.method)))
-    params = sim.load_scenario(args.scenario, context=args.context)
+    size = {"population.residents": args.residents} if args.residents else None
+    params = sim.load_scenario(args.scenario, context=args.context, overrides=size)
     sim.run(params, seed=1, days=5)  # loads (or compiles) the kernels
     times = []
     for _ in range(args.reps):
@@ -83,6 +93,8 @@ def timings(tree: Path, scenario: str, args: argparse.Namespace) -> list[float]:
     cmd += ["--days", str(args.days), "--reps", str(args.reps), "--clock", args.clock, "--part", args.part]
     if args.context:
         cmd += ["--context", args.context]
+    if args.residents:
+        cmd += ["--residents", str(args.residents)]
     proc = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.exit(f"{tree}: {scenario} failed:\n" + "\n".join(proc.stderr.strip().splitlines()[-8:]))
@@ -101,8 +113,9 @@ def main(args: argparse.Namespace) -> None:
                     print(f"round {r + 1}/{args.rounds}: {side} {name}", file=sys.stderr, flush=True)
                     got.setdefault((side, name), []).extend(timings(tree, name, args))
         what = {"flow": "case flow", "run": "run"}.get(args.part, f"act {args.part}")
+        size = f" at {args.residents:,} residents" if args.residents else ""
         print(
-            f"{what}, {args.days} days, context {args.context or 'town'}, {args.clock} clock, "
+            f"{what}, {args.days} days, context {args.context or 'town'}{size}, {args.clock} clock, "
             f"{args.rounds} rounds x {args.reps} runs alternated"
         )
         print(f"base {describe(base, args.base)}; new {describe(ROOT)}\n")
@@ -124,6 +137,7 @@ if __name__ == "__main__":
     ap.add_argument("--base", default="HEAD", help="the revision to compare against (default HEAD)")
     ap.add_argument("--scenarios", default="baseline,reform")
     ap.add_argument("--context", default=None, help="a context (default: the scenario's, a town)")
+    ap.add_argument("--residents", type=int, default=0, help="the context's residents instead (0: its own)")
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--reps", type=int, default=3)
