@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from sim.cli import app
@@ -128,3 +129,27 @@ def test_run_prints_kpis_in_plain_words(tmp_path: Path) -> None:
     assert (
         "mean delay from occurrence to resolution" in res.output and "delay_total_mean_days" not in res.output
     )
+
+
+def _help_words(text: str) -> list[str]:
+    """The words of a help text, without the boxes' and the markup's characters."""
+    return [w.strip("`*") for w in text.replace("``", "`").split() if w.strip("`*")]
+
+
+@pytest.mark.parametrize("name", sorted(typer.main.get_command(app).commands))  # type: ignore[attr-defined]
+def test_help_keeps_every_word_and_joins_each_paragraph(name: str) -> None:
+    """A command's ``--help`` shows every word of its docstring and of its options' help
+    (none taken as markup), and a docstring paragraph wraps to the terminal: on a wide one
+    it is one line, not broken where the source's lines end."""
+    command = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
+    res = runner.invoke(app, [name, "--help"], env={"COLUMNS": "400", "TERMINAL_WIDTH": "400"})
+    assert res.exit_code == 0, res.output
+    shown = _help_words(res.output.replace("│", " "))
+    texts = [command.help or "", *(p.help or "" for p in command.params if getattr(p, "help", None))]
+    for text in texts:
+        words = _help_words(text)
+        assert all(w in shown for w in words), (name, [w for w in words if w not in shown])
+    lines = [" ".join(line.replace("│", " ").split()) for line in res.output.splitlines()]
+    for paragraph in (command.help or "").split("\n\n"):
+        joined = " ".join(paragraph.split()).replace("``", "`").replace("`", "")
+        assert joined in lines, (name, joined)

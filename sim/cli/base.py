@@ -25,6 +25,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # a docstring's paragraphs wrap to the terminal, not at its line ends
     help="govsim: simulate grassroots-governance reforms (patrol–handling separation and more).",
 )
 out = Console(width=None if sys.stdout.isatty() else 120)

@@ -49,8 +49,11 @@ def run(
     force: ForceOpt = False,
     warmup: WarmupOpt = "auto",
 ) -> None:
-    """Run one scenario and write its case ledger, daily table and summary (KPIs after the
-    warm-up, and whether the run reached a steady state)."""
+    """Run one scenario: its case ledger, daily table and summary (KPIs, steady state).
+
+    The summary's KPIs count cases after the warm-up; it says whether the run reached a
+    steady state.
+    """
     from sim.core.limits import check_run
     from sim.core.metrics import KPIS, delay_table
     from sim.core.runner import run as run_model
@@ -145,8 +148,10 @@ def compare(
     warmup: WarmupOpt = "auto",
     draws: DrawsOpt = None,
 ) -> None:
-    """Compare scenarios: headline sentences, then each KPI as mean and 95% interval and the
-    paired differences from the first.
+    """Compare scenarios: headline sentences, then each KPI's mean, interval and difference.
+
+    Each KPI is given as its mean and 95% interval in each scenario, and as the paired
+    differences from the first scenario.
 
     The runs are an experiment store (results/compare-A-B/): the same command resumes,
     and govsim results, analyze and report read it. With --draws N every scenario runs under

@@ -34,7 +34,9 @@ WorkersOpt = Annotated[
 ]
 SchedulerOpt = Annotated[str | None, typer.Option(help="address of a running Dask scheduler")]
 ClusterOpt = Annotated[str | None, typer.Option(help="'local' starts a Dask LocalCluster")]
-OutOpt = Annotated[Path | None, typer.Option("--out", help="results folder (default results/<design name>)")]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", help="results folder (default: results/ and the design's name)")
+]
 FreshOpt = Annotated[bool, typer.Option(help="discard earlier results of this design's folder")]
 TimeoutOpt = Annotated[
     float | None,

@@ -16,7 +16,7 @@ from sim.errors import GovsimError
 def report(
     experiment: str,
     out_file: Annotated[
-        Path | None, typer.Option("--out", help="HTML file to write (default <results folder>/brief.html)")
+        Path | None, typer.Option("--out", help="HTML file (default: brief.html in the results folder)")
     ] = None,
     reference: ReferenceOpt = None,
     precision: PrecisionOpt = 0.05,
