@@ -131,6 +131,22 @@ def overrides(items: list[str] | None) -> dict[str, Any]:
     return dict(parse_override(s) for s in items or [])
 
 
+COMPILING = (
+    "compiling the model for this machine first: about a minute, once after an install or "
+    "an update (then it is cached)"
+)
+
+
+def compile_notice() -> None:
+    """Say on stderr (:data:`COMPILING`) that the model will compile before its first
+    run, when its compiled code is not cached: a display that does not move for a minute
+    would look hung. For the commands that run the model, once the input is checked."""
+    from sim.core.mechanisms import compiled
+
+    if not compiled():
+        err.print(COMPILING, highlight=False, soft_wrap=True)
+
+
 def progress_bar(label: str = "{task.description}", failures: bool = False) -> Progress | LogLines:
     """A transient progress bar on stderr; log lines instead when stderr is not a terminal.
 

@@ -14,7 +14,7 @@ import typer
 from rich.progress import TaskID
 from rich.table import Table
 
-from sim.cli.base import DEFAULT_WORKERS, app, bounded, friendly, out, progress_bar
+from sim.cli.base import DEFAULT_WORKERS, app, bounded, compile_notice, friendly, out, progress_bar
 from sim.experiments.store import atomic_write_bytes, atomic_write_parquet
 
 
@@ -64,6 +64,7 @@ def calibrate(
     cfg, targets, folder = load_calibration(config)
     target_dir = out_dir or Path("results") / cfg.name
     fitted = cfg.fitted(targets)
+    compile_notice()
     with progress_bar() as bar:
         tasks: dict[str, TaskID] = {}
 

@@ -19,6 +19,7 @@ from sim.cli.base import (
     WarmupOpt,
     app,
     bounded,
+    compile_notice,
     err,
     friendly,
     out,
@@ -68,6 +69,7 @@ def run(
     folder = out_dir or RESULTS / f"run-{name}-{slug(params.context, 'context name')}-seed{seed}"
     tables = ("delays", "cases", "daily", "requests", "summary")
     files = Outputs(folder, [*table_files(tables, csv), "params.json"], force)
+    compile_notice()
     with progress_bar() as bar:
         task = bar.add_task(f"{params.name} ({params.context})", total=days)
         res = run_model(

@@ -20,6 +20,7 @@ from sim.cli.base import (
     app,
     bounded,
     cell,
+    compile_notice,
     err,
     fmt,
     friendly,
@@ -91,6 +92,8 @@ def run_with_progress(design: Any, opts: BatchOptions) -> Any:
             bar.update(task, total=todo)
             if done:
                 err.print(f"resuming: {done} finished runs kept, {todo} to run", highlight=False)
+            if todo:
+                compile_notice()
 
         def step(st: dict[str, Any]) -> None:
             nonlocal failed

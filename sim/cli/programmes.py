@@ -18,6 +18,7 @@ from sim.cli.base import (
     WarmupOpt,
     app,
     bounded,
+    compile_notice,
     fmt,
     friendly,
     out,
@@ -91,6 +92,7 @@ def attribute(
         f"coalitions{over} × {reps} replications, plus the equal-cost control",
         highlight=False,
     )
+    compile_notice()
     with progress_bar("runs") as bar:
         task = bar.add_task("runs", total=None)
         res = run_attribution(

@@ -92,6 +92,21 @@ def install() -> None:
 install()
 
 
+def cached(fn: Any) -> bool:
+    """Whether calling compiled function ``fn`` will not compile it: its machine code is
+    in this process already, or in numba's on-disk cache for this machine's processor
+    and the core's present sources (or ``fn`` is not compiled at all, with numba's JIT
+    disabled)."""
+    cache = getattr(fn, "_cache", None)
+    if not hasattr(fn, "overloads") or fn.overloads:
+        return True
+    if cache is None:
+        return False
+    codegen = fn.targetctx.codegen()
+    index = cache._cache_file._load_index()
+    return any(key == cache._index_key(key[0], codegen) for key in index)
+
+
 class Pinned:
     """A compiled function called daily with arguments of the same types: the first call
     goes through numba's dispatcher (which compiles or finds the machine code for the
@@ -164,4 +179,4 @@ def _prefetch(typingctx: Any, array: Any, index: Any) -> Any:
 prefetch: Any = intrinsic(_prefetch)
 """``prefetch(array, index)`` in compiled code (see ``_prefetch``)."""
 
-__all__ = ["Pinned", "njit", "prefetch", "source_stamp"]
+__all__ = ["Pinned", "cached", "njit", "prefetch", "source_stamp"]

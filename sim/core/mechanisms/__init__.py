@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from sim.core.jit import cached
 from sim.core.mechanisms.assessment import Assessment
 from sim.core.mechanisms.closure import Closure
-from sim.core.mechanisms.discovery import Discovery
-from sim.core.mechanisms.flow import CaseFlow
+from sim.core.mechanisms.discovery import Discovery, _find
+from sim.core.mechanisms.flow import CaseFlow, run_day
 from sim.core.mechanisms.meetings import ClusterMeetings
 from sim.core.mechanisms.one_window import OneWindow
+from sim.core.mechanisms.one_window_rounds import run_rounds
 from sim.core.mechanisms.population import Population
 from sim.core.mechanisms.powers import Powers
 
@@ -46,4 +48,14 @@ REGISTRY: dict[str, type[Mechanism]] = {
 }
 """Mechanism name → class, in build order."""
 
-__all__ = ["REGISTRY", "Mechanism"]
+
+
+def compiled() -> bool:
+    """Whether a run will find the largest compiled kernels (the case flow, the service
+    requests' rounds, discovery's pass) in numba's cache; if not, the first run on this
+    machine, or after an update of the core, compiles them for about a minute
+    (``benchmarks/cold_start.py``)."""
+    return all(cached(fn) for fn in (run_day, run_rounds, _find))
+
+
+__all__ = ["REGISTRY", "Mechanism", "compiled"]

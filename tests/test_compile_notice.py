@@ -1,0 +1,105 @@
+"""Whether the model's compiled code is cached, and the line that says it will compile first."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from typer.testing import CliRunner
+
+import sim.core.mechanisms
+from sim.cli import app
+from sim.cli.base import COMPILING
+from sim.core.jit import cached
+
+runner = CliRunner()
+
+KERNEL = """
+from numba import njit
+
+
+@njit(cache=True)
+def plus_one(x):
+    return x + 1
+"""
+
+
+def _module(folder: Path, name: str) -> ModuleType:
+    """Import ``folder/name.py`` afresh (a new module object, new dispatchers)."""
+    spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cached_follows_numbas_disk_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not cached before the first call; cached in the process after it, and on disk for a
+    fresh import of the same source; not cached once the source changes."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "kernel_cache_probe.py").write_text(KERNEL)
+    first = _module(tmp_path, "kernel_cache_probe")
+    assert not cached(first.plus_one)
+    assert first.plus_one(1) == 2
+    assert cached(first.plus_one)
+    again = _module(tmp_path, "kernel_cache_probe")
+    assert not again.plus_one.overloads  # nothing compiled in this module object yet
+    assert cached(again.plus_one)  # but numba's index on disk has it
+    (tmp_path / "kernel_cache_probe.py").write_text(KERNEL.replace("x + 1", "x + 2"))
+    changed = _module(tmp_path, "kernel_cache_probe")
+    assert not cached(changed.plus_one)
+    sys.modules.pop("kernel_cache_probe", None)
+
+
+def test_a_plain_function_needs_no_compiling() -> None:
+    assert cached(len)
+
+
+def test_the_model_is_cached_once_it_has_run(tmp_path: Path) -> None:
+    """After a run in this process every kernel :func:`compiled` checks is compiled."""
+    args = ["run", "reform", "--days", "3", "--set", "population.residents=3000", "--out", str(tmp_path)]
+    assert runner.invoke(app, args).exit_code == 0
+    from sim.core.mechanisms.discovery import _find
+    from sim.core.mechanisms.flow import run_day
+    from sim.core.mechanisms.one_window_rounds import run_rounds
+
+    assert all(f.overloads for f in (run_day, run_rounds, _find))
+    assert sim.core.mechanisms.compiled()
+
+
+@pytest.mark.parametrize("is_cached", [False, True])
+def test_run_says_it_compiles_first_only_when_it_will(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, is_cached: bool
+) -> None:
+    monkeypatch.setattr(sim.core.mechanisms, "compiled", lambda: is_cached)
+    args = ["run", "reform", "--days", "3", "--set", "population.residents=3000", "--out", str(tmp_path)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert (COMPILING in res.stderr) is not is_cached
+    assert res.stderr.count(COMPILING) <= 1
+
+
+def test_batch_says_it_compiles_first_when_it_has_runs_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once, when the batch has runs to do; not when it resumes with none left, nor before
+    an error about its input (a refused batch says only why)."""
+    monkeypatch.setattr(sim.core.mechanisms, "compiled", lambda: False)
+    design = tmp_path / "tiny.yaml"
+    design.write_text(
+        "name: tiny\nscenarios: [baseline]\ndays: 3\nreplications: 1\n"
+        "overrides: {population.residents: 3000}\n"
+    )
+    out = ["--out", str(tmp_path / "r"), "--workers", "1"]
+    res = runner.invoke(app, ["batch", str(design), *out])
+    assert res.exit_code == 0, res.output
+    assert res.stderr.count(COMPILING) == 1
+    resumed = runner.invoke(app, ["batch", str(design), *out])  # nothing left to run
+    assert resumed.exit_code == 0 and COMPILING not in resumed.stderr, resumed.stderr
+    design.write_text(design.read_text().replace("days: 3", "days: 4"))
+    refused = runner.invoke(app, ["batch", str(design), *out])  # the folder holds another design
+    assert refused.exit_code == 2, refused.output
+    assert COMPILING not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
