@@ -103,3 +103,12 @@ def test_batch_says_it_compiles_first_when_it_has_runs_to_do(
     refused = runner.invoke(app, ["batch", str(design), *out])  # the folder holds another design
     assert refused.exit_code == 2, refused.output
     assert COMPILING not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+
+
+def test_the_dashboard_says_it_compiles_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    dash_app = pytest.importorskip("sim.presentation.dashboard.app")
+    monkeypatch.setattr(sim.core.mechanisms, "compiled", lambda: False)
+    monkeypatch.setattr(dash_app, "serve", lambda **_: None)
+    res = runner.invoke(app, ["dashboard"])
+    assert res.exit_code == 0, res.output
+    assert res.stderr.count(COMPILING) == 1

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from sim.cli.base import ContextOpt, app, bounded, err, friendly, out
+from sim.cli.base import ContextOpt, app, bounded, compile_notice, err, friendly, out
 from sim.errors import GovsimError
 
 
@@ -31,5 +31,6 @@ def dashboard(
     def ready(url: str) -> None:
         out.print(f"govsim dashboard on {url} (Ctrl-C stops it)", highlight=False, soft_wrap=True)
 
+    compile_notice()  # the first run the page starts compiles the model
     serve(host=host, port=port, context=context, horizon=days, on_ready=ready)
     err.print("dashboard stopped", highlight=False)
