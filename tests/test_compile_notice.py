@@ -58,6 +58,17 @@ def test_a_plain_function_needs_no_compiling() -> None:
     assert cached(len)
 
 
+def test_numba_internals_that_changed_do_not_fail_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "kernel_cache_other.py").write_text(KERNEL)
+    fn = _module(tmp_path, "kernel_cache_other").plus_one
+    monkeypatch.setattr(fn, "_cache", object())  # a cache without the internals it reads
+    assert cached(fn)
+    sys.modules.pop("kernel_cache_other", None)
+
+
 def test_the_model_is_cached_once_it_has_run(tmp_path: Path) -> None:
     """After a run in this process every kernel :func:`compiled` checks is compiled."""
     args = ["run", "reform", "--days", "3", "--set", "population.residents=3000", "--out", str(tmp_path)]

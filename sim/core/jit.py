@@ -96,15 +96,19 @@ def cached(fn: Any) -> bool:
     """Whether calling compiled function ``fn`` will not compile it: its machine code is
     in this process already, or in numba's on-disk cache for this machine's processor
     and the core's present sources (or ``fn`` is not compiled at all, with numba's JIT
-    disabled)."""
+    disabled). It reads the cache's index through numba's internals: should a numba
+    release change those, it says True (nothing known to compile) rather than fail."""
     cache = getattr(fn, "_cache", None)
     if not hasattr(fn, "overloads") or fn.overloads:
         return True
     if cache is None:
         return False
-    codegen = fn.targetctx.codegen()
-    index = cache._cache_file._load_index()
-    return any(key == cache._index_key(key[0], codegen) for key in index)
+    try:
+        codegen = fn.targetctx.codegen()
+        index = cache._cache_file._load_index()
+        return any(key == cache._index_key(key[0], codegen) for key in index)
+    except (AttributeError, TypeError, IndexError, OSError):
+        return True
 
 
 class Pinned:
