@@ -180,7 +180,7 @@ def _toward(satisfaction, residents, outcome, rate):  # type: ignore[no-untyped-
 
 
 @njit(cache=True)
-def _issues(
+def _issues(  # type: ignore[no-untyped-def,unused-ignore]
     rng,
     n_res,
     order,
