@@ -119,7 +119,57 @@ def test_batch_says_it_compiles_first_when_it_has_runs_to_do(
 def test_the_dashboard_says_it_compiles_first(monkeypatch: pytest.MonkeyPatch) -> None:
     dash_app = pytest.importorskip("sim.presentation.dashboard.app")
     monkeypatch.setattr(sim.core.mechanisms, "compiled", lambda: False)
-    monkeypatch.setattr(dash_app, "serve", lambda **_: None)
+    monkeypatch.setattr(dash_app, "serve", lambda on_ready, **_: on_ready("http://127.0.0.1:1"))
     res = runner.invoke(app, ["dashboard"])
     assert res.exit_code == 0, res.output
+    assert res.stderr.count(COMPILING) == 1 and "http://127.0.0.1:1" in res.stdout
+
+
+def test_attribute_says_it_compiles_first_only_once_its_input_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not before a refusal found only when the coalitions are counted; once, when the
+    runs begin."""
+    monkeypatch.setattr(sim.core.mechanisms, "compiled", lambda: False)
+    tiny = ["--days", "2", "--set", "population.residents=2000", "--out", str(tmp_path)]
+    refused = runner.invoke(app, ["attribute", "baseline", "reform", "--reps", "5000", *tiny])
+    assert refused.exit_code == 2 and COMPILING not in refused.stderr, refused.stderr
+    separation = tmp_path / "separation.yaml"
+    separation.write_text("extends: baseline\nname: separation\ngrid:\n  separation: true\n")
+    args = ["attribute", "baseline", str(separation), "--reps", "2", "--kpi", "cases_created", *tiny]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
     assert res.stderr.count(COMPILING) == 1
+
+
+CALIBRATION = """name: tiny
+targets: targets.yaml
+base_context: town
+context_out: ctx/calibrated_tiny.yaml
+docs_out: calibration.md
+evaluation: {residents: 2000, days: 30}
+waves: {first: 8, second: 0, third: 0, seed: 3, replicates: 1}
+posterior_draws: 20
+predictive: {draws: 2, residents: 2000, days: 30}
+check: {points: 6, residents: 2000, days: 30}
+parameters:
+  - {name: approval_processing_days, paths: ["service_requests.processing_days"], low: 0.5, high: 4.0}
+"""
+
+
+def test_calibrate_says_it_compiles_first_when_a_stage_has_runs_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sim.core.mechanisms, "compiled", lambda: False)
+    (tmp_path / "targets.yaml").write_text(
+        "targets:\n  - {id: approval, role: calibrate, reading: observation, metric: approval_days_mean, "
+        "scenario: baseline, value: 3, tolerance: 1, source: x, denominator: a}\n"
+    )
+    (tmp_path / "cal.yaml").write_text(CALIBRATION)
+    args = ["calibrate", str(tmp_path / "cal.yaml"), "--check", "--workers", "1"]
+    args += ["--out", str(tmp_path / "out")]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert first.stderr.count(COMPILING) == 1
+    again = runner.invoke(app, args)  # every run recorded: nothing to compile for
+    assert again.exit_code == 0 and COMPILING not in again.stderr, again.stderr

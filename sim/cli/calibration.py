@@ -64,12 +64,16 @@ def calibrate(
     cfg, targets, folder = load_calibration(config)
     target_dir = out_dir or Path("results") / cfg.name
     fitted = cfg.fitted(targets)
-    compile_notice()
     with progress_bar() as bar:
         tasks: dict[str, TaskID] = {}
+        noticed = False
 
         def stage(name: str) -> Callable[[int, int], None]:
             def update(done: int, total: int) -> None:
+                nonlocal noticed
+                if not noticed and done < total:  # the first stage with runs to do begins
+                    compile_notice()
+                    noticed = True
                 if name not in tasks:
                     tasks[name] = bar.add_task(name, total=total)
                 bar.update(tasks[name], completed=done)

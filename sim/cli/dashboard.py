@@ -30,7 +30,7 @@ def dashboard(
 
     def ready(url: str) -> None:
         out.print(f"govsim dashboard on {url} (Ctrl-C stops it)", highlight=False, soft_wrap=True)
+        compile_notice()  # the first run the page starts compiles the model
 
-    compile_notice()  # the first run the page starts compiles the model
     serve(host=host, port=port, context=context, horizon=days, on_ready=ready)
     err.print("dashboard stopped", highlight=False)

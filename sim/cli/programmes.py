@@ -92,9 +92,13 @@ def attribute(
         f"coalitions{over} × {reps} replications, plus the equal-cost control",
         highlight=False,
     )
-    compile_notice()
     with progress_bar("runs") as bar:
         task = bar.add_task("runs", total=None)
+
+        def progress(done: int, total: int) -> None:
+            if done == 0:  # the input is checked and the runs begin
+                compile_notice()
+            bar.update(task, completed=done, total=total)
         res = run_attribution(
             a,
             b,
@@ -103,7 +107,7 @@ def attribute(
             seed=seed,
             days=days,
             workers=workers,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=progress,
             warmup=warm,
             draws=[{**d, **fixed} for d in posterior],
         )

@@ -190,7 +190,8 @@ def attribute(
         workers: parallel processes.
         max_exact: up to this many mechanisms, all orders are used (exact Shapley).
         samples: orders sampled beyond that.
-        progress: called after each run with the runs done and the runs in all.
+        progress: called with the runs done and the runs in all: once with 0 when every
+            check has passed and the runs begin, then after each run.
         warmup: days each run's KPIs leave out, or ``"auto"`` (:func:`sim.core.runner.run`).
         draws: the overrides of posterior draws, each applied to both ``a`` and ``b``; the
             attribution then runs under every draw (none: once, as ``a`` and ``b`` are).
@@ -240,6 +241,8 @@ def attribute(
         if progress is not None:
             progress(done, len(jobs))
 
+    if progress is not None:  # every check passed: the runs begin
+        progress(0, len(jobs))
     with local_executor(workers) as pool:
         runs = pd.DataFrame(replicate(_coalition_run, jobs, pool, step))
     return Attribution(
