@@ -102,6 +102,30 @@ def test_validate_ok_and_bad(tmp_path: Path) -> None:
     assert str(bad) in lines[0] and "grid.separation" in lines[0] and "'perhaps'" in lines[0]
 
 
+def test_validate_knows_designs_and_calibrations(tmp_path: Path) -> None:
+    """What a file is follows from its keys: every shipped design and the calibration are
+    checked as such; a targets file is sent to its calibration; a bad design is refused in
+    one line that names its field."""
+    root = Path(__file__).resolve().parents[1]
+    for design in ("benchmark_sweep", "flagship", "reform_morris", "separation_staffing"):
+        res = runner.invoke(app, ["validate", str(root / "experiments" / f"{design}.yaml")])
+        assert res.exit_code == 0 and f"valid experiment design {design}:" in res.output, res.output
+    flagship = runner.invoke(app, ["validate", str(root / "experiments" / "flagship.yaml")])
+    shape = "40 runs of 365 days (2 scenarios × 1 point × 5 posterior draws × 4 replications)"
+    assert shape in flagship.output, flagship.output
+    cal = runner.invoke(app, ["validate", str(root / "experiments" / "calibration.yaml")])
+    assert cal.exit_code == 0 and "valid calibration calibration: 9 parameters" in cal.output, cal.output
+    for path, words in (
+        (root / "experiments" / "targets" / "reported.yaml", "checked with the calibration file"),
+        (tmp_path / "design.yaml", "replicationz: unknown key"),
+    ):
+        if path.parent == tmp_path:
+            path.write_text("name: d\nscenarios: [baseline]\nreplicationz: 3\n")
+        res = runner.invoke(app, ["validate", str(path)])
+        lines = res.stderr.strip().splitlines()
+        assert res.exit_code == 2 and len(lines) == 1 and words in lines[0], res.stderr
+
+
 def test_bad_input_exits_2_with_one_line() -> None:
     for args in (
         ["run", "no_such_scenario"],

@@ -239,8 +239,39 @@ def _print_comparison(
 @app.command()
 @friendly
 def validate(file: Path) -> None:
-    """Check a scenario or context file without running it."""
-    out.print(f"ok: {file} is a valid {validate_file(file)}", highlight=False)
+    """Check a scenario, context, experiment design or calibration file without running it.
+
+    What the file is follows from its keys: a design names its scenarios, a calibration
+    its targets and parameters; a context is a file in a folder named contexts.
+    """
+    out.print(f"ok: {file} is a valid {_checked(file)}", highlight=False, soft_wrap=True)
+
+
+def _checked(file: Path) -> str:
+    """Check ``file`` as what its keys say it is; what it is, in a few words."""
+    from sim.core.yamlfile import read_yaml
+
+    keys = set(read_yaml(file, "scenario, context, design or calibration")) if file.is_file() else set()
+    if "scenarios" in keys:
+        from sim.experiments.design import expand, load_design
+
+        d = load_design(file)
+        runs = expand(d)
+        factors = [(len(d.scenarios), "scenario"), (runs["point"].nunique(), "point")]
+        factors += [(d.posterior_draws or 1, "posterior draw"), (d.replications, "replication")]
+        shape = " × ".join(f"{n} {word}{'s' * (n != 1)}" for n, word in factors)
+        return f"experiment design {d.name}: {len(runs):,} runs of {d.days} days ({shape})"
+    if {"targets", "parameters"} <= keys:
+        from sim.experiments.calibration import load_calibration
+
+        cfg, targets, _ = load_calibration(file)
+        return f"calibration {cfg.name}: {len(cfg.parameters)} parameters, {len(targets)} targets"
+    if keys == {"targets"}:
+        raise GovsimError(
+            f"{file}: a targets file is checked with the calibration file that names it "
+            "(govsim validate CALIBRATION.yaml)"
+        )
+    return validate_file(file)
 
 
 @app.command()
