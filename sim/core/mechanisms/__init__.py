@@ -49,7 +49,6 @@ REGISTRY: dict[str, type[Mechanism]] = {
 """Mechanism name → class, in build order."""
 
 
-
 def compiled() -> bool:
     """Whether a run will find the largest compiled kernels (the case flow, the service
     requests' rounds, discovery's pass) in numba's cache; if not, the first run on this
