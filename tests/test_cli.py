@@ -93,6 +93,10 @@ def test_validate_ok_and_bad(tmp_path: Path) -> None:
     assert ok.returncode == 0 and "valid" in ok.stdout
     ctx = _govsim("validate", str(root / "scenarios" / "contexts" / "wujiang.yaml"))
     assert ctx.returncode == 0 and "1500000 residents" in ctx.stdout
+    mine = tmp_path / "my_county.yaml"  # a context anywhere: known by its sections
+    mine.write_text((root / "scenarios" / "contexts" / "wujiang.yaml").read_text())
+    res = runner.invoke(app, ["validate", str(mine)])
+    assert res.exit_code == 0 and "valid context my_county: 1500000 residents" in res.output, res.output
     bad = tmp_path / "bad.yaml"
     bad.write_text("extends: baseline\ngrid:\n  separation: perhaps\n")
     out = _govsim("validate", str(bad))

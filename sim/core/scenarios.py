@@ -259,11 +259,13 @@ def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
 
 
 def validate_file(path: str | Path) -> str:
-    """Validate a scenario or context file without running it; returns what it is."""
+    """Validate a scenario or context file without running it; returns what it is. A
+    context is a file in a folder named ``contexts`` or one with a context's sections."""
     p = Path(path)
     if not p.is_file():
         raise ScenarioError(str(path), "", "file not found")
-    if p.parent.name == "contexts":  # a context is checked inside the baseline scenario
+    keys = set(read_yaml(p, "scenario or context"))
+    if p.parent.name == "contexts" or keys & set(CONTEXT_SECTIONS):  # checked inside the baseline
         params = load_scenario("baseline", context=str(p))
         return (
             f"context {p.stem}: {params.population.residents} residents, {len(params.categories)} categories"
