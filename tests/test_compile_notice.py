@@ -14,6 +14,7 @@ import sim.core.mechanisms
 from sim.cli import app
 from sim.cli.base import COMPILING
 from sim.core.jit import cached
+from tests.test_calibration import TINY
 
 runner = CliRunner()
 
@@ -142,21 +143,6 @@ def test_attribute_says_it_compiles_first_only_once_its_input_is_checked(
     assert res.stderr.count(COMPILING) == 1
 
 
-CALIBRATION = """name: tiny
-targets: targets.yaml
-base_context: town
-context_out: ctx/calibrated_tiny.yaml
-docs_out: calibration.md
-evaluation: {residents: 2000, days: 30}
-waves: {first: 8, second: 0, third: 0, seed: 3, replicates: 1}
-posterior_draws: 20
-predictive: {draws: 2, residents: 2000, days: 30}
-check: {points: 6, residents: 2000, days: 30}
-parameters:
-  - {name: approval_processing_days, paths: ["service_requests.processing_days"], low: 0.5, high: 4.0}
-"""
-
-
 def test_calibrate_says_it_compiles_first_when_a_stage_has_runs_to_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -165,7 +151,7 @@ def test_calibrate_says_it_compiles_first_when_a_stage_has_runs_to_do(
         "targets:\n  - {id: approval, role: calibrate, reading: observation, metric: approval_days_mean, "
         "scenario: baseline, value: 3, tolerance: 1, source: x, denominator: a}\n"
     )
-    (tmp_path / "cal.yaml").write_text(CALIBRATION)
+    (tmp_path / "cal.yaml").write_text(TINY)  # its screening: 8 short runs
     args = ["calibrate", str(tmp_path / "cal.yaml"), "--check", "--workers", "1"]
     args += ["--out", str(tmp_path / "out")]
     first = runner.invoke(app, args)
