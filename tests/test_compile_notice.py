@@ -55,8 +55,13 @@ def test_cached_follows_numbas_disk_cache(tmp_path: Path, monkeypatch: pytest.Mo
     sys.modules.pop("kernel_cache_probe", None)
 
 
-def test_a_plain_function_needs_no_compiling() -> None:
+def test_a_plain_function_needs_no_compiling_and_an_uncached_kernel_always_does() -> None:
+    from numba import njit
+
     assert cached(len)
+    uncached = njit(lambda x: x + 1)
+    assert not cached(uncached)
+    assert uncached(1) == 2 and cached(uncached)  # compiled in this process now
 
 
 def test_numba_internals_that_changed_do_not_fail_the_check(

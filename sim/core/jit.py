@@ -94,14 +94,14 @@ install()
 
 def cached(fn: Any) -> bool:
     """Whether calling compiled function ``fn`` will not compile it: its machine code is
-    in this process already, or in numba's on-disk cache for this machine's processor
-    and the core's present sources (or ``fn`` is not compiled at all, with numba's JIT
-    disabled). It reads the cache's index through numba's internals: should a numba
+    in this process already, or (``cache=True``) in numba's on-disk cache for this
+    machine's processor and the core's present sources (or ``fn`` is not compiled at all,
+    with numba's JIT disabled). It reads the cache's index through numba's internals: should a numba
     release change those, it says True (nothing known to compile) rather than fail."""
-    cache = getattr(fn, "_cache", None)
     if not hasattr(fn, "overloads") or fn.overloads:
         return True
-    if cache is None:
+    cache = fn._cache
+    if isinstance(cache, caching.NullCache):  # compiled without cache=True: nothing on disk
         return False
     try:
         codegen = fn.targetctx.codegen()
