@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class GovsimError(Exception):
     """Base of all errors the CLI reports as one line and exit status 2."""
@@ -24,3 +27,13 @@ class ScenarioError(GovsimError):
 
 class InvalidYaml(ScenarioError):
     """Text that is not valid YAML (a ``--set`` value then counts as a plain string)."""
+
+
+def did_you_mean(names: str | Iterable[str], choices: Iterable[str]) -> str:
+    """The hint for mistyped ``names`` among ``choices``: `` (did you mean 'x'?)``, with the
+    choice closest to each name that has a close one (:func:`difflib.get_close_matches`,
+    its default cutoff), or ``""`` when none has."""
+    options = list(choices)
+    wanted = [names] if isinstance(names, str) else list(names)
+    close = [match[0] for name in wanted if (match := difflib.get_close_matches(name, options, n=1))]
+    return f" (did you mean {', '.join(map(repr, dict.fromkeys(close)))}?)" if close else ""

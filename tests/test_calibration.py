@@ -118,6 +118,9 @@ TARGET = (
         ("targets: t.yaml\nparameters:\n  - {name: a, paths: [service_requests.processing_days], low: 0.1, "
          "high: 1}\n", TARGET.replace("tier_share_grid", "happiness"), "happiness"),
         ("targets: t.yaml\nparameters:\n  - {name: a, paths: [service_requests.processing_days], low: 0.1, "
+         "high: 1}\n", TARGET.replace("tier_share_grid", "tier_share_grd"),
+         "'tier_share_grd' is not a KPI (did you mean 'tier_share_grid'?)"),
+        ("targets: t.yaml\nparameters:\n  - {name: a, paths: [service_requests.processing_days], low: 0.1, "
          "high: 1}\n", TARGET.replace("role: calibrate", "role: fit"), "role"),
     ],
 )  # fmt: skip
@@ -125,7 +128,7 @@ def test_bad_calibration_files(tmp_path: Path, text: str, targets: str, words: s
     (tmp_path / "t.yaml").write_text(targets)
     cfg = tmp_path / "c.yaml"
     cfg.write_text(text)
-    with pytest.raises(ScenarioError, match=words):
+    with pytest.raises(ScenarioError, match=re.escape(words)):
         load_calibration(cfg)
 
 

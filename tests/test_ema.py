@@ -59,6 +59,7 @@ def test_an_outcome_is_the_mean_of_govsims_runs_with_the_sampled_values(example:
     ("kwargs", "words"),
     [
         ({"outcomes": ["no_such_kpi"]}, "outcomes: ['no_such_kpi'] not allowed"),
+        ({"outcomes": ["tier_share_grd"]}, "not allowed (did you mean 'tier_share_grid'?); choose KPIs"),
         ({"uncertainties": {"grid.bogus": (1, 2)}}, "grid.bogus = 1: --set: grid.bogus: unknown key"),
         ({"uncertainties": {"grid.patrollers_per_grid": (-1, 2)}}, "grid.patrollers_per_grid = -1"),
         ({"uncertainties": {"dispatch.misroute_probability": (0.3, 0.1)}}, "with low < high"),

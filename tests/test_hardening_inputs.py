@@ -16,7 +16,7 @@ import sim
 import sim.core.runner
 from sim.cli import app
 from sim.core.scenarios import builtin_contexts, builtin_scenarios, load_scenario, validate_file
-from sim.errors import GovsimError, ScenarioError
+from sim.errors import GovsimError, ScenarioError, did_you_mean
 from sim.experiments.batch import run_batch
 from sim.experiments.design import load_design
 
@@ -211,6 +211,17 @@ def test_analyze_with_an_unknown_reference_is_one_line(store: Path) -> None:
     _one_line_error(["analyze", str(store), "--reference", "nosuch"], "--reference", "'nosuch'", "baseline")
 
 
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--reference", "reforn"], ("--reference: 'reforn'", "(did you mean 'reform'?)")),
+        (["--kpi", "resolution_rte"], ("--kpi: ['resolution_rte']", "(did you mean 'resolution_rate'?)")),
+    ],
+)
+def test_analyze_suggests_the_name_meant(store: Path, args: list[str], words: tuple[str, ...]) -> None:
+    _one_line_error(["analyze", str(store), *args], *words)
+
+
 @pytest.mark.parametrize("damaged", ["summary", "design"])
 def test_results_and_analyze_on_a_damaged_store_are_one_line(
     store: Path, tmp_path: Path, damaged: str
@@ -343,3 +354,80 @@ def test_yaml_merge_keys_may_still_override_what_they_merge(tmp_path: Path) -> N
 def test_a_design_with_a_duplicate_key_is_refused(tmp_path: Path) -> None:
     d = _write(tmp_path, DESIGN + "days: 3\n", "dup.yaml")
     _one_line_error(["batch", str(d)], str(d), "line 7", "duplicate key 'days'")
+
+
+# ------------------------------------------------------- a mistyped name gets the one meant
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["run", "reforn"], ("'reforn' is no built-in scenario", "(did you mean 'reform'?)", "baseline")),
+        (["run", "reform", "--context", "twon"], ("--context: 'twon'", "(did you mean 'town'?)")),
+        (
+            ["run", "reform", "--set", "dispatch.misroute_probabilty=0.2"],
+            ("--set: dispatch.misroute_probabilty: unknown key (did you mean 'misroute_probability'?)",),
+        ),
+        (
+            ["run", "reform", "--set", "dispatchh.triage_hours=1"],
+            ("dispatchh: unknown key (did you mean 'dispatch'?)",),
+        ),
+        (
+            ["attribute", "baseline", "reform", "--kpi", "resolution_rte", "--kpi", "satisfaction_man"],
+            (
+                "--kpi: ['resolution_rte', 'satisfaction_man'] unknown",
+                "(did you mean 'resolution_rate', 'satisfaction_mean'?)",
+            ),
+        ),
+    ],
+)
+def test_a_mistyped_name_on_the_command_line_gets_the_one_meant(
+    args: list[str], words: tuple[str, ...]
+) -> None:
+    _one_line_error(args, *words)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (
+            "extends: baseline\ndispatchh:\n  triage_hours: 1\n",
+            "unknown key in a scenario file (did you mean 'dispatch'?)",
+        ),
+        (
+            "extends: baseline\ngrid:\n  separaton: true\n",
+            "grid.separaton: unknown key (did you mean 'separation'?)",
+        ),
+        ("extends: reforn\n", "(did you mean 'reform'?)"),
+    ],
+)
+def test_a_mistyped_key_in_a_scenario_file_gets_the_one_meant(tmp_path: Path, text: str, words: str) -> None:
+    f = _write(tmp_path, text)
+    _one_line_error(["validate", str(f)], str(f), words)
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ("replicatoins: 2\n", "replicatoins: unknown key (did you mean 'replications'?)"),
+        ("kpis: [resolution_rte]\n", "kpis: unknown ['resolution_rte'] (did you mean 'resolution_rate'?)"),
+        (
+            "parameters:\n  dispatch.misroute_probabilty: {values: [0.1]}\n",
+            "misroute_probabilty: unknown key (did you mean 'misroute_probability'?)",
+        ),
+    ],
+)
+def test_a_mistyped_key_in_a_design_gets_the_one_meant(tmp_path: Path, extra: str, words: str) -> None:
+    d = _write(tmp_path, DESIGN + extra, "small.yaml")
+    _one_line_error(["validate", str(d)], str(d), words)
+
+
+def test_no_name_is_suggested_when_none_is_close() -> None:
+    line = _one_line_error(["run", "zzzzqqq"], "'zzzzqqq' is no built-in scenario")
+    assert "did you mean" not in line
+
+
+def test_did_you_mean_names_the_closest_choice_of_each_mistyped_name_once() -> None:
+    choices = ["baseline", "reform"]
+    assert did_you_mean("reforn", choices) == " (did you mean 'reform'?)"
+    assert did_you_mean(["reforn", "baselin", "reformm"], choices) == " (did you mean 'reform', 'baseline'?)"
+    assert did_you_mean(["zzzzqqq", "baselin"], choices) == " (did you mean 'baseline'?)"
+    assert did_you_mean("zzzzqqq", choices) == did_you_mean([], choices) == ""

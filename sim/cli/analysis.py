@@ -21,7 +21,7 @@ from sim.cli.base import (
     print_unstable,
 )
 from sim.cli.experiments import horizon, print_intervals
-from sim.errors import GovsimError
+from sim.errors import GovsimError, did_you_mean
 
 
 @app.command()
@@ -47,10 +47,13 @@ def analyze(
     kpis = kpi or [k for k in KPI_ORDER if k in s.columns][:18]
     missing = [k for k in kpis if k not in s.columns]
     if missing:
-        raise GovsimError(f"--kpi: {missing} not in the results; available: {res.kpis}")
+        hint = did_you_mean(missing, res.kpis)
+        raise GovsimError(f"--kpi: {missing} not in the results{hint}; available: {res.kpis}")
     scenarios = list(dict.fromkeys(s["scenario"]))
     if reference is not None and reference not in scenarios:
-        raise GovsimError(f"--reference: {reference!r} is not among the experiment's scenarios {scenarios}")
+        hint = did_you_mean(reference, scenarios)
+        among = f"is not among the experiment's scenarios {scenarios}{hint}"
+        raise GovsimError(f"--reference: {reference!r} {among}")
     intervals = intervals_of(s, kpis)
     print_intervals(intervals)
     diffs = pd.DataFrame()

@@ -68,7 +68,7 @@ def attribute(
     from sim.core.limits import check_run
     from sim.core.scenarios import load_scenario
     from sim.core.steady import check_warmup
-    from sim.errors import GovsimError
+    from sim.errors import GovsimError, did_you_mean
     from sim.experiments.attribution import attribute as run_attribution
     from sim.experiments.attribution import differences, group
     from sim.experiments.posterior import posterior_of
@@ -82,7 +82,8 @@ def attribute(
     kpis = list(kpi or MAIN_KPIS)
     unknown = [k for k in kpis if k not in KPI_ORDER]
     if unknown:
-        raise GovsimError(f"--kpi: {unknown} unknown; known: {list(KPI_ORDER)}")
+        hint = did_you_mean(unknown, KPI_ORDER)
+        raise GovsimError(f"--kpi: {unknown} unknown{hint}; known: {list(KPI_ORDER)}")
     fixed = overrides(set_)  # what --set fixes wins over the draws
     posterior = () if draws is None else posterior_of([from_scenario, to_scenario], context).first(draws)
     n_mech = len(group(differences(a, b)))

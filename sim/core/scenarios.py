@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from sim.core.params import CONTEXT_SECTIONS, MECHANISM_SECTIONS, Params
 from sim.core.yamlfile import parse_yaml, read_yaml
-from sim.errors import InvalidYaml, ScenarioError
+from sim.errors import InvalidYaml, ScenarioError, did_you_mean
 
 SCENARIO_KEYS = (
     "name",
@@ -83,7 +83,10 @@ def _locate(ref: object, kind: str, source: str, field: str = "", relative_to: P
         if path.is_file():
             return path
         raise ScenarioError(
-            source, field, f"{ref!r} is no built-in {kind} (built-in {kind}s: {known}) nor the path of a file"
+            source,
+            field,
+            f"{ref!r} is no built-in {kind} nor the path of a file{did_you_mean(str(ref), known)}; "
+            f"built-in {kind}s: {known}",
         )
     path = relative_to / ref if relative_to is not None else Path(ref)
     if path.is_file():
@@ -130,7 +133,9 @@ def _load_chain(path: Path, kind: str, origins: Origins, seen: tuple[Path, ...] 
     for key in data:
         if key not in allowed:
             hint = (
-                " (context sections belong in scenarios/contexts/*.yaml)" if key in CONTEXT_SECTIONS else ""
+                " (context sections belong in scenarios/contexts/*.yaml)"
+                if key in CONTEXT_SECTIONS
+                else did_you_mean(str(key), allowed)
             )
             raise ScenarioError(
                 str(path), str(key), f"unknown key in a {kind} file{hint}; allowed: {list(allowed)}"
@@ -236,7 +241,8 @@ def _validate(data: dict[str, Any], origins: Origins, top: str) -> Params:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             allowed = _allowed_keys(loc[:-1])
-            raise ScenarioError(src, field, f"unknown key; allowed: {allowed}") from None
+            hint = did_you_mean(loc[-1], allowed)
+            raise ScenarioError(src, field, f"unknown key{hint}; allowed: {allowed}") from None
         if err["type"] == "missing":
             raise ScenarioError(src, field, "required but missing") from None
         if not loc or isinstance(err.get("input"), Mapping):

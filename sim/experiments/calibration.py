@@ -27,7 +27,7 @@ from sim.core.params import Params
 from sim.core.scenarios import load_scenario
 from sim.core.sections import Section
 from sim.core.yamlfile import read_yaml
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, did_you_mean
 
 
 class Target(Section):
@@ -48,7 +48,8 @@ class Target(Section):
     @model_validator(mode="after")
     def _known_metric(self) -> Target:
         if self.metric not in KPIS:
-            raise ValueError(f"metric {self.metric!r} is not a KPI; known: {list(KPIS)}")
+            hint = did_you_mean(self.metric, KPIS)
+            raise ValueError(f"metric {self.metric!r} is not a KPI{hint}; known: {list(KPIS)}")
         return self
 
 

@@ -35,7 +35,7 @@ from sim.core.scenarios import load_scenario
 from sim.core.sections import Section
 from sim.core.steady import warmup_problem
 from sim.core.yamlfile import read_yaml
-from sim.errors import GovsimError, ScenarioError
+from sim.errors import GovsimError, ScenarioError, did_you_mean
 from sim.experiments.posterior import posterior_of
 from sim.experiments.sensitivity import Factor, full_factorial, sample
 
@@ -132,7 +132,7 @@ class Design(Section):
     def _consistent(self) -> Design:
         bad = [k for k in self.kpis if k not in KPIS]
         if bad:
-            raise ValueError(f"kpis: unknown {bad}; known: {list(KPIS)}")
+            raise ValueError(f"kpis: unknown {bad}{did_you_mean(bad, KPIS)}; known: {list(KPIS)}")
         if self.sampling.method != "factorial":
             discrete = [k for k, p in self.parameters.items() if p.values is not None]
             if discrete:
@@ -186,7 +186,8 @@ def load_design(path: str | Path) -> Design:
         field = ".".join(str(x) for x in err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown key; allowed: " + str(list(_model_at(err["loc"][:-1]).model_fields))
+            allowed = list(_model_at(err["loc"][:-1]).model_fields)
+            msg = f"unknown key{did_you_mean(str(err['loc'][-1]), allowed)}; allowed: {allowed}"
         elif field and not isinstance(err.get("input"), dict):
             msg = f"{err.get('input')!r} is not allowed: {msg}"
         raise ScenarioError(src, field, msg) from None

@@ -31,7 +31,7 @@ from sim.core.metrics import KPIS
 from sim.core.rng import replication_seeds
 from sim.core.runner import run
 from sim.core.scenarios import load_scenario
-from sim.errors import GovsimError
+from sim.errors import GovsimError, did_you_mean
 
 try:
     with warnings.catch_warnings():  # the workbench warns that an evaluator we do not use is missing
@@ -159,7 +159,8 @@ def ema_model(
     fixed = dict(overrides or {})
     unknown = [k for k in outcomes if k not in KPIS]
     if unknown or not outcomes:
-        raise GovsimError(f"outcomes: {unknown or 'none'} not allowed; choose KPIs from {list(KPIS)}")
+        hint = did_you_mean(unknown, KPIS)
+        raise GovsimError(f"outcomes: {unknown or 'none'} not allowed{hint}; choose KPIs from {list(KPIS)}")
     if replications < 1:
         raise GovsimError(f"replications: {replications} is not allowed: at least 1")
     unc = [parameter(p, s) for p, s in uncertainties.items()]  # the shape of each range first
