@@ -431,3 +431,27 @@ def test_did_you_mean_names_the_closest_choice_of_each_mistyped_name_once() -> N
     assert did_you_mean(["reforn", "baselin", "reformm"], choices) == " (did you mean 'reform', 'baseline'?)"
     assert did_you_mean(["zzzzqqq", "baselin"], choices) == " (did you mean 'baseline'?)"
     assert did_you_mean("zzzzqqq", choices) == did_you_mean([], choices) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (
+            "extends: town\ncategories:\n  sanitation:\n    domains: [urban_managment]\n",
+            "categories.sanitation.domains: ['urban_managment'] not among domains",
+        ),
+        ("extends: baseline\ngrid:\n  settles: [sanitaton]\n", "grid.settles: ['sanitaton'] not among"),
+        ("extends: baseline\ndepartments:\n  town_domains: [lnd]\n", "(did you mean 'land'?)"),
+        ("extends: baseline\nenforcement:\n  devolved_domains: [watr]\n", "(did you mean 'water'?)"),
+    ],
+)
+def test_a_check_across_sections_names_the_file_that_set_the_field(
+    tmp_path: Path, text: str, words: str
+) -> None:
+    """A check of :class:`sim.core.params.Params` itself (a name a section lists that
+    another section must know) names the file that set the field, not the scenario at the
+    top of the chain (``baseline.yaml``, which the context here is checked with), and
+    suggests the name meant."""
+    f = _write(tmp_path, text)
+    line = _one_line_error(["validate", str(f)], f"error: {f}: ", words, "(did you mean")
+    assert "baseline.yaml" not in line

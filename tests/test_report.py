@@ -210,6 +210,9 @@ def test_cli_writes_the_brief_and_bad_input_is_one_line(store: Path, tmp_path: P
     for args in (["report", str(tmp_path / "nowhere")], ["report", str(store), "--reference", "neither"]):
         r = runner.invoke(app, args)
         assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1 and "error" in r.output, r.output
+    r = runner.invoke(app, ["report", str(store), "--reference", "reforn"])
+    assert r.exit_code == 2, r.output
+    assert "'reforn' is not a scenario of this experiment (did you mean 'reform'?)" in r.output
 
 
 def test_cli_draws_the_brief_with_agg(store: Path, tmp_path: Path) -> None:

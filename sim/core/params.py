@@ -34,6 +34,7 @@ from sim.core.sections import (
     Section,
     StaffPer10k,
 )
+from sim.errors import did_you_mean
 
 
 # --------------------------------------------------------------------------- context
@@ -408,7 +409,7 @@ class Params(Section):
         for name, cat in self.categories.items():
             bad = sorted(set(cat.domains) - known)
             if bad:
-                raise ValueError(f"categories.{name}.domains: {bad} not among domains {list(self.domains)}")
+                raise _not_among(f"categories.{name}.domains", bad, self.domains, "domains ")
         grouped = [d for g in self.departments.groups for d in g]
         missing = sorted(known - set(grouped))
         dup = sorted({d for d in grouped if grouped.count(d) > 1})
@@ -421,7 +422,7 @@ class Params(Section):
         self._town_domains_whole_groups(known)
         bad = sorted(set(self.enforcement.devolved_domains) - known)
         if bad:
-            raise ValueError(f"enforcement.devolved_domains: {bad} not among {list(self.domains)}")
+            raise _not_among("enforcement.devolved_domains", bad, self.domains)
         if len(self.service_requests.steps_probabilities) > len(self.domains):
             raise ValueError("service_requests.steps_probabilities: more steps than domains")
         self._tasks_leave_time()
@@ -447,7 +448,7 @@ class Params(Section):
         for field, names in named:
             bad = [] if names == "all" else sorted(set(names) - set(self.categories))
             if bad:
-                raise ValueError(f"{field}: {bad} not among categories {list(self.categories)}")
+                raise _not_among(field, bad, self.categories, "categories ")
 
     def _tasks_leave_time(self) -> None:
         g, shift = self.grid, self.calendar.grid.hours_per_day
@@ -467,7 +468,7 @@ class Params(Section):
     def _town_domains_whole_groups(self, known: set[str]) -> None:
         town = set(self.departments.town_domains)
         if town - known:
-            raise ValueError(f"departments.town_domains: {sorted(town - known)} not among {sorted(known)}")
+            raise _not_among("departments.town_domains", sorted(town - known), sorted(known))
         split = [g for g in self.departments.groups if 0 < len(town & set(g)) < len(g)]
         if split:
             raise ValueError(f"departments.town_domains must hold whole department groups; split: {split}")
@@ -483,3 +484,9 @@ class Params(Section):
     def category_names(self) -> tuple[str, ...]:
         """Category names in catalogue order (the order codes are assigned in)."""
         return tuple(self.categories)
+
+
+def _not_among(field: str, bad: list[str], known: Collection[str], what: str = "") -> ValueError:
+    """The error for the names ``bad`` that ``field`` holds and ``known`` (``what`` they are,
+    for the message) lacks, with the names meant when they are close."""
+    return ValueError(f"{field}: {bad} not among {what}{list(known)}{did_you_mean(bad, known)}")

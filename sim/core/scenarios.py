@@ -10,6 +10,7 @@ so a validation error names that file, the field path, the bad value and what is
 from __future__ import annotations
 
 import os
+import re
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -236,9 +237,11 @@ def _validate(data: dict[str, Any], origins: Origins, top: str) -> Params:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if not loc:  # a check across sections names the field first, in its message
+            loc, msg = _field_in(msg)
         src = next((origins[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in origins), top)
         field = ".".join(loc)
-        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             allowed = _allowed_keys(loc[:-1])
             hint = did_you_mean(loc[-1], allowed)
@@ -248,6 +251,15 @@ def _validate(data: dict[str, Any], origins: Origins, top: str) -> Params:
         if not loc or isinstance(err.get("input"), Mapping):
             raise ScenarioError(src, field, msg) from None
         raise ScenarioError(src, field, f"{err.get('input')!r} is not allowed: {msg}") from None
+
+
+def _field_in(msg: str) -> tuple[tuple[str, ...], str]:
+    """The field that the message of a check across sections (:class:`Params`' own) names
+    first, as ``section.field: …`` or ``section.field needs …``, and the rest of the
+    message; no field when it names none. The error then names the file that set that
+    field, not the scenario at the top of the chain."""
+    named = re.match(r"(\w+(?:\.\w+)+):? ", msg)
+    return ((), msg) if named is None else (tuple(named.group(1).split(".")), msg[named.end() :])
 
 
 def _allowed_keys(loc: tuple[str, ...]) -> list[str]:

@@ -28,7 +28,7 @@ import pandas as pd
 
 import sim.experiments.results
 from sim.core.metrics import TARGET_TIER_SHARES
-from sim.errors import GovsimError
+from sim.errors import GovsimError, did_you_mean
 from sim.experiments.stability import grows_with_horizon, stability
 from sim.experiments.uncertainty import DRAW, SOURCE_WORDS, differences_of, has_draws, intervals_of
 from sim.presentation import plots
@@ -177,9 +177,9 @@ def load_study(experiment_path: str | Path, reference: str | None = None) -> Stu
     scenarios = list(dict.fromkeys(str(x) for x in res.design["scenario"]))
     ref = reference or scenarios[0]
     if ref not in scenarios:
-        raise GovsimError(
-            f"--reference: {ref!r} is not a scenario of this experiment; choose from {scenarios}"
-        )
+        hint = did_you_mean(ref, scenarios)
+        among = f"is not a scenario of this experiment{hint}; choose from {scenarios}"
+        raise GovsimError(f"--reference: {ref!r} {among}")
     return Study(res, design, labels, s, headline, ref, pooled, steady)
 
 
