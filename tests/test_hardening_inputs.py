@@ -455,3 +455,30 @@ def test_a_check_across_sections_names_the_file_that_set_the_field(
     f = _write(tmp_path, text)
     line = _one_line_error(["validate", str(f)], f"error: {f}: ", words, "(did you mean")
     assert "baseline.yaml" not in line
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "extends: baseline\ncategories:\n  sanitation:\n    rate_per_1000_per_day: 1\n",
+        "grid:\n  separation: true\npopulation:\n  residents: 5000\n",
+    ],
+)
+def test_a_scenario_file_holding_a_context_section_is_told_where_it_belongs(
+    tmp_path: Path, text: str
+) -> None:
+    """``validate`` takes a file that extends a built-in scenario, or has a scenario's own
+    keys, as the scenario it is, even with a context's section in it."""
+    f = _write(tmp_path, text)
+    _one_line_error(
+        ["validate", str(f)], str(f), "unknown key in a scenario file", "belong in scenarios/contexts"
+    )
+
+
+def test_a_context_that_lacks_a_section_and_extends_none_names_itself(tmp_path: Path) -> None:
+    f = _write(tmp_path, "population:\n  residents: 5000\n")
+    for args in (["validate", str(f)], ["run", "baseline", "--context", str(f), *TINY_RUN[:2]]):
+        line = _one_line_error(args, f"{f}: ", "required but missing", "extends: town")
+        assert "baseline.yaml" not in line
+    complete = _write(tmp_path, "extends: town\npopulation:\n  residents: 5000\n", "ok.yaml")
+    assert validate_file(complete).startswith("context ok: 5000 residents")

@@ -224,6 +224,11 @@ def _with_context(data: dict[str, Any], context: str | None, origins: Origins, t
         ctx_path = _locate("town", "context", top)
     ctx_origins: Origins = {}
     ctx = _load_chain(ctx_path, "context", ctx_origins)
+    missing = [s for s in CONTEXT_SECTIONS if s not in ctx and Params.model_fields[s].is_required()]
+    if missing:
+        problem = "required but missing: a context gives every section, or extends one that does"
+        problem += " (extends: town)"
+        raise ScenarioError(str(ctx_path), missing[0], problem)
     for key in ("name", "description"):  # the scenario's own, not the context's
         ctx.pop(key, None)
         ctx_origins.pop((key,), None)
@@ -277,16 +282,30 @@ def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
 
 
 def validate_file(path: str | Path) -> str:
-    """Validate a scenario or context file without running it; returns what it is. A
-    context is a file in a folder named ``contexts`` or one with a context's sections."""
+    """Validate a scenario or context file without running it; returns what it is
+    (:func:`_is_context`)."""
     p = Path(path)
     if not p.is_file():
         raise ScenarioError(str(path), "", "file not found")
-    keys = set(read_yaml(p, "scenario or context"))
-    if p.parent.name == "contexts" or keys & set(CONTEXT_SECTIONS):  # checked inside the baseline
+    if _is_context(p, read_yaml(p, "scenario or context")):  # checked inside the baseline
         params = load_scenario("baseline", context=str(p))
         return (
             f"context {p.stem}: {params.population.residents} residents, {len(params.categories)} categories"
         )
     params = load_scenario(p)
     return f"scenario {params.name} (context {params.context})"
+
+
+def _is_context(path: Path, data: dict[str, Any]) -> bool:
+    """Whether a file is a context: one in a folder named ``contexts``, or one with a
+    context's sections and none of a scenario's own keys that extends no built-in scenario
+    (a scenario file that holds a context's section is then checked as the scenario it is,
+    and told where that section belongs)."""
+    if path.parent.name == "contexts":
+        return True
+    keys, shared = set(data), {"name", "description", "extends"}
+    if not keys & set(CONTEXT_SECTIONS) or keys & (set(SCENARIO_KEYS) - shared):
+        return False
+    parent = data.get("extends")
+    scenario = isinstance(parent, str) and parent in builtin_scenarios() and parent not in builtin_contexts()
+    return not scenario
