@@ -297,10 +297,10 @@ def validate_file(path: str | Path) -> str:
 
 
 def _is_context(path: Path, data: dict[str, Any]) -> bool:
-    """Whether a file is a context: one in a folder named ``contexts``, or one with a
-    context's sections and none of a scenario's own keys that extends no built-in scenario
-    (a scenario file that holds a context's section is then checked as the scenario it is,
-    and told where that section belongs)."""
+    """Whether a file is a context: one in a folder named ``contexts``, or one that has a
+    context's sections, none of a scenario's own keys, and does not extend a built-in
+    scenario. A scenario file that holds a context's section is so checked as the scenario
+    it is, and told where that section belongs."""
     if path.parent.name == "contexts":
         return True
     keys, shared = set(data), {"name", "description", "extends"}
