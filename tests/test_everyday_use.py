@@ -162,6 +162,14 @@ def test_compare_opens_with_sentences_from_its_numbers(tmp_path: Path) -> None:
     assert "warning: with 3 replications per scenario the 95% intervals are rough" in res.stderr
 
 
+def test_compare_of_one_scenario_says_there_is_nothing_to_compare_it_with(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["compare", "baseline", "--reps", "2", *TINY_RUN, "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    stdout = " ".join(res.stdout.split())
+    assert stdout.startswith("In short - baseline alone: nothing to compare it with")
+    assert "share of resolved issues settled in the basic grid" in stdout
+
+
 def test_compare_with_enough_replications_does_not_warn(tmp_path: Path) -> None:
     args = ["compare", "baseline", "reform", "--reps", str(ROUGH_BELOW), *TINY_RUN, "--out", str(tmp_path)]
     res = runner.invoke(app, args)

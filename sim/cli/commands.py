@@ -206,6 +206,8 @@ def _print_comparison(
     from sim.presentation.comparison import ROUGH_BELOW, headline, kpi_rows, replication_warning
 
     out.print("[bold]In short[/bold]")
+    if len(names) < 2:
+        out.print(f"- {names[0]} alone: nothing to compare it with; its KPIs with their intervals are below")
     for sentence in headline(diffs):
         out.print(f"- {sentence}", highlight=False)
     warning = replication_warning(reps)
