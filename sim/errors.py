@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 class GovsimError(Exception):
@@ -37,3 +39,11 @@ def did_you_mean(names: str | Iterable[str], choices: Iterable[str]) -> str:
     wanted = [names] if isinstance(names, str) else list(names)
     close = [match[0] for name in wanted if (match := difflib.get_close_matches(name, options, n=1))]
     return f" (did you mean {', '.join(map(repr, dict.fromkeys(close)))}?)" if close else ""
+
+
+def choice_hint(err: Mapping[str, Any]) -> str:
+    """For a validation error (pydantic's, as a mapping) of a text outside a set of choices
+    (a ``Literal`` or an enum), the choice meant (:func:`did_you_mean`); else ``""``."""
+    if err.get("type") not in ("literal_error", "enum") or not isinstance(err.get("input"), str):
+        return ""
+    return did_you_mean(err["input"], re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", ""))))

@@ -367,6 +367,13 @@ def test_a_design_with_a_duplicate_key_is_refused(tmp_path: Path) -> None:
             ("--set: dispatch.misroute_probabilty: unknown key (did you mean 'misroute_probability'?)",),
         ),
         (
+            ["run", "reform", "--set", "enforcement.mode=comprehensiv"],
+            (
+                "'comprehensiv' is not allowed: Input should be 'line' or 'comprehensive'",
+                "'comprehensive' (did you mean 'comprehensive'?)",
+            ),
+        ),
+        (
             ["run", "reform", "--set", "dispatchh.triage_hours=1"],
             ("dispatchh: unknown key (did you mean 'dispatch'?)",),
         ),
@@ -408,6 +415,10 @@ def test_a_mistyped_key_in_a_scenario_file_gets_the_one_meant(tmp_path: Path, te
     ("extra", "words"),
     [
         ("replicatoins: 2\n", "replicatoins: unknown key (did you mean 'replications'?)"),
+        (
+            "sampling: {method: sobl}\n",
+            "Input should be 'factorial', 'latin_hypercube', 'sobol' or 'morris' (did you mean 'sobol'?)",
+        ),
         ("kpis: [resolution_rte]\n", "kpis: unknown ['resolution_rte'] (did you mean 'resolution_rate'?)"),
         (
             "parameters:\n  dispatch.misroute_probabilty: {values: [0.1]}\n",

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from sim.core.params import CONTEXT_SECTIONS, MECHANISM_SECTIONS, Params
 from sim.core.yamlfile import parse_yaml, read_yaml
-from sim.errors import InvalidYaml, ScenarioError, did_you_mean
+from sim.errors import InvalidYaml, ScenarioError, choice_hint, did_you_mean
 
 SCENARIO_KEYS = (
     "name",
@@ -255,6 +255,7 @@ def _validate(data: dict[str, Any], origins: Origins, top: str) -> Params:
             raise ScenarioError(src, field, "required but missing") from None
         if not loc or isinstance(err.get("input"), Mapping):
             raise ScenarioError(src, field, msg) from None
+        msg += choice_hint(err)
         raise ScenarioError(src, field, f"{err.get('input')!r} is not allowed: {msg}") from None
 
 

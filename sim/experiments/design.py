@@ -35,7 +35,7 @@ from sim.core.scenarios import load_scenario
 from sim.core.sections import Section
 from sim.core.steady import warmup_problem
 from sim.core.yamlfile import read_yaml
-from sim.errors import GovsimError, ScenarioError, did_you_mean
+from sim.errors import GovsimError, ScenarioError, choice_hint, did_you_mean
 from sim.experiments.posterior import posterior_of
 from sim.experiments.sensitivity import Factor, full_factorial, sample
 
@@ -189,7 +189,7 @@ def load_design(path: str | Path) -> Design:
             allowed = list(_model_at(err["loc"][:-1]).model_fields)
             msg = f"unknown key{did_you_mean(str(err['loc'][-1]), allowed)}; allowed: {allowed}"
         elif field and not isinstance(err.get("input"), dict):
-            msg = f"{err.get('input')!r} is not allowed: {msg}"
+            msg = f"{err.get('input')!r} is not allowed: {msg}{choice_hint(err)}"
         raise ScenarioError(src, field, msg) from None
     _check_against_model(design, src)
     return design
