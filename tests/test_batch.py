@@ -200,6 +200,8 @@ def test_results_query_and_cli(tmp_path: Path) -> None:
     runner = CliRunner()
     r = runner.invoke(app, ["results", str(store)])
     assert r.exit_code == 0 and "ok 8" in r.output
+    first_row = next(line for line in r.output.splitlines() if line.startswith("│"))
+    assert "share of resolved" in first_row and "%" in first_row and "e+0" not in r.output  # as compare
     r = runner.invoke(app, ["query", str(store), "SELECT count(*) AS n FROM daily", "--csv"])
     assert r.exit_code == 0 and r.output.strip().splitlines() == ["n", "120"]
     r = runner.invoke(app, ["query", str(store), "SELECT nonsense FROM nowhere"])
@@ -225,6 +227,11 @@ def test_analyze_reports_paired_differences_and_too_few_replications(tmp_path: P
     )
     assert r.exit_code == 0, r.output
     assert "paired differences" in r.output and "reform − baseline" in r.output
+    # as compare shows them: plain-words KPIs, shares in %, their differences in pp, no "nan"
+    rows = [line for line in r.output.splitlines() if line.startswith("│")]
+    assert "share of resolved" in rows[0] and "%" in rows[0] and "tier_share_grid" not in r.stdout
+    assert any("reform − baseline" in row and "share of" in row and " pp" in row for row in rows)
+    assert "nan" not in r.output
     assert "more would give" in r.output or "more would" in r.output  # 2 replications cannot reach ±0.1%
     diffs = pd.read_parquet(store / "analysis" / "differences.parquet")
     assert set(diffs["kpi"]) == {"tier_share_grid", "delay_total_mean_days"} and (diffs["n_pairs"] == 2).all()

@@ -157,6 +157,12 @@ def test_run_prints_kpis_in_plain_words(tmp_path: Path) -> None:
     assert (
         "mean delay from occurrence to resolution" in res.output and "delay_total_mean_days" not in res.output
     )
+    # as compare shows them: shares in percent, counts with separators, no scientific notation
+    summary = pd.read_parquet(tmp_path / "summary.parquet").iloc[0]
+    assert f"{summary['plan_share_grid'] * 100:.1f}%" in res.output
+    assert f"{summary['cases_created']:,.0f}" in res.output and "e+0" not in res.output
+    rows = [line for line in res.output.splitlines() if line.startswith("│")]
+    assert "share of settled cases that were resolved" in rows[0]
 
 
 def _help_words(text: str) -> list[str]:

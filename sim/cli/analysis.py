@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 from sim.cli.base import (
-    HORIZON_MARK,
     PrecisionOpt,
     ReferenceOpt,
     app,
@@ -39,6 +38,9 @@ def analyze(
     from sim.experiments.stats import replication_advice, warnings_for
     from sim.experiments.store import atomic_write_parquet
     from sim.experiments.uncertainty import differences_of, has_draws, intervals_of
+    from sim.presentation.comparison import diff_cell
+    from sim.presentation.findings import MINUS
+    from sim.presentation.plots import kpi_label
 
     res = sim.experiments.results.open(experiment)
     s = res.summaries
@@ -65,17 +67,16 @@ def analyze(
             "KPI",
             "difference [95% combined]" if draws else "difference [95% bootstrap]",
             *(("relative", "dominant uncertainty") if draws else ("relative", "Wilcoxon p", "effect size d")),
-            title="paired differences (common random numbers)",
+            title="paired differences (common random numbers); of shares, in percentage points (pp)",
         )
         for _, r in diffs.iterrows():
             tests = (str(r["dominant"] or "–"),) if draws else (fmt(r["wilcoxon_p"]), fmt(r["effect_size"]))
             t.add_row(
                 f"{r['scenario']} − {r['reference']}"
                 + (f" p{r['point']}" if diffs["point"].nunique() > 1 else ""),
-                str(r["kpi"]),
-                f"{fmt(r['diff_mean'])} [{fmt(r['diff_lo'])}, {fmt(r['diff_hi'])}]"
-                + (f" {HORIZON_MARK}" if r["grows_with_horizon"] else ""),
-                f"{r['relative_change']:+.1%}" if pd.notna(r["relative_change"]) else "–",
+                kpi_label(str(r["kpi"])),
+                diff_cell(str(r["kpi"]), r.to_dict()),
+                f"{r['relative_change']:+.1%}".replace("-", MINUS) if pd.notna(r["relative_change"]) else "–",
                 *tests,
             )
         out.print(t)

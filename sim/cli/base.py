@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -163,22 +164,15 @@ def progress_bar(label: str = "{task.description}", failures: bool = False) -> P
 
 
 def fmt(x: float) -> str:
-    """A number with about three significant digits, thousands separated."""
+    """A number with about three significant digits, thousands separated; "–" for none (NaN)."""
+    if not math.isfinite(x):
+        return "–"
     a = abs(x)
     if a >= 100:
         return f"{x:,.0f}"
     if a >= 10:
         return f"{x:.1f}"
     return f"{x:.2f}" if a >= 1 else f"{x:.3g}"
-
-
-def cell(row: pd.Series) -> str:
-    """A KPI's mean and interval as text."""
-    if pd.isna(row["mean"]):
-        return "–"
-    if pd.isna(row["lo"]):
-        return fmt(row["mean"])
-    return f"{fmt(row['mean'])} [{fmt(row['lo'])}, {fmt(row['hi'])}]"
 
 
 HORIZON_NOTE = (

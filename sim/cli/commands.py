@@ -56,7 +56,7 @@ def run(
     steady state.
     """
     from sim.core.limits import check_run
-    from sim.core.metrics import KPIS, delay_table
+    from sim.core.metrics import delay_table
     from sim.core.runner import run as run_model
     from sim.core.steady import check_warmup
     from sim.experiments.paths import RESULTS, slug
@@ -96,11 +96,14 @@ def run(
         strict=True,
     ):
         files.table(df, table_name, csv)
-    table = Table("KPI", params.name, title=f"{params.name} on {params.context}, seed {seed}, {days} days")
+    from sim.experiments.compare import KPI_ORDER
+    from sim.presentation.findings import format_value
     from sim.presentation.plots import kpi_label
 
-    for k in KPIS:
-        table.add_row(kpi_label(k), f"{res.summary[k]:,.4g}")
+    title = f"{params.name} on {params.context}, seed {seed}, {days} days; shares in %"
+    table = Table("KPI", params.name, title=title)
+    for k in KPI_ORDER:  # as compare shows them: outcomes first, then counts and cost
+        table.add_row(kpi_label(k), format_value(k, float(res.summary[k])))
     out.print(table)
     _print_steady(res.steady, days)
     out.print(f"tables written to {folder}/", highlight=False)

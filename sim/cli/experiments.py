@@ -19,7 +19,6 @@ from sim.cli.base import (
     DEFAULT_WORKERS,
     app,
     bounded,
-    cell,
     compile_notice,
     err,
     fmt,
@@ -178,6 +177,7 @@ def batch(
 def results(experiment: str) -> None:
     """Summarise an experiment's results: provenance, run status, KPIs per scenario."""
     import sim.experiments.results
+    from sim.experiments.compare import KPI_ORDER
     from sim.experiments.uncertainty import intervals_of
 
     res = sim.experiments.results.open(experiment)
@@ -194,8 +194,8 @@ def results(experiment: str) -> None:
         out.print(f"  failed {row['run_id']}: {row['error']}", highlight=False)
     if res.summaries.empty:
         return
-    table = intervals_of(res.summaries, res.kpis)
-    print_intervals(table)
+    shown = [k for k in KPI_ORDER if k in res.kpis] + [k for k in res.kpis if k not in KPI_ORDER]
+    print_intervals(intervals_of(res.summaries, shown))  # as compare orders them: outcomes first
     print_unstable(res.summaries, horizon(res), marked=False)
 
 
@@ -208,20 +208,22 @@ def horizon(res: Any) -> int | None:
 
 
 def print_intervals(table: pd.DataFrame) -> None:
+    """Each KPI's mean and 95% interval by scenario (and point), as ``compare`` shows them."""
+    from sim.presentation.comparison import value_cell
     from sim.presentation.plots import kpi_label
 
     cols = list(dict.fromkeys(zip(table["scenario"], table["point"], strict=True)))
     multi = len({p for _, p in cols}) > 1
     names = [f"{s} p{p}" if multi else str(s) for s, p in cols]
-    title = "mean [95% interval] across replications"
+    title = "mean [95% interval] across replications; shares in %"
     if "draws" in table.columns:
         title = (
             f"mean [95% interval] over {table['draws'].max()} posterior draws × replications "
-            "(parameter and run-to-run uncertainty combined)"
+            "(parameter and run-to-run uncertainty combined); shares in %"
         )
     t = Table("KPI", *names, title=title)
     for kpi, grp in table.groupby("kpi", sort=False):
-        cells = {(r["scenario"], r["point"]): cell(r) for _, r in grp.iterrows()}
+        cells = {(r["scenario"], r["point"]): value_cell(str(kpi), r.to_dict()) for _, r in grp.iterrows()}
         t.add_row(kpi_label(str(kpi)), *[cells.get(c, "–") for c in cols])
     out.print(t)
 
