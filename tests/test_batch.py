@@ -229,7 +229,8 @@ def test_analyze_reports_paired_differences_and_too_few_replications(tmp_path: P
     assert "paired differences" in r.output and "reform − baseline" in r.output
     # as compare shows them: plain-words KPIs, shares in %, their differences in pp, no "nan"
     rows = [line for line in r.output.splitlines() if line.startswith("│")]
-    assert "share of resolved" in rows[0] and "%" in rows[0] and "tier_share_grid" not in r.stdout
+    assert "share of resolved" in rows[0] and "%" in rows[0] and "tier_share_grid" not in r.output
+    assert "tier_share_grid" in set(pd.read_parquet(store / "analysis" / "advice.parquet")["kpi"])
     assert any("reform − baseline" in row and "share of" in row and " pp" in row for row in rows)
     assert "nan" not in r.output
     assert "more would give" in r.output or "more would" in r.output  # 2 replications cannot reach ±0.1%

@@ -90,7 +90,8 @@ def analyze(
         )
     else:
         advice = replication_advice(s, kpis, rel_half_width=precision)
-        for line in warnings_for(advice):
+        labelled = advice.assign(kpi=advice["kpi"].map(kpi_label))  # the table keeps the KPIs' codes
+        for line in warnings_for(labelled, advice.attrs["level"], precision):
             err.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
         atomic_write_parquet(folder / "advice.parquet", advice)
     atomic_write_parquet(folder / "intervals.parquet", intervals)
