@@ -486,6 +486,16 @@ def test_a_scenario_file_holding_a_context_section_is_told_where_it_belongs(
     )
 
 
+def test_any_check_across_sections_names_the_context_that_set_its_field(tmp_path: Path) -> None:
+    f = _write(
+        tmp_path, "extends: town\nservice_requests:\n  steps_probabilities: [0.5, 0.5, 0, 0, 0, 0, 0]\n"
+    )
+    line = _one_line_error(
+        ["validate", str(f)], f"error: {f}: service_requests.steps_probabilities: more steps"
+    )
+    assert "baseline.yaml" not in line
+
+
 def test_a_context_that_lacks_a_section_and_extends_none_names_itself(tmp_path: Path) -> None:
     f = _write(tmp_path, "population:\n  residents: 5000\n")
     for args in (["validate", str(f)], ["run", "baseline", "--context", str(f), *TINY_RUN[:2]]):

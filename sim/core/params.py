@@ -28,6 +28,7 @@ from sim.core.sections import (
     MAX_RATE,
     MAX_STAFF_PER_10K,
     Days,
+    FieldError,
     Hours,
     JobHours,
     Probability,
@@ -409,26 +410,27 @@ class Params(Section):
         for name, cat in self.categories.items():
             bad = sorted(set(cat.domains) - known)
             if bad:
-                raise _not_among(f"categories.{name}.domains", bad, self.domains, "domains ")
+                raise _not_among(f"categories.{name}.domains", bad, self.domains, "domains")
         grouped = [d for g in self.departments.groups for d in g]
         missing = sorted(known - set(grouped))
         dup = sorted({d for d in grouped if grouped.count(d) > 1})
         unknown = sorted(set(grouped) - known)
         if missing or dup or unknown:
-            raise ValueError(
-                "departments.groups must hold each domain exactly once "
-                f"(missing {missing}, repeated {dup}, unknown {unknown}; domains {list(self.domains)})"
+            raise FieldError(
+                "departments.groups",
+                "must hold each domain exactly once "
+                f"(missing {missing}, repeated {dup}, unknown {unknown}; domains {list(self.domains)})",
             )
         self._town_domains_whole_groups(known)
         bad = sorted(set(self.enforcement.devolved_domains) - known)
         if bad:
             raise _not_among("enforcement.devolved_domains", bad, self.domains)
         if len(self.service_requests.steps_probabilities) > len(self.domains):
-            raise ValueError("service_requests.steps_probabilities: more steps than domains")
+            raise FieldError("service_requests.steps_probabilities", "more steps than domains")
         self._tasks_leave_time()
         if self.powers.review_days and not self.powers.items:
-            raise ValueError(
-                "powers.review_days needs powers.items: true (a town reviews the items it holds)"
+            raise FieldError(
+                "powers.review_days", "needs powers.items: true (a town reviews the items it holds)"
             )
         self._categories_known()
         return self
@@ -448,7 +450,7 @@ class Params(Section):
         for field, names in named:
             bad = [] if names == "all" else sorted(set(names) - set(self.categories))
             if bad:
-                raise _not_among(field, bad, self.categories, "categories ")
+                raise _not_among(field, bad, self.categories, "categories")
 
     def _tasks_leave_time(self) -> None:
         g, shift = self.grid, self.calendar.grid.hours_per_day
@@ -459,10 +461,11 @@ class Params(Section):
         if g.separation and g.tasks_to == "village":
             return
         if per_handler >= shift:
-            raise ValueError(
-                f"assigned_tasks.hours_per_worker_per_day: grid handlers would spend {per_handler:g} h "
+            raise FieldError(
+                "assigned_tasks.hours_per_worker_per_day",
+                f"grid handlers would spend {per_handler:g} h "
                 f"of their {shift:g}-hour shift on assigned tasks (with separation the leaders take "
-                "the whole grid's tasks) and have no time to handle; lower it or add grid leaders"
+                "the whole grid's tasks) and have no time to handle; lower it or add grid leaders",
             )
 
     def _town_domains_whole_groups(self, known: set[str]) -> None:
@@ -471,9 +474,9 @@ class Params(Section):
             raise _not_among("departments.town_domains", sorted(town - known), sorted(known))
         split = [g for g in self.departments.groups if 0 < len(town & set(g)) < len(g)]
         if split:
-            raise ValueError(f"departments.town_domains must hold whole department groups; split: {split}")
+            raise FieldError("departments.town_domains", f"must hold whole department groups; split: {split}")
         if self.departments.moved_down_per_town and (self.departments.location == "town" or town >= known):
-            raise ValueError("departments.moved_down_per_town needs county departments to move staff from")
+            raise FieldError("departments.moved_down_per_town", "needs county departments to move staff from")
 
     def settles(self, section: Literal["grid", "village"], category: str) -> bool:
         """Whether the grid's or the village's service list holds ``category``."""
@@ -486,7 +489,8 @@ class Params(Section):
         return tuple(self.categories)
 
 
-def _not_among(field: str, bad: list[str], known: Collection[str], what: str = "") -> ValueError:
+def _not_among(field: str, bad: list[str], known: Collection[str], what: str = "") -> FieldError:
     """The error for the names ``bad`` that ``field`` holds and ``known`` (``what`` they are,
     for the message) lacks, with the names meant when they are close."""
-    return ValueError(f"{field}: {bad} not among {what}{list(known)}{did_you_mean(bad, known)}")
+    among = f"{what} {list(known)}" if what else str(list(known))
+    return FieldError(field, f"{bad} not among {among}{did_you_mean(bad, known)}")

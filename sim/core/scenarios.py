@@ -10,7 +10,6 @@ so a validation error names that file, the field path, the bad value and what is
 from __future__ import annotations
 
 import os
-import re
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from sim.core.params import CONTEXT_SECTIONS, MECHANISM_SECTIONS, Params
+from sim.core.sections import FieldError
 from sim.core.yamlfile import parse_yaml, read_yaml
 from sim.errors import InvalidYaml, ScenarioError, choice_hint, did_you_mean
 
@@ -243,8 +243,9 @@ def _validate(data: dict[str, Any], origins: Origins, top: str) -> Params:
         err = exc.errors()[0]
         loc = tuple(str(p) for p in err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
-        if not loc:  # a check across sections names the field first, in its message
-            loc, msg = _field_in(msg)
+        cause = err.get("ctx", {}).get("error")
+        if not loc and isinstance(cause, FieldError):  # a check across sections, on this field
+            loc, msg = tuple(cause.field.split(".")), cause.problem
         src = next((origins[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in origins), top)
         field = ".".join(loc)
         if err["type"] == "extra_forbidden":
@@ -257,15 +258,6 @@ def _validate(data: dict[str, Any], origins: Origins, top: str) -> Params:
             raise ScenarioError(src, field, msg) from None
         msg += choice_hint(err)
         raise ScenarioError(src, field, f"{err.get('input')!r} is not allowed: {msg}") from None
-
-
-def _field_in(msg: str) -> tuple[tuple[str, ...], str]:
-    """The field that the message of a check across sections (:class:`Params`' own) names
-    first, as ``section.field: …`` or ``section.field needs …``, and the rest of the
-    message; no field when it names none. The error then names the file that set that
-    field, not the scenario at the top of the chain."""
-    named = re.match(r"(\w+(?:\.\w+)+):? ", msg)
-    return ((), msg) if named is None else (tuple(named.group(1).split(".")), msg[named.end() :])
 
 
 def _allowed_keys(loc: tuple[str, ...]) -> list[str]:

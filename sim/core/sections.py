@@ -25,6 +25,17 @@ JobHours = Annotated[float, Field(gt=0, le=MAX_JOB_HOURS)]
 StaffPer10k = Annotated[float, Field(gt=0, le=MAX_STAFF_PER_10K)]
 
 
+class FieldError(ValueError):
+    """A check across sections (a :class:`sim.core.params.Params` validator) that fails on
+    ``field`` (a dotted path): the error carries the field, so a scenario's loader can name
+    the file that set it (:func:`sim.core.scenarios._validate`); its text is ``field:
+    problem``."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem = field, problem
+
+
 class Section(BaseModel):
     """Base of every section: frozen, unknown keys rejected, every float finite."""
 
